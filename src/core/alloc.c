@@ -1,0 +1,103 @@
+/* src/core/alloc.c - the library allocator (replaceable, as libuv's) and the
+ * fixed-size object pools that keep allocation off the hot paths.
+ *
+ * Every allocation hookloop makes goes through hl__malloc and friends, so a
+ * test can fail any one of them (see test/core/test_oom.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+static struct {
+  hl_malloc_fn malloc_fn;
+  hl_realloc_fn realloc_fn;
+  hl_calloc_fn calloc_fn;
+  hl_free_fn free_fn;
+} hl__alloc = {malloc, realloc, calloc, free};
+
+HL_EXPORT int hl_replace_allocator(hl_malloc_fn malloc_fn, hl_realloc_fn realloc_fn,
+                                   hl_calloc_fn calloc_fn, hl_free_fn free_fn) {
+  if (!malloc_fn || !realloc_fn || !calloc_fn || !free_fn)
+    return HL_EINVAL;
+  hl__alloc.malloc_fn = malloc_fn;
+  hl__alloc.realloc_fn = realloc_fn;
+  hl__alloc.calloc_fn = calloc_fn;
+  hl__alloc.free_fn = free_fn;
+  return 0;
+}
+
+void *hl__malloc(size_t size) {
+  return hl__alloc.malloc_fn(size ? size : 1);
+}
+
+void *hl__calloc(size_t count, size_t size) {
+  return hl__alloc.calloc_fn(count ? count : 1, size ? size : 1);
+}
+
+void *hl__realloc(void *ptr, size_t size) {
+  return hl__alloc.realloc_fn(ptr, size ? size : 1);
+}
+
+void hl__free(void *ptr) {
+  if (ptr)
+    hl__alloc.free_fn(ptr);
+}
+
+char *hl__strdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = hl__malloc(n);
+  if (d)
+    memcpy(d, s, n);
+  return d;
+}
+
+/* A slab: a header then per_slab objects of `size` bytes. */
+typedef struct hl__slab_s {
+  struct hl__slab_s *next;
+  size_t pad; /* keeps objects 16-byte aligned */
+} hl__slab_t;
+
+void hl__pool_init(hl__pool_t *pool, size_t size, uint32_t per_slab) {
+  pool->size = (size + 15) & ~(size_t)15;
+  pool->per_slab = per_slab;
+  pool->free = NULL;
+  pool->slabs = NULL;
+}
+
+void *hl__pool_get(hl__pool_t *pool) {
+  void *obj = pool->free;
+  if (HL_UNLIKELY(obj == NULL)) {
+    hl__slab_t *slab = hl__calloc(1, sizeof(hl__slab_t) + pool->size * pool->per_slab);
+    if (!slab)
+      return NULL;
+    slab->next = pool->slabs;
+    pool->slabs = slab;
+    char *base = (char *)(slab + 1);
+    for (uint32_t i = pool->per_slab; i-- > 0;) {
+      *(void **)(base + i * pool->size) = pool->free;
+      pool->free = base + i * pool->size;
+    }
+    obj = pool->free;
+  }
+  pool->free = *(void **)obj;
+  return obj;
+}
+
+void hl__pool_each(hl__pool_t *pool, void (*each)(void *obj, void *arg), void *arg) {
+  for (hl__slab_t *s = pool->slabs; s; s = s->next) {
+    char *base = (char *)(s + 1);
+    for (uint32_t i = 0; i < pool->per_slab; i++)
+      each(base + i * pool->size, arg);
+  }
+}
+
+void hl__pool_destroy(hl__pool_t *pool) {
+  hl__slab_t *s = pool->slabs;
+  while (s) {
+    hl__slab_t *next = s->next;
+    hl__free(s);
+    s = next;
+  }
+  pool->slabs = NULL;
+  pool->free = NULL;
+}

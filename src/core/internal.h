@@ -1,0 +1,280 @@
+/* src/core/internal.h - what the library's files share: the loop's private
+ * state and the execution-context path.
+ *
+ * The path every resource type goes through (timers, immediates, ticks,
+ * microtasks, promises, user resources, and later I/O) is:
+ *
+ *   hl__async_init()   at construction: new id, trigger, capture the storage
+ *                      frame, emit init;
+ *   hl__invoke()       around each callback: hl__push() (save the context,
+ *                      install the resource's, emit before), the callback,
+ *                      route a raised error, hl__pop() (emit after, check the
+ *                      stack, restore), then drain ticks and microtasks when
+ *                      the stack is empty;
+ *   hl__async_end()    when the resource ends: release the frame, queue the
+ *                      destroy (batched), give the object back to its pool.
+ *
+ * Hooks cost one branch on a counter when none is enabled (hook_fields).
+ */
+#ifndef HL_INTERNAL_H
+#define HL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "hookloop.h"
+
+#define HL_LIKELY(x)                        __builtin_expect(!!(x), 1)
+#define HL_UNLIKELY(x)                      __builtin_expect(!!(x), 0)
+#define HL_EXPORT                           __attribute__((visibility("default")))
+#define hl__container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+typedef struct hl__loop_s hl__loop_t;
+
+/* ---- memory ---------------------------------------------------------------- */
+void *hl__malloc(size_t size);
+void *hl__calloc(size_t count, size_t size);
+void *hl__realloc(void *ptr, size_t size);
+void hl__free(void *ptr);
+char *hl__strdup(const char *s);
+
+/* Fixed-size object pool: slabs that live until the pool is destroyed, so a
+ * pointer to a pooled object stays valid memory (stale references can be
+ * detected by id). Objects must start with a `void *` the pool uses as a link
+ * while they are free. */
+typedef struct hl__pool_s {
+  size_t size;
+  uint32_t per_slab;
+  void *free;
+  void *slabs;
+} hl__pool_t;
+void hl__pool_init(hl__pool_t *pool, size_t size, uint32_t per_slab);
+void *hl__pool_get(hl__pool_t *pool); /* zeroed on first use only; NULL on OOM */
+static inline void hl__pool_put(hl__pool_t *pool, void *obj) {
+  *(void **)obj = pool->free;
+  pool->free = obj;
+}
+/* Call each(obj, arg) on every object ever handed out (free or not). */
+void hl__pool_each(hl__pool_t *pool, void (*each)(void *obj, void *arg), void *arg);
+void hl__pool_destroy(hl__pool_t *pool);
+
+/* ---- async-local storage frames --------------------------------------------
+ * Immutable once published: a store per storage slot. Reference counted (one
+ * loop, one thread: plain integers). */
+typedef struct hl__frame_s {
+  uint32_t refs;
+  uint32_t n;
+  void *vals[];
+} hl__frame_t;
+extern char hl__unset_mark;
+#define HL__UNSET ((void *)&hl__unset_mark)
+void hl__frame_free(hl__loop_t *L, hl__frame_t *f);
+static inline void hl__frame_release(hl__loop_t *L, hl__frame_t *f) {
+  if (f && --f->refs == 0)
+    hl__frame_free(L, f);
+}
+
+/* ---- execution context ------------------------------------------------------ */
+typedef struct hl__ctx_s {
+  hl_async_id_t exec_id;
+  hl_async_id_t trigger_id;
+  void *resource;
+  hl__frame_t *frame; /* holds one reference */
+} hl__ctx_t;
+
+enum { HL__F_INIT, HL__F_BEFORE, HL__F_AFTER, HL__F_DESTROY, HL__F_PROMISE_RESOLVE, HL__F_COUNT };
+
+enum { HL__A_LIVE = 1u, HL__A_DESTROY_QUEUED = 2u, HL__A_DESTROYED = 4u, HL__A_MANUAL = 8u };
+
+/* A job in the next-tick or microtask queue. `next` is first so pooled jobs
+ * can use it as their pool link. */
+typedef struct hl__job_s hl__job_t;
+typedef void (*hl__job_fn)(hl__loop_t *L, hl__job_t *job);
+struct hl__job_s {
+  hl__job_t *next;
+  hl__job_fn run;
+};
+
+typedef struct hl__destroy_s {
+  hl_async_id_t id;
+  void *obj;
+  hl__pool_t *pool;
+} hl__destroy_t;
+
+typedef struct hl__exit_listener_s {
+  struct hl__exit_listener_s *next;
+  hl_exit_cb cb;
+  void *arg;
+} hl__exit_listener_t;
+
+enum { HL__ORIGIN_EXCEPTION = 0, HL__ORIGIN_REJECTION = 1 };
+
+struct hl__immediate_s;
+struct hl__timer_s;
+
+struct hl__loop_s {
+  /* hot: read on every callback */
+  hl__ctx_t cur;
+  uint32_t hook_fields[HL__F_COUNT]; /* enabled hooks having each callback */
+  uint32_t depth;                    /* execution stack height */
+  uint32_t stack_cap;
+  hl__ctx_t *stack;
+  uint32_t npending; /* ticks + microtasks + unhandled rejections + promises to sweep */
+  uint8_t draining;
+  uint8_t running;
+  uint8_t flushing;
+  uint8_t exiting;
+  uint8_t closing_promises;
+  hl_error_t *raised; /* set by hl_raise inside a callback */
+  hl_async_id_t next_id;
+  hl_async_id_t default_trigger; /* -1: none */
+
+  hl__job_t *tick_head, **tick_tail;
+  hl__job_t *micro_head, **micro_tail;
+
+  /* hooks */
+  hl_hook_t **hooks; /* the active array, in enable order */
+  uint32_t n_hooks, cap_hooks;
+  hl_hook_t **pend; /* copy-on-write array while a dispatch runs */
+  uint32_t n_pend, cap_pend;
+  uint8_t has_pend;
+  uint32_t hook_depth;
+  hl_hook_t *zombies;   /* destroyed during a dispatch */
+  hl_hook_t *all_hooks; /* every hook created on the loop */
+
+  /* destroy batch */
+  hl__destroy_t *dq;
+  uint32_t dq_len, dq_cap, dq_gen;
+  uv_check_t dq_check;
+
+  /* immediates */
+  struct hl__immediate_s *imm_head, *imm_tail;
+  uint32_t imm_gen;
+  uv_check_t imm_check;
+  uv_idle_t imm_idle;
+
+  /* pools */
+  hl__pool_t timer_pool, imm_pool, task_pool, promise_pool, reaction_pool;
+
+  int live; /* resources that keep hl_loop_close() busy */
+  uint32_t als_slots;
+  hl_async_resource_t *res_head; /* open user resources */
+  struct hl_promise_s *promises; /* every promise alive */
+  struct hl_promise_s *sweep;    /* settled, maybe collectable */
+  struct hl_promise_s *unhandled_head, *unhandled_tail;
+  hl__exit_listener_t *exit_listeners;
+  /* Set by the process module: returns 1 when it handled an uncaught error. */
+  int (*on_uncaught)(hl__loop_t *L, hl_error_t *err, int origin, void *origin_obj);
+
+  hl_loop_t *pub;
+  uv_loop_t *uv;
+  int owns_uv;
+  uv_loop_t own_uv;
+};
+
+extern _Thread_local hl__loop_t *hl__current __attribute__((tls_model("initial-exec")));
+
+/* slow paths, out of line */
+void hl__emit_init(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
+                   void *resource);
+void hl__emit(hl__loop_t *L, int field, hl_async_id_t id); /* before/after/destroy/resolve */
+void hl__stack_grow(hl__loop_t *L);
+void hl__stack_corrupted(hl__loop_t *L, hl_async_id_t actual, hl_async_id_t expected)
+    __attribute__((noreturn));
+void hl__destroy_queue(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *pool);
+void hl__destroy_flush(hl__loop_t *L);
+void hl__drain(hl__loop_t *L);
+void hl__handle_raised(hl__loop_t *L);
+void hl__uncaught(hl__loop_t *L, hl_error_t *err, int origin, void *origin_obj);
+void hl__fatal(hl__loop_t *L, const char *message, int code) __attribute__((noreturn));
+void hl__run_exit_listeners(hl__loop_t *L, int code);
+hl_error_t *hl__oom_error(void);
+int hl__promise_process_rejections(hl__loop_t *L);
+void hl__promise_sweep(hl__loop_t *L);
+void hl__promise_close_all(hl__loop_t *L);
+void hl__timers_close(hl__loop_t *L);
+void hl__timers_cancel(hl__loop_t *L);
+void hl__microtask_push(hl__loop_t *L, hl__job_t *job);
+int hl__timers_init(hl__loop_t *L);
+void hl__hooks_close(hl__loop_t *L);
+
+static inline hl__loop_t *hl__L(const hl_loop_t *loop) {
+  return loop ? loop->impl : NULL;
+}
+
+static inline hl_async_id_t hl__default_trigger(const hl__loop_t *L) {
+  return L->default_trigger >= 0 ? L->default_trigger : L->cur.exec_id;
+}
+
+/* Construction: id, trigger, storage frame, init hooks. `trigger` < 0 means the
+ * default trigger. */
+static inline void hl__async_init(hl__loop_t *L, hl__async_t *a, const char *type,
+                                  hl_async_id_t trigger, void *resource) {
+  a->id = ++L->next_id;
+  a->trigger_id = trigger >= 0 ? trigger : hl__default_trigger(L);
+  a->frame = L->cur.frame;
+  if (a->frame)
+    a->frame->refs++;
+  a->resource = resource;
+  a->flags = HL__A_LIVE;
+  if (HL_UNLIKELY(L->hook_fields[HL__F_INIT]))
+    hl__emit_init(L, a->id, type, a->trigger_id, resource);
+}
+
+/* End of life: release the frame; destroy is queued (if anybody listens) and
+ * the object goes back to `pool` (may be NULL) once it has been emitted. */
+static inline void hl__async_end(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *pool) {
+  hl__frame_t *f = a->frame;
+  a->frame = NULL;
+  a->flags = (a->flags & ~HL__A_LIVE) | HL__A_DESTROYED;
+  hl__frame_release(L, f);
+  if (HL_UNLIKELY(L->hook_fields[HL__F_DESTROY]))
+    hl__destroy_queue(L, a, obj, pool);
+  else if (pool)
+    hl__pool_put(pool, obj);
+}
+
+/* Enter a resource's execution context. */
+static inline void hl__push(hl__loop_t *L, const hl__async_t *a) {
+  if (HL_UNLIKELY(L->depth == L->stack_cap))
+    hl__stack_grow(L);
+  L->stack[L->depth++] = L->cur;
+  L->cur.exec_id = a->id;
+  L->cur.trigger_id = a->trigger_id;
+  L->cur.resource = a->resource;
+  L->cur.frame = a->frame;
+  if (a->frame)
+    a->frame->refs++;
+  if (HL_UNLIKELY(L->hook_fields[HL__F_BEFORE]))
+    hl__emit(L, HL__F_BEFORE, a->id);
+}
+
+/* Leave it: after hooks, then the stack check Node makes, then restore. */
+static inline void hl__pop(hl__loop_t *L, hl_async_id_t id) {
+  if (HL_UNLIKELY(L->hook_fields[HL__F_AFTER]))
+    hl__emit(L, HL__F_AFTER, id);
+  if (HL_UNLIKELY(L->cur.exec_id != id || L->depth == 0))
+    hl__stack_corrupted(L, L->cur.exec_id, id);
+  hl__frame_t *f = L->cur.frame;
+  L->cur = L->stack[--L->depth];
+  hl__frame_release(L, f);
+}
+
+/* Drain ticks and microtasks when the outermost callback has returned. */
+static inline void hl__after_callback(hl__loop_t *L) {
+  if (HL_UNLIKELY(L->npending) && L->depth == 0 && !L->draining)
+    hl__drain(L);
+}
+
+/* The one path: run fn(arg) as a callback of resource `a`. */
+static inline void hl__invoke(hl__loop_t *L, const hl__async_t *a, hl_fn fn, void *arg) {
+  hl_async_id_t id = a->id;
+  hl__push(L, a);
+  fn(arg);
+  if (HL_UNLIKELY(L->raised != NULL))
+    hl__handle_raised(L);
+  hl__pop(L, id);
+  hl__after_callback(L);
+}
+
+#endif

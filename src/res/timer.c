@@ -1,0 +1,264 @@
+/* src/res/timer.c - Timeout (setTimeout/setInterval) and Immediate resources.
+ *
+ * Timers are pooled objects, each with a uv_timer_t initialized once and
+ * reused, so a timer costs no allocation once the pool is warm. Immediates are
+ * a FIFO list run from one uv_check handle (an idle handle keeps the poll from
+ * blocking while any are queued), as Node does: each check phase runs the
+ * immediates queued before it began.
+ */
+#include "../core/internal.h"
+
+#define HL__TIMEOUT_MAX 2147483647ull
+
+typedef struct hl__timer_s {
+  void *pool_link;
+  hl__loop_t *L;
+  hl__async_t async;
+  hl_fn cb;
+  void *arg;
+  uint8_t inited, active, interval, in_cb, refd;
+  uv_timer_t uv;
+} hl__timer_t;
+
+typedef struct hl__immediate_s {
+  void *pool_link;
+  hl__loop_t *L;
+  hl__async_t async;
+  hl_fn cb;
+  void *arg;
+  struct hl__immediate_s *next, *prev;
+  uint32_t gen;
+  uint8_t pending;
+} hl__immediate_t;
+
+static void hl__imm_check_cb(uv_check_t *h);
+static void hl__imm_idle_cb(uv_idle_t *h) {
+  (void)h;
+}
+
+int hl__timers_init(hl__loop_t *L) {
+  hl__pool_init(&L->timer_pool, sizeof(hl__timer_t), 64);
+  hl__pool_init(&L->imm_pool, sizeof(hl__immediate_t), 64);
+  uv_check_init(L->uv, &L->imm_check);
+  uv_idle_init(L->uv, &L->imm_idle);
+  return 0;
+}
+
+static void hl__timer_finish(hl__loop_t *L, hl__timer_t *t) {
+  hl__async_end(L, &t->async, t, &L->timer_pool);
+}
+
+static void hl__timer_cb(uv_timer_t *h) {
+  hl__timer_t *t = hl__container_of(h, hl__timer_t, uv);
+  hl__loop_t *L = t->L;
+  if (!t->interval) {
+    t->active = 0;
+    if (t->refd)
+      L->live--;
+  }
+  t->in_cb = 1;
+  hl__invoke(L, &t->async, t->cb, t->arg);
+  t->in_cb = 0;
+  if (!t->active)
+    hl__timer_finish(L, t);
+}
+
+static int hl__timer_start(hl_loop_t *loop, hl_fn cb, void *arg, uint64_t ms, int interval,
+                           hl_timer_t *out) {
+  hl__loop_t *L = hl__L(loop);
+  if (!L || !cb)
+    return HL_EINVAL;
+  if (ms == 0 || ms > HL__TIMEOUT_MAX) /* Node: a delay outside 1..TIMEOUT_MAX is 1 */
+    ms = 1;
+  hl__timer_t *t = hl__pool_get(&L->timer_pool);
+  if (!t)
+    return HL_ENOMEM;
+  if (!t->inited) {
+    uv_timer_init(L->uv, &t->uv);
+    t->inited = 1;
+    t->refd = 1;
+  } else if (!t->refd) {
+    uv_ref((uv_handle_t *)&t->uv);
+    t->refd = 1;
+  }
+  t->L = L;
+  t->cb = cb;
+  t->arg = arg;
+  t->interval = (uint8_t)interval;
+  t->in_cb = 0;
+  t->active = 1;
+  L->live++;
+  hl__async_init(L, &t->async, "Timeout", -1, t);
+  uv_timer_start(&t->uv, hl__timer_cb, ms, interval ? ms : 0);
+  if (out) {
+    out->impl = t;
+    out->id = t->async.id;
+  }
+  return 0;
+}
+
+HL_EXPORT int hl_set_timeout(hl_loop_t *loop, hl_fn cb, void *arg, uint64_t ms, hl_timer_t *out) {
+  return hl__timer_start(loop, cb, arg, ms, 0, out);
+}
+
+HL_EXPORT int hl_set_interval(hl_loop_t *loop, hl_fn cb, void *arg, uint64_t ms, hl_timer_t *out) {
+  return hl__timer_start(loop, cb, arg, ms, 1, out);
+}
+
+/* The timer a reference names, if it is still that timer and pending. */
+static hl__timer_t *hl__timer_of(const hl_timer_t *ref) {
+  hl__timer_t *t = ref->impl;
+  if (!t || t->async.id != ref->id || !t->active)
+    return NULL;
+  return t;
+}
+
+HL_EXPORT int hl_clear_timer(hl_timer_t *ref) {
+  if (!ref)
+    return HL_EINVAL;
+  hl__timer_t *t = hl__timer_of(ref);
+  if (!t)
+    return 0;
+  hl__loop_t *L = t->L;
+  uv_timer_stop(&t->uv);
+  t->active = 0;
+  if (t->refd)
+    L->live--;
+  if (!t->in_cb)
+    hl__timer_finish(L, t);
+  return 0;
+}
+
+HL_EXPORT int hl_timer_ref(hl_timer_t *ref) {
+  if (!ref)
+    return HL_EINVAL;
+  hl__timer_t *t = hl__timer_of(ref);
+  if (!t)
+    return HL_ESTATE;
+  if (!t->refd) {
+    uv_ref((uv_handle_t *)&t->uv);
+    t->refd = 1;
+    t->L->live++;
+  }
+  return 0;
+}
+
+HL_EXPORT int hl_timer_unref(hl_timer_t *ref) {
+  if (!ref)
+    return HL_EINVAL;
+  hl__timer_t *t = hl__timer_of(ref);
+  if (!t)
+    return HL_ESTATE;
+  if (t->refd) {
+    uv_unref((uv_handle_t *)&t->uv);
+    t->refd = 0;
+    t->L->live--;
+  }
+  return 0;
+}
+
+HL_EXPORT int hl_timer_active(const hl_timer_t *ref) {
+  return ref && hl__timer_of(ref) ? 1 : 0;
+}
+
+/* ---- immediates ------------------------------------------------------------ */
+
+HL_EXPORT int hl_set_immediate(hl_loop_t *loop, hl_fn cb, void *arg, hl_immediate_t *out) {
+  hl__loop_t *L = hl__L(loop);
+  if (!L || !cb)
+    return HL_EINVAL;
+  hl__immediate_t *im = hl__pool_get(&L->imm_pool);
+  if (!im)
+    return HL_ENOMEM;
+  im->L = L;
+  im->cb = cb;
+  im->arg = arg;
+  im->gen = L->imm_gen;
+  im->pending = 1;
+  im->next = NULL;
+  im->prev = L->imm_tail;
+  if (L->imm_tail)
+    L->imm_tail->next = im;
+  else {
+    L->imm_head = im;
+    uv_check_start(&L->imm_check, hl__imm_check_cb);
+    uv_idle_start(&L->imm_idle, hl__imm_idle_cb);
+  }
+  L->imm_tail = im;
+  L->live++;
+  hl__async_init(L, &im->async, "Immediate", -1, im);
+  if (out) {
+    out->impl = im;
+    out->id = im->async.id;
+  }
+  return 0;
+}
+
+static void hl__imm_unlink(hl__loop_t *L, hl__immediate_t *im) {
+  if (im->prev)
+    im->prev->next = im->next;
+  else
+    L->imm_head = im->next;
+  if (im->next)
+    im->next->prev = im->prev;
+  else
+    L->imm_tail = im->prev;
+  im->pending = 0;
+  L->live--;
+  if (!L->imm_head) {
+    uv_check_stop(&L->imm_check);
+    uv_idle_stop(&L->imm_idle);
+  }
+}
+
+HL_EXPORT int hl_clear_immediate(hl_immediate_t *ref) {
+  if (!ref)
+    return HL_EINVAL;
+  hl__immediate_t *im = ref->impl;
+  if (!im || im->async.id != ref->id || !im->pending)
+    return 0;
+  hl__loop_t *L = im->L;
+  hl__imm_unlink(L, im);
+  hl__async_end(L, &im->async, im, &L->imm_pool);
+  return 0;
+}
+
+static void hl__imm_check_cb(uv_check_t *h) {
+  hl__loop_t *L = hl__container_of(h, hl__loop_t, imm_check);
+  uint32_t gen = L->imm_gen++;
+  hl__immediate_t *im;
+  while ((im = L->imm_head) != NULL && im->gen == gen) {
+    hl__imm_unlink(L, im);
+    hl__invoke(L, &im->async, im->cb, im->arg);
+    hl__async_end(L, &im->async, im, &L->imm_pool);
+  }
+}
+
+/* ---- loop close -------------------------------------------------------------- */
+
+static void hl__timer_cancel_each(void *obj, void *arg) {
+  hl__timer_t *t = obj;
+  hl__loop_t *L = arg;
+  if (t->inited && t->active) { /* only unref'd timers can still be pending */
+    uv_timer_stop(&t->uv);
+    t->active = 0;
+    hl__async_end(L, &t->async, NULL, NULL);
+  }
+}
+
+void hl__timers_cancel(hl__loop_t *L) {
+  hl__pool_each(&L->timer_pool, hl__timer_cancel_each, L);
+}
+
+static void hl__timer_close_each(void *obj, void *arg) {
+  hl__timer_t *t = obj;
+  (void)arg;
+  if (t->inited)
+    uv_close((uv_handle_t *)&t->uv, NULL);
+}
+
+void hl__timers_close(hl__loop_t *L) {
+  hl__pool_each(&L->timer_pool, hl__timer_close_each, NULL);
+  uv_close((uv_handle_t *)&L->imm_check, NULL);
+  uv_close((uv_handle_t *)&L->imm_idle, NULL);
+}
