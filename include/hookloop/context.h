@@ -77,14 +77,15 @@ int hl_async_resource_init(hl_loop_t *loop, hl_async_resource_t *res, const char
 
 /* Run fn(arg) in the resource's execution context (runInAsyncScope): before,
  * fn, after, with the resource's storage context. Recursion is fine. Returns 0;
- * HL_EINVAL; HL_ESTATE (destroyed); HL_ERAISED if fn raised (the error keeps
- * propagating to the enclosing callback, or is uncaught at top level). */
+ * HL_EINVAL; HL_ESTATE (destroyed); HL_ENOMEM (fn not run); HL_ERAISED if fn raised (the error
+ * keeps propagating to the enclosing callback, or is uncaught at top level). */
 int hl_async_resource_run(hl_async_resource_t *res, hl_fn fn, void *arg);
 
 /* Embedder API: enter / leave the resource's context without a function
  * (emitBefore / emitAfter). Leave must match the innermost enter: a mismatch is
  * fatal ("Error: async hook stack has become corrupted (actual: X, expected: Y)"
- * on stderr, exit code 1), as in Node. Returns 0, HL_EINVAL, HL_ESTATE. */
+ * on stderr, exit code 1), as in Node. Returns 0, HL_EINVAL, HL_ESTATE,
+ * HL_ENOMEM (enter). */
 int hl_async_resource_enter(hl_async_resource_t *res);
 int hl_async_resource_leave(hl_async_resource_t *res);
 

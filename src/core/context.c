@@ -72,6 +72,8 @@ HL_EXPORT int hl_async_resource_run(hl_async_resource_t *res, hl_fn fn, void *ar
   if (!fn)
     return HL_EINVAL;
   hl__loop_t *L = res->loop;
+  if (hl__stack_reserve(L))
+    return HL_ENOMEM;
   hl__loop_t *prev_current = hl__current;
   hl__current = L;
   hl_error_t *was = L->raised;
@@ -92,6 +94,8 @@ HL_EXPORT int hl_async_resource_enter(hl_async_resource_t *res) {
   int r = hl__res_check(res);
   if (r)
     return r;
+  if (hl__stack_reserve(res->loop))
+    return HL_ENOMEM;
   hl__current = res->loop;
   hl__push(res->loop, &res->async);
   return 0;

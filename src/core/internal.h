@@ -179,6 +179,7 @@ void hl__emit_init(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_i
                    void *resource);
 void hl__emit(hl__loop_t *L, int field, hl_async_id_t id); /* before/after/destroy/resolve */
 void hl__stack_grow(hl__loop_t *L);
+int hl__stack_reserve(hl__loop_t *L); /* 0 or HL_ENOMEM */
 void hl__stack_corrupted(hl__loop_t *L, hl_async_id_t actual, hl_async_id_t expected)
     __attribute__((noreturn));
 void hl__destroy_queue(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *pool);

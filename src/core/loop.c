@@ -167,13 +167,24 @@ HL_EXPORT int hl_loop_close(hl_loop_t *loop) {
   return 0;
 }
 
-void hl__stack_grow(hl__loop_t *L) {
+int hl__stack_reserve(hl__loop_t *L) {
+  if (L->depth < L->stack_cap)
+    return 0;
   uint32_t cap = L->stack_cap * 2;
   hl__ctx_t *s = hl__realloc(L->stack, cap * sizeof(hl__ctx_t));
   if (!s)
-    hl__fatal(L, "out of memory (async context stack)", HL_EXIT_UNCAUGHT);
+    return HL_ENOMEM;
   L->stack = s;
   L->stack_cap = cap;
+  return 0;
+}
+
+/* Internal callbacks have nobody to return an error to: no memory for one more
+ * level of context is fatal there. The public entry points (run, enter)
+ * reserve first and return HL_ENOMEM instead. */
+void hl__stack_grow(hl__loop_t *L) {
+  if (hl__stack_reserve(L))
+    hl__fatal(L, "out of memory (async context stack)", HL_EXIT_UNCAUGHT);
 }
 
 void hl__stack_corrupted(hl__loop_t *L, hl_async_id_t actual, hl_async_id_t expected) {
