@@ -4,7 +4,8 @@
  * enable order, and per-callback counters (hook_fields) say whether any hook
  * listens, so the resource path tests one counter. While a dispatch runs,
  * enable/disable edit a copy of the array that replaces the active one when
- * the outermost dispatch returns; the counters change at once.
+ * the outermost dispatch returns, and so do the counters (Node's
+ * storeActiveHooks/restoreActiveHooks).
  */
 #include <string.h>
 #include "internal.h"
@@ -46,12 +47,15 @@ HL_EXPORT int hl_hook_create(hl_loop_t *loop, const hl_hook_callbacks_t *callbac
   return 0;
 }
 
+/* Counters of the array being edited: the active ones, or during a dispatch
+ * the copy's (Node's storeActiveHooks copies async_hook_fields too). */
 static void hl__fields_add(hl__loop_t *L, const hl_hook_t *h, int d) {
-  L->hook_fields[HL__F_INIT] += d * !!h->cb.init;
-  L->hook_fields[HL__F_BEFORE] += d * !!h->cb.before;
-  L->hook_fields[HL__F_AFTER] += d * !!h->cb.after;
-  L->hook_fields[HL__F_DESTROY] += d * !!h->cb.destroy;
-  L->hook_fields[HL__F_PROMISE_RESOLVE] += d * !!h->cb.promise_resolve;
+  uint32_t *f = L->has_pend ? L->pend_fields : L->hook_fields;
+  f[HL__F_INIT] += d * !!h->cb.init;
+  f[HL__F_BEFORE] += d * !!h->cb.before;
+  f[HL__F_AFTER] += d * !!h->cb.after;
+  f[HL__F_DESTROY] += d * !!h->cb.destroy;
+  f[HL__F_PROMISE_RESOLVE] += d * !!h->cb.promise_resolve;
 }
 
 /* The array edits go to: the active one, or its copy during a dispatch. */
@@ -73,6 +77,7 @@ static int hl__target(hl__loop_t *L, hl_hook_t ****arr, uint32_t **n, uint32_t *
     if (L->n_hooks)
       memcpy(L->pend, L->hooks, L->n_hooks * sizeof *L->pend);
     L->n_pend = L->n_hooks;
+    memcpy(L->pend_fields, L->hook_fields, sizeof L->pend_fields);
     L->has_pend = 1;
   }
   *arr = &L->pend;
@@ -158,6 +163,7 @@ static void hl__hooks_commit(hl__loop_t *L) {
     L->pend = a;
     L->cap_pend = c;
     L->n_pend = 0;
+    memcpy(L->hook_fields, L->pend_fields, sizeof L->hook_fields);
     L->has_pend = 0;
   }
   while (L->zombies) {

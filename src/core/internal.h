@@ -138,6 +138,7 @@ struct hl__loop_s {
   hl_hook_t **pend; /* copy-on-write array while a dispatch runs */
   uint32_t n_pend, cap_pend;
   uint8_t has_pend;
+  uint32_t pend_fields[HL__F_COUNT]; /* the counters the copy will bring */
   uint32_t hook_depth;
   hl_hook_t *zombies;   /* destroyed during a dispatch */
   hl_hook_t *all_hooks; /* every hook created on the loop */
