@@ -271,12 +271,15 @@ static inline void hl__after_callback(hl__loop_t *L) {
 /* The one path: run fn(arg) as a callback of resource `a`. */
 static inline void hl__invoke(hl__loop_t *L, const hl__async_t *a, hl_fn fn, void *arg) {
   hl_async_id_t id = a->id;
+  hl__loop_t *prev = hl__current; /* the loop running a callback is the current one */
+  hl__current = L;
   hl__push(L, a);
   fn(arg);
   if (HL_UNLIKELY(L->raised != NULL))
     hl__handle_raised(L);
   hl__pop(L, id);
   hl__after_callback(L);
+  hl__current = prev ? prev : L;
 }
 
 #endif

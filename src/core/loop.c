@@ -94,6 +94,7 @@ HL_EXPORT int hl_run(hl_loop_t *loop, hl_run_mode mode) {
     return HL_EINVAL;
   if (L->running || L->depth > 0)
     return HL_ESTATE;
+  hl__loop_t *prev = hl__current;
   hl__current = L;
   int r;
   L->running = 1;
@@ -109,6 +110,9 @@ HL_EXPORT int hl_run(hl_loop_t *loop, hl_run_mode mode) {
       break;
   }
   L->running = 0;
+  /* Run from inside another loop's callback: that loop is current again. */
+  if (prev && prev != L && prev->depth > 0)
+    hl__current = prev;
   return r;
 }
 
