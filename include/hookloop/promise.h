@@ -50,8 +50,9 @@ typedef void (*hl_then_fn)(hl_promise_t *next, void *value, void *arg);
 int hl_promise_new(hl_loop_t *loop, hl_promise_t **out);
 
 /* Fulfill / reject with `value` (ownership passes to the promise; `dtor` frees
- * it, may be NULL). Settling a settled promise does nothing and returns
- * HL_EALREADY (the value is then freed with dtor, as nobody owns it). */
+ * it, may be NULL). Settling a promise already settled (or resolved with
+ * another promise) does nothing and returns HL_EALREADY; on any error the
+ * value stays the caller's. */
 int hl_promise_resolve(hl_promise_t *p, void *value, hl_free_fn dtor);
 int hl_promise_reject(hl_promise_t *p, void *reason, hl_free_fn dtor);
 
