@@ -16,49 +16,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include "child.h"
+#include "counting.h"
 #include "record.h"
 
 static hl_loop_t loop;
 static hl_log_t g_log;
 static hl_rec_t g_rec;
 
-/* Leak check that does not depend on LeakSanitizer (whose reports in
- * Criterion's workers do not fail a test): every test runs with a counting
- * allocator, and closing the loop must give back all hookloop allocated. */
-static long g_live;
-static void *count_malloc(size_t n) {
-  void *p = malloc(n);
-  g_live += p != NULL;
-  return p;
-}
-static void *count_calloc(size_t c, size_t n) {
-  void *p = calloc(c, n);
-  g_live += p != NULL;
-  return p;
-}
-static void *count_realloc(void *old, size_t n) {
-  void *p = realloc(old, n);
-  g_live += p != NULL && old == NULL;
-  return p;
-}
-static void count_free(void *p) {
-  g_live -= p != NULL;
-  free(p);
-}
-static void counting_on(void) {
-  g_live = 0;
-  cr_assert_eq(hl_replace_allocator(count_malloc, count_realloc, count_calloc, count_free), 0);
-}
-static void counting_off(void) {
-  hl_replace_allocator(malloc, realloc, calloc, free);
-}
-
 static void loop_close(void) {
   cr_assert_eq(hl_loop_close(&loop), 0);
-  cr_assert_eq(g_live, 0, "%ld allocation(s) of hookloop left after close", g_live);
+  cr_assert_eq(hl_counting_live(), 0, "%ld allocation(s) of hookloop left after close",
+               hl_counting_live());
 }
 
-TestSuite(promise, .init = counting_on, .fini = counting_off);
+TestSuite(promise, .init = hl_counting_on, .fini = hl_counting_off);
 
 static void loop_open(void) {
   cr_assert_eq(hl_loop_init(&loop), 0);
