@@ -64,21 +64,18 @@ void hl__pool_init(hl__pool_t *pool, size_t size, uint32_t per_slab) {
   pool->slabs = NULL;
 }
 
-void *hl__pool_get(hl__pool_t *pool) {
-  void *obj = pool->free;
-  if (HL_UNLIKELY(obj == NULL)) {
-    hl__slab_t *slab = hl__calloc(1, sizeof(hl__slab_t) + pool->size * pool->per_slab);
-    if (!slab)
-      return NULL;
-    slab->next = pool->slabs;
-    pool->slabs = slab;
-    char *base = (char *)(slab + 1);
-    for (uint32_t i = pool->per_slab; i-- > 0;) {
-      *(void **)(base + i * pool->size) = pool->free;
-      pool->free = base + i * pool->size;
-    }
-    obj = pool->free;
+void *hl__pool_refill(hl__pool_t *pool) {
+  hl__slab_t *slab = hl__calloc(1, sizeof(hl__slab_t) + pool->size * pool->per_slab);
+  if (!slab)
+    return NULL;
+  slab->next = pool->slabs;
+  pool->slabs = slab;
+  char *base = (char *)(slab + 1);
+  for (uint32_t i = pool->per_slab; i-- > 0;) {
+    *(void **)(base + i * pool->size) = pool->free;
+    pool->free = base + i * pool->size;
   }
+  void *obj = pool->free;
   pool->free = *(void **)obj;
   return obj;
 }

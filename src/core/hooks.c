@@ -86,6 +86,73 @@ static int hl__target(hl__loop_t *L, hl_hook_t ****arr, uint32_t **n, uint32_t *
   return 0;
 }
 
+/* Room for n hooks in every per-event array. */
+static int hl__hk_reserve(hl__loop_t *L, uint32_t n) {
+  if (n <= L->hk_cap)
+    return 0;
+  uint32_t cap = L->hk_cap ? L->hk_cap * 2 : 4;
+  while (cap < n)
+    cap *= 2;
+  for (int f = 0; f < HL__F_COUNT; f++) {
+    hl__hk_ent_t *e = hl__realloc(L->hk[f], cap * sizeof *e);
+    if (!e)
+      return HL_ENOMEM; /* arrays already grown stay grown: no harm */
+    L->hk[f] = e;
+  }
+  L->hk_cap = cap;
+  return 0;
+}
+
+static void (*hl__hk_fn(const hl_hook_t *h, int f))(void) {
+  switch (f) {
+  case HL__F_INIT:
+    return (void (*)(void))h->cb.init;
+  case HL__F_BEFORE:
+    return (void (*)(void))h->cb.before;
+  case HL__F_AFTER:
+    return (void (*)(void))h->cb.after;
+  case HL__F_DESTROY:
+    return (void (*)(void))h->cb.destroy;
+  default:
+    return (void (*)(void))h->cb.promise_resolve;
+  }
+}
+
+/* The active array changed and no dispatch runs: rebuild what dispatch reads. */
+static void hl__hk_rebuild(hl__loop_t *L) {
+  for (int f = 0; f < HL__F_COUNT; f++) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < L->n_hooks; i++) {
+      void (*fn)(void) = hl__hk_fn(L->hooks[i], f);
+      if (fn) {
+        L->hk[f][n].fn = fn;
+        L->hk[f][n].arg = L->hooks[i]->arg;
+        L->hk[f][n].hook = L->hooks[i];
+        n++;
+      }
+    }
+    L->hk_n[f] = n;
+  }
+}
+
+static void hl__noop_init(hl_async_id_t id, const char *type, hl_async_id_t trigger, void *res,
+                          void *arg) {
+  (void)id, (void)type, (void)trigger, (void)res, (void)arg;
+}
+static void hl__noop_event(hl_async_id_t id, void *arg) {
+  (void)id, (void)arg;
+}
+
+/* A hook destroyed while a dispatch may be iterating its entries: make them
+ * no-ops, so the dispatch loop needs no check. */
+static void hl__hk_silence(hl__loop_t *L, const hl_hook_t *h) {
+  for (int f = 0; f < HL__F_COUNT; f++)
+    for (uint32_t i = 0; i < L->hk_n[f]; i++)
+      if (L->hk[f][i].hook == h)
+        L->hk[f][i].fn =
+            f == HL__F_INIT ? (void (*)(void))hl__noop_init : (void (*)(void))hl__noop_event;
+}
+
 static int hl__index_of(hl_hook_t **arr, uint32_t n, const hl_hook_t *h) {
   for (uint32_t i = 0; i < n; i++)
     if (arr[i] == h)
@@ -104,6 +171,9 @@ HL_EXPORT int hl_hook_enable(hl_hook_t *h) {
     return r;
   if (hl__index_of(*arr, *n, h) >= 0)
     return 0;
+  r = hl__hk_reserve(L, *n + 1);
+  if (r)
+    return r;
   if (*n == *cap) {
     uint32_t c = *cap ? *cap * 2 : 4;
     hl_hook_t **p = hl__realloc(*arr, c * sizeof *p);
@@ -114,6 +184,8 @@ HL_EXPORT int hl_hook_enable(hl_hook_t *h) {
   }
   (*arr)[(*n)++] = h;
   hl__fields_add(L, h, 1);
+  if (L->hook_depth == 0)
+    hl__hk_rebuild(L);
   return 0;
 }
 
@@ -132,6 +204,8 @@ HL_EXPORT int hl_hook_disable(hl_hook_t *h) {
   memmove(*arr + i, *arr + i + 1, (*n - (uint32_t)i - 1) * sizeof **arr);
   (*n)--;
   hl__fields_add(L, h, -1);
+  if (L->hook_depth == 0)
+    hl__hk_rebuild(L);
   return 0;
 }
 
@@ -145,6 +219,7 @@ HL_EXPORT void hl_hook_destroy(hl_hook_t *h) {
   h->destroyed = 1;
   hl__all_unlink(L, h);
   if (L->hook_depth > 0) {
+    hl__hk_silence(L, h);
     h->zombie_next = L->zombies;
     L->zombies = h;
   } else {
@@ -177,44 +252,27 @@ static void hl__hooks_commit(hl__loop_t *L) {
     }
     hl__free(h);
   }
+  hl__hk_rebuild(L);
 }
 
 void hl__emit_init(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
                    void *resource) {
-  hl_hook_t **hs = L->hooks;
-  uint32_t n = L->n_hooks;
+  const hl__hk_ent_t *e = L->hk[HL__F_INIT];
+  uint32_t n = L->hk_n[HL__F_INIT];
   L->hook_depth++;
   for (uint32_t i = 0; i < n; i++)
-    if (hs[i]->cb.init && !hs[i]->destroyed)
-      hs[i]->cb.init(id, type, trigger, resource, hs[i]->arg);
+    ((void (*)(hl_async_id_t, const char *, hl_async_id_t, void *, void *))e[i].fn)(
+        id, type, trigger, resource, e[i].arg);
   if (--L->hook_depth == 0 && (L->has_pend || L->zombies))
     hl__hooks_commit(L);
 }
 
 void hl__emit(hl__loop_t *L, int field, hl_async_id_t id) {
-  hl_hook_t **hs = L->hooks;
-  uint32_t n = L->n_hooks;
+  const hl__hk_ent_t *e = L->hk[field];
+  uint32_t n = L->hk_n[field];
   L->hook_depth++;
-  for (uint32_t i = 0; i < n; i++) {
-    hl_hook_t *h = hs[i];
-    void (*fn)(hl_async_id_t, void *);
-    switch (field) {
-    case HL__F_BEFORE:
-      fn = h->cb.before;
-      break;
-    case HL__F_AFTER:
-      fn = h->cb.after;
-      break;
-    case HL__F_DESTROY:
-      fn = h->cb.destroy;
-      break;
-    default:
-      fn = h->cb.promise_resolve;
-      break;
-    }
-    if (fn && !h->destroyed)
-      fn(id, h->arg);
-  }
+  for (uint32_t i = 0; i < n; i++)
+    ((void (*)(hl_async_id_t, void *))e[i].fn)(id, e[i].arg);
   if (--L->hook_depth == 0 && (L->has_pend || L->zombies))
     hl__hooks_commit(L);
 }
@@ -226,6 +284,12 @@ void hl__hooks_close(hl__loop_t *L) {
     L->all_hooks = h->all_next;
     hl__free(h);
   }
+  for (int f = 0; f < HL__F_COUNT; f++) {
+    hl__free(L->hk[f]);
+    L->hk[f] = NULL;
+    L->hk_n[f] = 0;
+  }
+  L->hk_cap = 0;
   hl__free(L->hooks);
   hl__free(L->pend);
   L->hooks = L->pend = NULL;

@@ -27,6 +27,7 @@
 #define HL_LIKELY(x)                        __builtin_expect(!!(x), 1)
 #define HL_UNLIKELY(x)                      __builtin_expect(!!(x), 0)
 #define HL_EXPORT                           __attribute__((visibility("default")))
+#define HL_INLINE                           static inline __attribute__((always_inline))
 #define hl__container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 typedef struct hl__loop_s hl__loop_t;
@@ -49,7 +50,15 @@ typedef struct hl__pool_s {
   void *slabs;
 } hl__pool_t;
 void hl__pool_init(hl__pool_t *pool, size_t size, uint32_t per_slab);
-void *hl__pool_get(hl__pool_t *pool); /* zeroed on first use only; NULL on OOM */
+void *hl__pool_refill(hl__pool_t *pool); /* adds a slab; returns an object or NULL */
+/* An object, zeroed on its first use only; NULL on OOM. */
+static inline void *hl__pool_get(hl__pool_t *pool) {
+  void *obj = pool->free;
+  if (HL_UNLIKELY(obj == NULL))
+    return hl__pool_refill(pool);
+  pool->free = *(void **)obj;
+  return obj;
+}
 static inline void hl__pool_put(hl__pool_t *pool, void *obj) {
   *(void **)obj = pool->free;
   pool->free = obj;
@@ -94,6 +103,12 @@ struct hl__job_s {
   hl__job_t *next;
   hl__job_fn run;
 };
+
+typedef struct hl__hk_ent_s {
+  void (*fn)(void);
+  void *arg;
+  hl_hook_t *hook;
+} hl__hk_ent_t;
 
 typedef struct hl__destroy_s {
   hl_async_id_t id;
@@ -140,7 +155,13 @@ struct hl__loop_s {
   uint8_t has_pend;
   uint32_t pend_fields[HL__F_COUNT]; /* the counters the copy will bring */
   uint32_t hook_depth;
-  hl_hook_t *zombies;   /* destroyed during a dispatch */
+  hl_hook_t *zombies; /* destroyed during a dispatch */
+  /* What a dispatch iterates: per event, the callbacks of the active hooks in
+   * enable order. Rebuilt (never reallocated) when the active array changes;
+   * capacity is reserved by hl_hook_enable. */
+  struct hl__hk_ent_s *hk[HL__F_COUNT];
+  uint32_t hk_n[HL__F_COUNT];
+  uint32_t hk_cap;
   hl_hook_t *all_hooks; /* every hook created on the loop */
 
   /* destroy batch */
@@ -210,8 +231,8 @@ static inline hl_async_id_t hl__default_trigger(const hl__loop_t *L) {
 
 /* Construction: id, trigger, storage frame, init hooks. `trigger` < 0 means the
  * default trigger. */
-static inline void hl__async_init(hl__loop_t *L, hl__async_t *a, const char *type,
-                                  hl_async_id_t trigger, void *resource) {
+HL_INLINE void hl__async_init(hl__loop_t *L, hl__async_t *a, const char *type,
+                              hl_async_id_t trigger, void *resource) {
   a->id = ++L->next_id;
   a->trigger_id = trigger >= 0 ? trigger : hl__default_trigger(L);
   a->frame = L->cur.frame;
@@ -225,19 +246,28 @@ static inline void hl__async_init(hl__loop_t *L, hl__async_t *a, const char *typ
 
 /* End of life: release the frame; destroy is queued (if anybody listens) and
  * the object goes back to `pool` (may be NULL) once it has been emitted. */
-static inline void hl__async_end(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *pool) {
+HL_INLINE void hl__async_end(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *pool) {
   hl__frame_t *f = a->frame;
   a->frame = NULL;
   a->flags = (a->flags & ~HL__A_LIVE) | HL__A_DESTROYED;
   hl__frame_release(L, f);
-  if (HL_UNLIKELY(L->hook_fields[HL__F_DESTROY]))
+  if (HL_LIKELY(!L->hook_fields[HL__F_DESTROY])) {
+    if (pool)
+      hl__pool_put(pool, obj);
+  } else if (HL_LIKELY(L->dq_len && L->dq_len < L->dq_cap)) { /* batch already open */
+    hl__destroy_t *d = &L->dq[L->dq_len++];
+    d->id = a->id;
+    d->obj = obj;
+    d->pool = pool;
+    a->flags |= HL__A_DESTROY_QUEUED;
+    a->gen = L->dq_gen;
+  } else {
     hl__destroy_queue(L, a, obj, pool);
-  else if (pool)
-    hl__pool_put(pool, obj);
+  }
 }
 
 /* Enter a resource's execution context. */
-static inline void hl__push(hl__loop_t *L, const hl__async_t *a) {
+HL_INLINE void hl__push(hl__loop_t *L, const hl__async_t *a) {
   if (HL_UNLIKELY(L->depth == L->stack_cap))
     hl__stack_grow(L);
   L->stack[L->depth++] = L->cur;
@@ -252,7 +282,7 @@ static inline void hl__push(hl__loop_t *L, const hl__async_t *a) {
 }
 
 /* Leave it: after hooks, then the stack check Node makes, then restore. */
-static inline void hl__pop(hl__loop_t *L, hl_async_id_t id) {
+HL_INLINE void hl__pop(hl__loop_t *L, hl_async_id_t id) {
   if (HL_UNLIKELY(L->hook_fields[HL__F_AFTER]))
     hl__emit(L, HL__F_AFTER, id);
   if (HL_UNLIKELY(L->cur.exec_id != id || L->depth == 0))
@@ -263,13 +293,13 @@ static inline void hl__pop(hl__loop_t *L, hl_async_id_t id) {
 }
 
 /* Drain ticks and microtasks when the outermost callback has returned. */
-static inline void hl__after_callback(hl__loop_t *L) {
+HL_INLINE void hl__after_callback(hl__loop_t *L) {
   if (HL_UNLIKELY(L->npending) && L->depth == 0 && !L->draining)
     hl__drain(L);
 }
 
 /* The one path: run fn(arg) as a callback of resource `a`. */
-static inline void hl__invoke(hl__loop_t *L, const hl__async_t *a, hl_fn fn, void *arg) {
+HL_INLINE void hl__invoke(hl__loop_t *L, const hl__async_t *a, hl_fn fn, void *arg) {
   hl_async_id_t id = a->id;
   hl__loop_t *prev = hl__current; /* the loop running a callback is the current one */
   hl__current = L;
