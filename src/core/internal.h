@@ -125,6 +125,7 @@ typedef struct hl__exit_listener_s {
 enum { HL__ORIGIN_EXCEPTION = 0, HL__ORIGIN_REJECTION = 1 };
 
 struct hl__immediate_s;
+#define HL__TLIST_BUCKETS 32
 struct hl__timer_s;
 
 struct hl__loop_s {
@@ -170,6 +171,7 @@ struct hl__loop_s {
   uv_check_t dq_check;
 
   /* immediates */
+  struct hl__tlist_s *tlists[HL__TLIST_BUCKETS]; /* timer lists by duration */
   struct hl__immediate_s *imm_head, *imm_tail;
   uint32_t imm_gen;
   uv_check_t imm_check;
@@ -217,6 +219,7 @@ void hl__promise_sweep(hl__loop_t *L);
 void hl__promise_close_all(hl__loop_t *L);
 void hl__timers_close(hl__loop_t *L);
 void hl__timers_cancel(hl__loop_t *L);
+void hl__timers_free(hl__loop_t *L);
 void hl__microtask_push(hl__loop_t *L, hl__job_t *job);
 int hl__timers_init(hl__loop_t *L);
 void hl__hooks_close(hl__loop_t *L);

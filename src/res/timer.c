@@ -1,14 +1,19 @@
 /* src/res/timer.c - Timeout (setTimeout/setInterval) and Immediate resources.
  *
- * Timers are pooled objects, each with a uv_timer_t initialized once and
- * reused, so a timer costs no allocation once the pool is warm. Immediates are
- * a FIFO list run from one uv_check handle (an idle handle keeps the poll from
- * blocking while any are queued), as Node does: each check phase runs the
- * immediates queued before it began.
+ * Timers follow Node's design (lib/internal/timers.js): one list per distinct
+ * duration, each driven by a single uv_timer_t armed for its head. Timers of
+ * one duration expire in insertion order, so scheduling and clearing are O(1)
+ * list operations instead of a heap insert per timer; timer objects are
+ * pooled, so a timer costs no allocation once warm. Immediates are a FIFO list
+ * run from one uv_check handle (an idle handle keeps the poll from blocking
+ * while any are queued), as Node does: each check phase runs the immediates
+ * queued before it began.
  */
 #include "../core/internal.h"
 
 #define HL__TIMEOUT_MAX 2147483647ull
+
+typedef struct hl__tlist_s hl__tlist_t;
 
 typedef struct hl__timer_s {
   void *pool_link;
@@ -16,9 +21,21 @@ typedef struct hl__timer_s {
   hl__async_t async;
   hl_fn cb;
   void *arg;
-  uint8_t inited, active, interval, in_cb, refd;
-  uv_timer_t uv;
+  hl__tlist_t *list;
+  struct hl__timer_s *next, *prev;
+  uint64_t due;
+  uint8_t active, interval, in_cb, refd;
 } hl__timer_t;
+
+/* The timers of one duration, in expiry order. */
+struct hl__tlist_s {
+  uv_timer_t uv;
+  hl__loop_t *L;
+  uint64_t ms;
+  hl__timer_t *head, *tail;
+  uint32_t refs;     /* ref'd timers in the list: the uv timer is ref'd iff > 0 */
+  hl__tlist_t *next; /* hash chain */
+};
 
 typedef struct hl__immediate_s {
   void *pool_link;
@@ -35,6 +52,7 @@ static void hl__imm_check_cb(uv_check_t *h);
 static void hl__imm_idle_cb(uv_idle_t *h) {
   (void)h;
 }
+static void hl__tlist_cb(uv_timer_t *h);
 
 int hl__timers_init(hl__loop_t *L) {
   hl__pool_init(&L->timer_pool, sizeof(hl__timer_t), 64);
@@ -44,23 +62,94 @@ int hl__timers_init(hl__loop_t *L) {
   return 0;
 }
 
+static hl__tlist_t *hl__tlist_get(hl__loop_t *L, uint64_t ms) {
+  hl__tlist_t **b = &L->tlists[ms & (HL__TLIST_BUCKETS - 1)];
+  for (hl__tlist_t *l = *b; l; l = l->next)
+    if (l->ms == ms)
+      return l;
+  hl__tlist_t *l = hl__calloc(1, sizeof *l);
+  if (!l)
+    return NULL;
+  uv_timer_init(L->uv, &l->uv);
+  uv_unref((uv_handle_t *)&l->uv);
+  l->L = L;
+  l->ms = ms;
+  l->next = *b;
+  *b = l;
+  return l;
+}
+
+static void hl__tlist_ref(hl__tlist_t *l, hl__timer_t *t) {
+  if (t->refd && l->refs++ == 0)
+    uv_ref((uv_handle_t *)&l->uv);
+}
+
+static void hl__tlist_unref(hl__tlist_t *l, hl__timer_t *t) {
+  if (t->refd && --l->refs == 0)
+    uv_unref((uv_handle_t *)&l->uv);
+}
+
+static void hl__tlist_append(hl__tlist_t *l, hl__timer_t *t) {
+  uint64_t now = uv_now(l->L->uv);
+  t->due = now + l->ms;
+  t->list = l;
+  t->next = NULL;
+  t->prev = l->tail;
+  if (l->tail)
+    l->tail->next = t;
+  else {
+    l->head = t;
+    uv_timer_start(&l->uv, hl__tlist_cb, l->ms, 0);
+  }
+  l->tail = t;
+  hl__tlist_ref(l, t);
+}
+
+/* Take t out of its list. The uv timer stays armed for a removed head: firing
+ * early is harmless (the callback re-arms for the new head), as in Node. */
+static void hl__tlist_remove(hl__tlist_t *l, hl__timer_t *t) {
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    l->head = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  else
+    l->tail = t->prev;
+  t->next = t->prev = NULL;
+  hl__tlist_unref(l, t);
+  if (!l->head)
+    uv_timer_stop(&l->uv);
+}
+
 static void hl__timer_finish(hl__loop_t *L, hl__timer_t *t) {
   hl__async_end(L, &t->async, t, &L->timer_pool);
 }
 
-static void hl__timer_cb(uv_timer_t *h) {
-  hl__timer_t *t = hl__container_of(h, hl__timer_t, uv);
-  hl__loop_t *L = t->L;
-  if (!t->interval) {
-    t->active = 0;
-    if (t->refd)
-      L->live--;
+static void hl__tlist_cb(uv_timer_t *h) {
+  hl__tlist_t *l = hl__container_of(h, hl__tlist_t, uv);
+  hl__loop_t *L = l->L;
+  uint64_t now = uv_now(L->uv);
+  hl__timer_t *t;
+  while ((t = l->head) != NULL && t->due <= now) {
+    hl__tlist_remove(l, t);
+    if (!t->interval) {
+      t->active = 0;
+      if (t->refd)
+        L->live--;
+    }
+    t->in_cb = 1;
+    hl__invoke(L, &t->async, t->cb, t->arg);
+    t->in_cb = 0;
+    if (t->active) /* an interval not cleared in its callback: next run */
+      hl__tlist_append(l, t);
+    else
+      hl__timer_finish(L, t);
   }
-  t->in_cb = 1;
-  hl__invoke(L, &t->async, t->cb, t->arg);
-  t->in_cb = 0;
-  if (!t->active)
-    hl__timer_finish(L, t);
+  if (l->head) {
+    uint64_t due = l->head->due;
+    uv_timer_start(&l->uv, hl__tlist_cb, due > now ? due - now : 0, 0);
+  }
 }
 
 static int hl__timer_start(hl_loop_t *loop, hl_fn cb, void *arg, uint64_t ms, int interval,
@@ -70,26 +159,22 @@ static int hl__timer_start(hl_loop_t *loop, hl_fn cb, void *arg, uint64_t ms, in
     return HL_EINVAL;
   if (ms == 0 || ms > HL__TIMEOUT_MAX) /* Node: a delay outside 1..TIMEOUT_MAX is 1 */
     ms = 1;
+  hl__tlist_t *l = hl__tlist_get(L, ms);
+  if (!l)
+    return HL_ENOMEM;
   hl__timer_t *t = hl__pool_get(&L->timer_pool);
   if (!t)
     return HL_ENOMEM;
-  if (!t->inited) {
-    uv_timer_init(L->uv, &t->uv);
-    t->inited = 1;
-    t->refd = 1;
-  } else if (!t->refd) {
-    uv_ref((uv_handle_t *)&t->uv);
-    t->refd = 1;
-  }
   t->L = L;
   t->cb = cb;
   t->arg = arg;
   t->interval = (uint8_t)interval;
   t->in_cb = 0;
   t->active = 1;
+  t->refd = 1;
   L->live++;
   hl__async_init(L, &t->async, "Timeout", -1, t);
-  uv_timer_start(&t->uv, hl__timer_cb, ms, interval ? ms : 0);
+  hl__tlist_append(l, t);
   if (out) {
     out->impl = t;
     out->id = t->async.id;
@@ -120,7 +205,8 @@ HL_EXPORT int hl_clear_timer(hl_timer_t *ref) {
   if (!t)
     return 0;
   hl__loop_t *L = t->L;
-  uv_timer_stop(&t->uv);
+  if (!t->in_cb) /* an interval inside its callback is already out of its list */
+    hl__tlist_remove(t->list, t);
   t->active = 0;
   if (t->refd)
     L->live--;
@@ -136,9 +222,10 @@ HL_EXPORT int hl_timer_ref(hl_timer_t *ref) {
   if (!t)
     return HL_ESTATE;
   if (!t->refd) {
-    uv_ref((uv_handle_t *)&t->uv);
     t->refd = 1;
     t->L->live++;
+    if (!t->in_cb)
+      hl__tlist_ref(t->list, t);
   }
   return 0;
 }
@@ -150,7 +237,8 @@ HL_EXPORT int hl_timer_unref(hl_timer_t *ref) {
   if (!t)
     return HL_ESTATE;
   if (t->refd) {
-    uv_unref((uv_handle_t *)&t->uv);
+    if (!t->in_cb)
+      hl__tlist_unref(t->list, t);
     t->refd = 0;
     t->L->live--;
   }
@@ -236,29 +324,35 @@ static void hl__imm_check_cb(uv_check_t *h) {
 
 /* ---- loop close -------------------------------------------------------------- */
 
-static void hl__timer_cancel_each(void *obj, void *arg) {
-  hl__timer_t *t = obj;
-  hl__loop_t *L = arg;
-  if (t->inited && t->active) { /* only unref'd timers can still be pending */
-    uv_timer_stop(&t->uv);
-    t->active = 0;
-    hl__async_end(L, &t->async, NULL, NULL);
-  }
-}
-
+/* Timers still pending at close are unref'd ones (ref'd ones keep close busy). */
 void hl__timers_cancel(hl__loop_t *L) {
-  hl__pool_each(&L->timer_pool, hl__timer_cancel_each, L);
-}
-
-static void hl__timer_close_each(void *obj, void *arg) {
-  hl__timer_t *t = obj;
-  (void)arg;
-  if (t->inited)
-    uv_close((uv_handle_t *)&t->uv, NULL);
+  for (int b = 0; b < HL__TLIST_BUCKETS; b++)
+    for (hl__tlist_t *l = L->tlists[b]; l; l = l->next)
+      while (l->head) {
+        hl__timer_t *t = l->head;
+        hl__tlist_remove(l, t);
+        t->active = 0;
+        hl__async_end(L, &t->async, NULL, NULL);
+      }
 }
 
 void hl__timers_close(hl__loop_t *L) {
-  hl__pool_each(&L->timer_pool, hl__timer_close_each, NULL);
+  for (int b = 0; b < HL__TLIST_BUCKETS; b++)
+    for (hl__tlist_t *l = L->tlists[b]; l; l = l->next)
+      uv_close((uv_handle_t *)&l->uv, NULL);
   uv_close((uv_handle_t *)&L->imm_check, NULL);
   uv_close((uv_handle_t *)&L->imm_idle, NULL);
+}
+
+/* After the close callbacks ran. */
+void hl__timers_free(hl__loop_t *L) {
+  for (int b = 0; b < HL__TLIST_BUCKETS; b++) {
+    hl__tlist_t *l = L->tlists[b];
+    while (l) {
+      hl__tlist_t *next = l->next;
+      hl__free(l);
+      l = next;
+    }
+    L->tlists[b] = NULL;
+  }
 }
