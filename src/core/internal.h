@@ -183,7 +183,6 @@ struct hl__loop_s {
   int live; /* resources that keep hl_loop_close() busy */
   uint32_t als_slots;
   hl_async_resource_t *res_head; /* open user resources */
-  struct hl_promise_s *promises; /* every promise alive */
   struct hl_promise_s *sweep;    /* settled, maybe collectable */
   struct hl_promise_s *unhandled_head, *unhandled_tail;
   hl__exit_listener_t *exit_listeners;

@@ -29,7 +29,6 @@ struct hl_promise_s {
   hl_free_fn dtor;
   hl_promise_t *owner; /* who frees value: itself, or a promise it holds */
   struct hl__reaction_s *rhead, *rtail;
-  hl_promise_t *all_next, *all_prev;
   hl_promise_t *sweep_next;
   hl_promise_t *unh_next;
 };
@@ -69,12 +68,14 @@ static hl_promise_t *hl__p_alloc(hl__loop_t *L, hl_async_id_t trigger) {
   hl_promise_t *p = hl__pool_get(&L->promise_pool);
   if (!p)
     return NULL;
-  memset(p, 0, sizeof *p);
   p->L = L;
-  p->all_next = L->promises;
-  if (L->promises)
-    L->promises->all_prev = p;
-  L->promises = p;
+  p->state = HL_PROMISE_PENDING;
+  p->locked = p->handled = p->in_sweep = p->in_unhandled = p->reported = 0;
+  p->refs = 0;
+  p->value = NULL;
+  p->dtor = NULL;
+  p->owner = NULL;
+  p->rhead = p->rtail = NULL;
   hl__async_init(L, &p->async, "PROMISE", trigger, p);
   return p;
 }
@@ -96,19 +97,8 @@ static void hl__p_unref(hl_promise_t *p) {
   hl__p_maybe_sweep(p);
 }
 
-static void hl__p_unlink_all(hl_promise_t *p) {
-  hl__loop_t *L = p->L;
-  if (p->all_prev)
-    p->all_prev->all_next = p->all_next;
-  else
-    L->promises = p->all_next;
-  if (p->all_next)
-    p->all_next->all_prev = p->all_prev;
-}
-
 static void hl__p_free(hl_promise_t *p) {
   hl__loop_t *L = p->L;
-  hl__p_unlink_all(p);
   if (p->owner == p) {
     if (p->dtor)
       p->dtor(p->value);
@@ -270,7 +260,6 @@ static int hl__p_chain(hl_promise_t *p, int kind, hl_then_fn ful, hl_then_fn rej
     return HL_ENOMEM;
   int r = hl__p_react(p, kind, ful, rej, fin, arg, d, NULL, 0);
   if (r) {
-    hl__p_unlink_all(d);
     hl__async_end(L, &d->async, d, &L->promise_pool);
     return r;
   }
@@ -581,21 +570,28 @@ void hl__promise_sweep(hl__loop_t *L) {
   }
 }
 
+/* Every promise still alive, found by walking the pool's slabs (no list to
+ * maintain per promise). */
+static void hl__p_close_each(void *obj, void *arg) {
+  hl_promise_t *p = obj;
+  hl__loop_t *L = arg;
+  if (p->L != L || !(p->async.flags & HL__A_LIVE))
+    return;
+  hl__reaction_t *r = p->rhead;
+  while (r) {
+    hl__reaction_t *next = r->next;
+    if (r->combo && --r->combo->refs == 0)
+      hl__free(r->combo);
+    hl__pool_put(&L->reaction_pool, r);
+    r = next;
+  }
+  p->rhead = p->rtail = NULL;
+  hl__p_free(p);
+}
+
 void hl__promise_close_all(hl__loop_t *L) {
   L->closing_promises = 1;
-  while (L->promises) {
-    hl_promise_t *p = L->promises;
-    hl__reaction_t *r = p->rhead;
-    while (r) {
-      hl__reaction_t *next = r->next;
-      if (r->combo && --r->combo->refs == 0)
-        hl__free(r->combo);
-      hl__pool_put(&L->reaction_pool, r);
-      r = next;
-    }
-    p->rhead = p->rtail = NULL;
-    hl__p_free(p);
-  }
+  hl__pool_each(&L->promise_pool, hl__p_close_each, L);
   L->sweep = NULL;
   L->unhandled_head = L->unhandled_tail = NULL;
   L->closing_promises = 0;
