@@ -213,9 +213,9 @@ HL_EXPORT void hl_hook_destroy(hl_hook_t *h) {
   if (!h || h->destroyed)
     return;
   hl__loop_t *L = h->L;
-  if (hl_hook_disable(h) != 0) {
-    /* No memory for the copy: remove from the active array once it is safe. */
-  }
+  /* If disabling inside a dispatch finds no memory for the copy, the hook stays
+   * in the active array: hl__hk_silence mutes it and the commit removes it. */
+  (void)hl_hook_disable(h);
   h->destroyed = 1;
   hl__all_unlink(L, h);
   if (L->hook_depth > 0) {

@@ -20,10 +20,7 @@ static hl_log_t LOG;
 static hl_rec_t REC;
 
 static void start(hl_loop_t *loop) {
-  LOG.n = 0;
-  cr_assert_eq(hl_loop_init(loop), 0);
-  cr_assert_eq(hl_rec_create(loop, &REC, &LOG, 1), 0);
-  cr_assert_eq(hl_hook_enable(REC.hook), 0);
+  cr_assert_eq(hl_rec_start(loop, &REC, &LOG, 1), 0);
 }
 
 static void noop(void *arg) {

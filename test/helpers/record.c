@@ -42,6 +42,14 @@ int hl_rec_create(hl_loop_t *loop, hl_rec_t *rec, hl_log_t *log, int tag) {
   return hl_hook_create(loop, &cb, rec, &rec->hook);
 }
 
+int hl_rec_start(hl_loop_t *loop, hl_rec_t *rec, hl_log_t *log, int tag) {
+  int r;
+  log->n = 0;
+  if ((r = hl_loop_init(loop)) || (r = hl_rec_create(loop, rec, log, tag)))
+    return r;
+  return hl_hook_enable(rec->hook);
+}
+
 int hl_log_count(const hl_log_t *log, hl_ev_kind_t kind, hl_async_id_t id) {
   int c = 0;
   for (int i = 0; i < log->n; i++)

@@ -32,6 +32,10 @@ typedef struct hl_log_s {
 /* Create (not enable) a recording hook with all five callbacks. */
 int hl_rec_create(hl_loop_t *loop, hl_rec_t *rec, hl_log_t *log, int tag);
 
+/* Empty `log`, initialize `loop` and enable a recording hook on it. 0 or the
+ * first error. */
+int hl_rec_start(hl_loop_t *loop, hl_rec_t *rec, hl_log_t *log, int tag);
+
 /* Helpers over a log. Return -1 / NULL when not found. */
 int hl_log_count(const hl_log_t *log, hl_ev_kind_t kind, hl_async_id_t id);
 const hl_ev_t *hl_log_init_of(const hl_log_t *log, hl_async_id_t id);
