@@ -456,3 +456,117 @@ Test(timer, equal_delays_run_in_creation_order) {
   cr_assert_str_eq(fifo, "abcdef");
   cr_assert_eq(hl_loop_close(&loop), 0);
 }
+
+/* ---- per-duration lists (Node's timer design): edge cases ---------------------------- */
+
+static hl_loop_t *tl_loop;
+static char tl_order[16];
+static int tl_n;
+static uint64_t tl_set_at, tl_fired_at;
+static hl_timer_t tl_a, tl_b;
+
+static void tl_mark(void *arg) {
+  tl_order[tl_n++] = *(const char *)arg;
+  tl_fired_at = uv_now(hl_loop_uv(tl_loop));
+}
+
+Test(timer, clearing_a_list_head_keeps_the_timers_behind_it) {
+  hl_loop_t loop;
+  start(&loop);
+  tl_loop = &loop;
+  tl_n = 0;
+  tl_set_at = uv_now(hl_loop_uv(&loop));
+  cr_assert_eq(hl_set_timeout(&loop, tl_mark, "A", 10, &tl_a), 0);
+  cr_assert_eq(hl_set_timeout(&loop, tl_mark, "B", 10, &tl_b), 0);
+  cr_assert_eq(hl_clear_timer(&tl_a), 0); /* the list's uv timer stays armed for A */
+  cr_assert_eq(hl_run(&loop, HL_RUN_DEFAULT), 0);
+  cr_assert_eq(tl_n, 1);
+  cr_assert_eq(tl_order[0], 'B');
+  cr_assert_geq(tl_fired_at - tl_set_at, 10, "B ran early: after %llu ms",
+                (unsigned long long)(tl_fired_at - tl_set_at));
+  cr_assert_eq(hl_log_count(&LOG, EV_BEFORE, tl_a.id), 0);
+  cr_assert_eq(hl_log_count(&LOG, EV_DESTROY, tl_a.id), 1);
+  cr_assert_eq(hl_loop_close(&loop), 0);
+}
+
+Test(timer, different_durations_fire_in_due_order) {
+  hl_loop_t loop;
+  start(&loop);
+  tl_loop = &loop;
+  tl_n = 0;
+  cr_assert_eq(hl_set_timeout(&loop, tl_mark, "c", 30, NULL), 0);
+  cr_assert_eq(hl_set_timeout(&loop, tl_mark, "a", 5, NULL), 0);
+  cr_assert_eq(hl_set_timeout(&loop, tl_mark, "b", 15, NULL), 0);
+  cr_assert_eq(hl_set_timeout(&loop, tl_mark, "A", 5, NULL), 0);
+  cr_assert_eq(hl_run(&loop, HL_RUN_DEFAULT), 0);
+  tl_order[tl_n] = 0;
+  cr_assert_str_eq(tl_order, "aAbc");
+  cr_assert_eq(hl_loop_close(&loop), 0);
+}
+
+static int tl_iv_runs;
+static void tl_interval(void *arg) {
+  tl_mark(arg);
+  if (++tl_iv_runs == 2)
+    hl_clear_timer(&tl_a);
+}
+
+Test(timer, interval_goes_behind_timeouts_of_its_duration) {
+  hl_loop_t loop;
+  start(&loop);
+  tl_loop = &loop;
+  tl_n = 0;
+  tl_iv_runs = 0;
+  cr_assert_eq(hl_set_interval(&loop, tl_interval, "I", 5, &tl_a), 0);
+  cr_assert_eq(hl_set_timeout(&loop, tl_mark, "T", 5, NULL), 0);
+  cr_assert_eq(hl_run(&loop, HL_RUN_DEFAULT), 0);
+  tl_order[tl_n] = 0;
+  cr_assert_str_eq(tl_order, "ITI");
+  cr_assert_eq(hl_log_count(&LOG, EV_BEFORE, tl_a.id), 2, "one id, two runs");
+  cr_assert_eq(hl_loop_close(&loop), 0);
+}
+
+static void tl_clear_b(void *arg) {
+  tl_mark(arg);
+  hl_clear_timer(&tl_b);
+}
+
+Test(timer, clearing_the_next_timer_of_the_list_being_run) {
+  hl_loop_t loop;
+  start(&loop);
+  tl_loop = &loop;
+  tl_n = 0;
+  cr_assert_eq(hl_set_timeout(&loop, tl_clear_b, "A", 5, &tl_a), 0);
+  cr_assert_eq(hl_set_interval(&loop, tl_mark, "B", 5, &tl_b), 0);
+  cr_assert_eq(hl_set_timeout(&loop, tl_mark, "C", 5, NULL), 0);
+  cr_assert_eq(hl_run(&loop, HL_RUN_DEFAULT), 0);
+  tl_order[tl_n] = 0;
+  cr_assert_str_eq(tl_order, "AC", "B was cleared while its list was being run");
+  cr_assert_eq(hl_timer_active(&tl_b), 0);
+  cr_assert_eq(hl_loop_close(&loop), 0);
+}
+
+Test(timer, refs_are_counted_per_timer_within_a_list) {
+  hl_loop_t loop;
+  start(&loop);
+  tl_loop = &loop;
+  tl_n = 0;
+  /* Same duration: an unref'd timer first, a ref'd one behind it. */
+  cr_assert_eq(hl_set_timeout(&loop, tl_mark, "u", 5, &tl_a), 0);
+  cr_assert_eq(hl_timer_unref(&tl_a), 0);
+  cr_assert_eq(hl_set_timeout(&loop, tl_mark, "r", 5, &tl_b), 0);
+  cr_assert_eq(hl_run(&loop, HL_RUN_DEFAULT), 0);
+  tl_order[tl_n] = 0;
+  cr_assert_str_eq(tl_order, "ur", "the ref'd timer kept the loop alive for both");
+
+  /* Alone, an unref'd timer does not keep the loop alive; close cancels it. */
+  tl_n = 0;
+  cr_assert_eq(hl_set_timeout(&loop, tl_mark, "x", 50, &tl_a), 0);
+  cr_assert_eq(hl_timer_unref(&tl_a), 0);
+  cr_assert_eq(hl_run(&loop, HL_RUN_DEFAULT), 0);
+  cr_assert_eq(tl_n, 0);
+  cr_assert_eq(hl_loop_alive_resources(&loop), 0);
+  hl_async_id_t id = tl_a.id;
+  cr_assert_eq(hl_loop_close(&loop), 0);
+  cr_assert_eq(hl_log_count(&LOG, EV_DESTROY, id), 1, "cancelled at close, destroy emitted");
+}
