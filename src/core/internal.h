@@ -300,18 +300,37 @@ HL_INLINE void hl__after_callback(hl__loop_t *L) {
     hl__drain(L);
 }
 
-/* The one path: run fn(arg) as a callback of resource `a`. */
-HL_INLINE void hl__invoke(hl__loop_t *L, const hl__async_t *a, hl_fn fn, void *arg) {
-  hl_async_id_t id = a->id;
-  hl__loop_t *prev = hl__current; /* the loop running a callback is the current one */
+/* The one path, split so that callbacks of any signature can take it:
+ *
+ *   hl__loop_t *prev = hl__enter(L, &obj->async);
+ *   obj->cb(obj, status, ...);
+ *   hl__leave(L, id, prev);        (id: obj->async.id read before the call)
+ *
+ * enter makes L the thread's current loop and installs the resource's context
+ * (before hooks); leave routes an error the callback raised, restores the
+ * context (after hooks, stack check) and drains ticks and microtasks when the
+ * stack is empty. */
+HL_INLINE hl__loop_t *hl__enter(hl__loop_t *L, const hl__async_t *a) {
+  hl__loop_t *prev = hl__current;
   hl__current = L;
   hl__push(L, a);
-  fn(arg);
+  return prev;
+}
+
+HL_INLINE void hl__leave(hl__loop_t *L, hl_async_id_t id, hl__loop_t *prev) {
   if (HL_UNLIKELY(L->raised != NULL))
     hl__handle_raised(L);
   hl__pop(L, id);
   hl__after_callback(L);
   hl__current = prev ? prev : L;
+}
+
+/* Run fn(arg) as a callback of resource `a`. */
+HL_INLINE void hl__invoke(hl__loop_t *L, const hl__async_t *a, hl_fn fn, void *arg) {
+  hl_async_id_t id = a->id;
+  hl__loop_t *prev = hl__enter(L, a);
+  fn(arg);
+  hl__leave(L, id, prev);
 }
 
 #endif
