@@ -228,7 +228,7 @@ HL_EXPORT void hl_hook_destroy(hl_hook_t *h) {
 }
 
 /* The outermost dispatch returned: apply edits made during it. */
-static void hl__hooks_commit(hl__loop_t *L) {
+void hl__hooks_commit(hl__loop_t *L) {
   if (L->has_pend) {
     hl_hook_t **a = L->hooks;
     uint32_t c = L->cap_hooks;
@@ -257,24 +257,13 @@ static void hl__hooks_commit(hl__loop_t *L) {
 
 void hl__emit_init(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
                    void *resource) {
-  const hl__hk_ent_t *e = L->hk[HL__F_INIT];
-  uint32_t n = L->hk_n[HL__F_INIT];
-  L->hook_depth++;
-  for (uint32_t i = 0; i < n; i++)
-    ((void (*)(hl_async_id_t, const char *, hl_async_id_t, void *, void *))e[i].fn)(
-        id, type, trigger, resource, e[i].arg);
-  if (--L->hook_depth == 0 && (L->has_pend || L->zombies))
-    hl__hooks_commit(L);
+  if (L->hk_n[HL__F_INIT])
+    hl__emit_init_inline(L, id, type, trigger, resource);
 }
 
 void hl__emit(hl__loop_t *L, int field, hl_async_id_t id) {
-  const hl__hk_ent_t *e = L->hk[field];
-  uint32_t n = L->hk_n[field];
-  L->hook_depth++;
-  for (uint32_t i = 0; i < n; i++)
-    ((void (*)(hl_async_id_t, void *))e[i].fn)(id, e[i].arg);
-  if (--L->hook_depth == 0 && (L->has_pend || L->zombies))
-    hl__hooks_commit(L);
+  if (L->hk_n[field])
+    hl__emit_inline(L, field, id);
 }
 
 void hl__hooks_close(hl__loop_t *L) {

@@ -201,6 +201,7 @@ extern _Thread_local hl__loop_t *hl__current __attribute__((tls_model("initial-e
 void hl__emit_init(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
                    void *resource);
 void hl__emit(hl__loop_t *L, int field, hl_async_id_t id); /* before/after/destroy/resolve */
+void hl__hooks_commit(hl__loop_t *L);
 void hl__stack_grow(hl__loop_t *L);
 int hl__stack_reserve(hl__loop_t *L); /* 0 or HL_ENOMEM */
 void hl__stack_corrupted(hl__loop_t *L, hl_async_id_t actual, hl_async_id_t expected)
@@ -231,6 +232,34 @@ static inline hl_async_id_t hl__default_trigger(const hl__loop_t *L) {
   return L->default_trigger >= 0 ? L->default_trigger : L->cur.exec_id;
 }
 
+/* before/after/destroy/promise_resolve to every enabled hook having it, in
+ * enable order, inline on the paths that run per callback (no call into the
+ * library, no loop set-up beyond the count). Edits made by the hooks apply
+ * when the outermost dispatch returns. */
+HL_INLINE void hl__emit_inline(hl__loop_t *L, int field, hl_async_id_t id) {
+  const hl__hk_ent_t *e = L->hk[field];
+  uint32_t n = L->hk_n[field];
+  L->hook_depth++;
+  ((void (*)(hl_async_id_t, void *))e[0].fn)(id, e[0].arg);
+  for (uint32_t i = 1; i < n; i++)
+    ((void (*)(hl_async_id_t, void *))e[i].fn)(id, e[i].arg);
+  if (--L->hook_depth == 0 && HL_UNLIKELY(L->has_pend || L->zombies))
+    hl__hooks_commit(L);
+}
+
+typedef void (*hl__init_fn)(hl_async_id_t, const char *, hl_async_id_t, void *, void *);
+HL_INLINE void hl__emit_init_inline(hl__loop_t *L, hl_async_id_t id, const char *type,
+                                    hl_async_id_t trigger, void *resource) {
+  const hl__hk_ent_t *e = L->hk[HL__F_INIT];
+  uint32_t n = L->hk_n[HL__F_INIT];
+  L->hook_depth++;
+  ((hl__init_fn)e[0].fn)(id, type, trigger, resource, e[0].arg);
+  for (uint32_t i = 1; i < n; i++)
+    ((hl__init_fn)e[i].fn)(id, type, trigger, resource, e[i].arg);
+  if (--L->hook_depth == 0 && HL_UNLIKELY(L->has_pend || L->zombies))
+    hl__hooks_commit(L);
+}
+
 /* Construction: id, trigger, storage frame, init hooks. `trigger` < 0 means the
  * default trigger. */
 HL_INLINE void hl__async_init(hl__loop_t *L, hl__async_t *a, const char *type,
@@ -243,7 +272,7 @@ HL_INLINE void hl__async_init(hl__loop_t *L, hl__async_t *a, const char *type,
   a->resource = resource;
   a->flags = HL__A_LIVE;
   if (HL_UNLIKELY(L->hook_fields[HL__F_INIT]))
-    hl__emit_init(L, a->id, type, a->trigger_id, resource);
+    hl__emit_init_inline(L, a->id, type, a->trigger_id, resource);
 }
 
 /* End of life: release the frame; destroy is queued (if anybody listens) and
@@ -280,13 +309,13 @@ HL_INLINE void hl__push(hl__loop_t *L, const hl__async_t *a) {
   if (a->frame)
     a->frame->refs++;
   if (HL_UNLIKELY(L->hook_fields[HL__F_BEFORE]))
-    hl__emit(L, HL__F_BEFORE, a->id);
+    hl__emit_inline(L, HL__F_BEFORE, a->id);
 }
 
 /* Leave it: after hooks, then the stack check Node makes, then restore. */
 HL_INLINE void hl__pop(hl__loop_t *L, hl_async_id_t id) {
   if (HL_UNLIKELY(L->hook_fields[HL__F_AFTER]))
-    hl__emit(L, HL__F_AFTER, id);
+    hl__emit_inline(L, HL__F_AFTER, id);
   if (HL_UNLIKELY(L->cur.exec_id != id || L->depth == 0))
     hl__stack_corrupted(L, L->cur.exec_id, id);
   hl__frame_t *f = L->cur.frame;
