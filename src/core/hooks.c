@@ -255,6 +255,29 @@ void hl__hooks_commit(hl__loop_t *L) {
   hl__hk_rebuild(L);
 }
 
+/* The rest of a dispatch after the first hook (hook_depth already counts it):
+ * the later hooks' calls, then the edits made during the dispatch when this
+ * was the outermost one. The first hook's entry is read again: a hook it
+ * enabled or disabled changed only the pending copy, not L->hk. */
+void hl__emit_more(hl__loop_t *L, int field, hl_async_id_t id) {
+  const hl__hk_ent_t *e = L->hk[field];
+  uint32_t n = L->hk_n[field];
+  for (uint32_t i = 1; i < n; i++)
+    ((void (*)(hl_async_id_t, void *))e[i].fn)(id, e[i].arg);
+  if (--L->hook_depth == 0 && (L->has_pend || L->zombies))
+    hl__hooks_commit(L);
+}
+
+void hl__emit_init_more(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
+                        void *resource) {
+  const hl__hk_ent_t *e = L->hk[HL__F_INIT];
+  uint32_t n = L->hk_n[HL__F_INIT];
+  for (uint32_t i = 1; i < n; i++)
+    ((hl__init_fn)e[i].fn)(id, type, trigger, resource, e[i].arg);
+  if (--L->hook_depth == 0 && (L->has_pend || L->zombies))
+    hl__hooks_commit(L);
+}
+
 void hl__emit_init(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
                    void *resource) {
   if (L->hk_n[HL__F_INIT])

@@ -178,7 +178,7 @@ struct hl__loop_s {
   uv_idle_t imm_idle;
 
   /* pools */
-  hl__pool_t timer_pool, imm_pool, task_pool, promise_pool, reaction_pool;
+  hl__pool_t timer_pool, imm_pool, task_pool, promise_pool, chained_pool, reaction_pool;
 
   int live; /* resources that keep hl_loop_close() busy */
   uint32_t als_slots;
@@ -233,31 +233,33 @@ static inline hl_async_id_t hl__default_trigger(const hl__loop_t *L) {
 }
 
 /* before/after/destroy/promise_resolve to every enabled hook having it, in
- * enable order, inline on the paths that run per callback (no call into the
- * library, no loop set-up beyond the count). Edits made by the hooks apply
- * when the outermost dispatch returns. */
+ * enable order. The first hook is called inline on the per-callback paths; a
+ * second and later ones, and applying the edits hooks made during the
+ * dispatch (when the outermost one returns), are out of line, so the common
+ * case keeps its registers. hl__emit_more() returns the new hook_depth. */
+void hl__emit_more(hl__loop_t *L, int field, hl_async_id_t id);
+void hl__emit_init_more(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
+                        void *resource);
 HL_INLINE void hl__emit_inline(hl__loop_t *L, int field, hl_async_id_t id) {
   const hl__hk_ent_t *e = L->hk[field];
-  uint32_t n = L->hk_n[field];
   L->hook_depth++;
-  ((void (*)(hl_async_id_t, void *))e[0].fn)(id, e[0].arg);
-  for (uint32_t i = 1; i < n; i++)
-    ((void (*)(hl_async_id_t, void *))e[i].fn)(id, e[i].arg);
-  if (--L->hook_depth == 0 && HL_UNLIKELY(L->has_pend || L->zombies))
-    hl__hooks_commit(L);
+  ((void (*)(hl_async_id_t, void *))e->fn)(id, e->arg);
+  if (HL_UNLIKELY(L->hk_n[field] > 1 || L->hook_depth > 1 || L->has_pend || L->zombies))
+    hl__emit_more(L, field, id);
+  else
+    L->hook_depth = 0;
 }
 
 typedef void (*hl__init_fn)(hl_async_id_t, const char *, hl_async_id_t, void *, void *);
 HL_INLINE void hl__emit_init_inline(hl__loop_t *L, hl_async_id_t id, const char *type,
                                     hl_async_id_t trigger, void *resource) {
   const hl__hk_ent_t *e = L->hk[HL__F_INIT];
-  uint32_t n = L->hk_n[HL__F_INIT];
   L->hook_depth++;
-  ((hl__init_fn)e[0].fn)(id, type, trigger, resource, e[0].arg);
-  for (uint32_t i = 1; i < n; i++)
-    ((hl__init_fn)e[i].fn)(id, type, trigger, resource, e[i].arg);
-  if (--L->hook_depth == 0 && HL_UNLIKELY(L->has_pend || L->zombies))
-    hl__hooks_commit(L);
+  ((hl__init_fn)e->fn)(id, type, trigger, resource, e->arg);
+  if (HL_UNLIKELY(L->hk_n[HL__F_INIT] > 1 || L->hook_depth > 1 || L->has_pend || L->zombies))
+    hl__emit_init_more(L, id, type, trigger, resource);
+  else
+    L->hook_depth = 0;
 }
 
 /* Construction: id, trigger, storage frame, init hooks. `trigger` < 0 means the

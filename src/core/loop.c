@@ -155,6 +155,7 @@ HL_EXPORT int hl_loop_close(hl_loop_t *loop) {
   hl__pool_destroy(&L->imm_pool);
   hl__pool_destroy(&L->task_pool);
   hl__pool_destroy(&L->promise_pool);
+  hl__pool_destroy(&L->chained_pool);
   hl__pool_destroy(&L->reaction_pool);
   hl__hooks_close(L);
   hl__frame_release(L, L->cur.frame);
@@ -258,7 +259,8 @@ void hl__destroy_flush(hl__loop_t *L) {
   /* Destroys queued by a destroy hook join this batch (Node loops likewise). */
   for (uint32_t i = 0; i < L->dq_len; i++) {
     hl__destroy_t d = L->dq[i];
-    hl__emit(L, HL__F_DESTROY, d.id);
+    if (L->hk_n[HL__F_DESTROY])
+      hl__emit_inline(L, HL__F_DESTROY, d.id);
     if (d.pool)
       hl__pool_put(d.pool, d.obj);
   }

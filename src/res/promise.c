@@ -20,16 +20,15 @@ enum { HL__R_THEN, HL__R_FINALLY, HL__R_ADOPT, HL__R_ALL, HL__R_RACE, HL__R_ANY,
 typedef struct hl__combo_s hl__combo_t;
 
 struct hl_promise_s {
-  void *pool_link;
+  hl_promise_t *sweep_next; /* first: the pool's link while free */
   hl__loop_t *L;
   hl__async_t async;
-  uint8_t state, locked, handled, in_sweep, in_unhandled, reported;
+  uint8_t state, locked, handled, in_sweep, in_unhandled, reported, chained;
   uint32_t refs;
   void *value;
   hl_free_fn dtor;
   hl_promise_t *owner; /* who frees value: itself, or a promise it holds */
   struct hl__reaction_s *rhead, *rtail;
-  hl_promise_t *sweep_next;
   hl_promise_t *unh_next;
 };
 
@@ -38,13 +37,25 @@ typedef struct hl__reaction_s {
   struct hl__reaction_s *next;
   hl_promise_t *parent; /* referenced once queued */
   hl_promise_t *target; /* referenced */
-  uint8_t kind;
-  hl_then_fn on_ful, on_rej;
-  hl_fn on_fin;
+  uint8_t kind, embedded;
   void *arg;
-  hl__combo_t *combo;
-  size_t index;
+  union {
+    struct {
+      hl_then_fn on_ful, on_rej;
+    } then;
+    hl_fn on_fin;
+    struct {
+      hl__combo_t *combo;
+      size_t index;
+    } combo;
+  } u;
 } hl__reaction_t;
+
+/* What then/catch/finally return: the chained promise and its reaction. */
+typedef struct hl__chained_s {
+  hl_promise_t p; /* first: the pool link */
+  hl__reaction_t rx;
+} hl__chained_t;
 
 struct hl__combo_s {
   int kind;
@@ -59,18 +70,20 @@ static void hl__p_reaction_run(hl__loop_t *L, hl__job_t *job);
 static void hl__p_pools(hl__loop_t *L) {
   if (HL_UNLIKELY(!L->promise_pool.size)) {
     hl__pool_init(&L->promise_pool, sizeof(hl_promise_t), 128);
+    hl__pool_init(&L->chained_pool, sizeof(hl__chained_t), 128);
     hl__pool_init(&L->reaction_pool, sizeof(hl__reaction_t), 128);
   }
 }
 
-static hl_promise_t *hl__p_alloc(hl__loop_t *L, hl_async_id_t trigger) {
+static hl_promise_t *hl__p_alloc(hl__loop_t *L, hl_async_id_t trigger, int chained) {
   hl__p_pools(L);
-  hl_promise_t *p = hl__pool_get(&L->promise_pool);
+  hl_promise_t *p = hl__pool_get(chained ? &L->chained_pool : &L->promise_pool);
   if (!p)
     return NULL;
   p->L = L;
   p->state = HL_PROMISE_PENDING;
   p->locked = p->handled = p->in_sweep = p->in_unhandled = p->reported = 0;
+  p->chained = (uint8_t)chained;
   p->refs = 0;
   p->value = NULL;
   p->dtor = NULL;
@@ -105,7 +118,7 @@ static void hl__p_free(hl_promise_t *p) {
   } else if (p->owner) {
     hl__p_unref(p->owner);
   }
-  hl__async_end(L, &p->async, p, &L->promise_pool);
+  hl__async_end(L, &p->async, p, p->chained ? &L->chained_pool : &L->promise_pool);
 }
 
 static void hl__p_unhandled_add(hl_promise_t *p) {
@@ -133,7 +146,7 @@ static void hl__p_settle(hl_promise_t *p, int state, void *value, hl_free_fn dto
   if (owner && owner != p)
     owner->refs++;
   if (emit_resolve && HL_UNLIKELY(L->hook_fields[HL__F_PROMISE_RESOLVE]))
-    hl__emit(L, HL__F_PROMISE_RESOLVE, p->async.id);
+    hl__emit_inline(L, HL__F_PROMISE_RESOLVE, p->async.id);
   hl__reaction_t *r = p->rhead;
   p->rhead = p->rtail = NULL;
   while (r) {
@@ -161,7 +174,7 @@ HL_EXPORT int hl_promise_new(hl_loop_t *loop, hl_promise_t **out) {
   hl__loop_t *L = hl__L(loop);
   if (!L || !out)
     return HL_EINVAL;
-  hl_promise_t *p = hl__p_alloc(L, -1);
+  hl_promise_t *p = hl__p_alloc(L, -1, 0);
   if (!p)
     return HL_ENOMEM;
   *out = p;
@@ -201,28 +214,17 @@ HL_EXPORT int hl_promise_reject_error(hl_promise_t *p, int code, const char *fmt
   return 0;
 }
 
-/* Attach a reaction to p (queued at once if p is settled). */
-static int hl__p_react(hl_promise_t *p, int kind, hl_then_fn ful, hl_then_fn rej, hl_fn fin,
-                       void *arg, hl_promise_t *target, hl__combo_t *combo, size_t index) {
+/* Attach reaction r (filled in by the caller) to p: queued at once if p is
+ * settled. */
+static void hl__p_attach(hl_promise_t *p, hl__reaction_t *r) {
   hl__loop_t *L = p->L;
-  hl__reaction_t *r = hl__pool_get(&L->reaction_pool);
-  if (!r)
-    return HL_ENOMEM;
   r->job.run = hl__p_reaction_run;
   r->next = NULL;
-  r->parent = NULL;
-  r->target = target;
-  r->kind = (uint8_t)kind;
-  r->on_ful = ful;
-  r->on_rej = rej;
-  r->on_fin = fin;
-  r->arg = arg;
-  r->combo = combo;
-  r->index = index;
-  if (target)
-    target->refs++;
+  if (r->target)
+    r->target->refs++;
   p->handled = 1;
   if (p->state == HL_PROMISE_PENDING) {
+    r->parent = NULL;
     if (p->rtail)
       p->rtail->next = r;
     else
@@ -233,7 +235,18 @@ static int hl__p_react(hl_promise_t *p, int kind, hl_then_fn ful, hl_then_fn rej
     p->refs++;
     hl__microtask_push(L, &r->job);
   }
-  return 0;
+}
+
+/* A pooled reaction for adoption and the combinators. */
+static hl__reaction_t *hl__p_rx_new(hl__loop_t *L, int kind, hl_promise_t *target) {
+  hl__reaction_t *r = hl__pool_get(&L->reaction_pool);
+  if (!r)
+    return NULL;
+  r->kind = (uint8_t)kind;
+  r->embedded = 0;
+  r->target = target;
+  r->arg = NULL;
+  return r;
 }
 
 HL_EXPORT int hl_promise_resolve_promise(hl_promise_t *p, hl_promise_t *other) {
@@ -241,9 +254,10 @@ HL_EXPORT int hl_promise_resolve_promise(hl_promise_t *p, hl_promise_t *other) {
     return HL_EINVAL;
   if (p->locked)
     return HL_EALREADY;
-  int r = hl__p_react(other, HL__R_ADOPT, NULL, NULL, NULL, NULL, p, NULL, 0);
-  if (r)
-    return r;
+  hl__reaction_t *r = hl__p_rx_new(p->L, HL__R_ADOPT, p);
+  if (!r)
+    return HL_ENOMEM;
+  hl__p_attach(other, r);
   p->locked = 1;
   if (HL_UNLIKELY(p->L->hook_fields[HL__F_PROMISE_RESOLVE]))
     hl__emit(p->L, HL__F_PROMISE_RESOLVE, p->async.id);
@@ -254,15 +268,21 @@ static int hl__p_chain(hl_promise_t *p, int kind, hl_then_fn ful, hl_then_fn rej
                        void *arg, hl_promise_t **out) {
   if (hl__p_check(p))
     return HL_EINVAL;
-  hl__loop_t *L = p->L;
-  hl_promise_t *d = hl__p_alloc(L, p->async.id);
+  hl_promise_t *d = hl__p_alloc(p->L, p->async.id, 1);
   if (!d)
     return HL_ENOMEM;
-  int r = hl__p_react(p, kind, ful, rej, fin, arg, d, NULL, 0);
-  if (r) {
-    hl__async_end(L, &d->async, d, &L->promise_pool);
-    return r;
+  hl__reaction_t *r = &((hl__chained_t *)d)->rx;
+  r->kind = (uint8_t)kind;
+  r->embedded = 1;
+  r->target = d;
+  r->arg = arg;
+  if (kind == HL__R_FINALLY) {
+    r->u.on_fin = fin;
+  } else {
+    r->u.then.on_ful = ful;
+    r->u.then.on_rej = rej;
   }
+  hl__p_attach(p, r);
   if (out)
     *out = d;
   return 0;
@@ -422,7 +442,7 @@ static int hl__combinator(hl_loop_t *loop, int kind, hl_promise_t *const *inputs
     if (!rs[got])
       break;
   }
-  hl_promise_t *res = got == n ? hl__p_alloc(L, -1) : NULL;
+  hl_promise_t *res = got == n ? hl__p_alloc(L, -1, 0) : NULL;
   if (!res) {
     while (got-- > 0)
       hl__pool_put(&L->reaction_pool, rs[got]);
@@ -439,9 +459,14 @@ static int hl__combinator(hl_loop_t *loop, int kind, hl_promise_t *const *inputs
   for (size_t i = 0; i < n; i++) {
     c->inputs[i] = inputs[i];
     inputs[i]->refs++;
-    /* return the reservation and attach: hl__p_react cannot fail now */
-    hl__pool_put(&L->reaction_pool, rs[i]);
-    hl__p_react(inputs[i], kind, NULL, NULL, NULL, NULL, NULL, c, i);
+    hl__reaction_t *r = rs[i];
+    r->kind = (uint8_t)kind;
+    r->embedded = 0;
+    r->target = NULL;
+    r->arg = NULL;
+    r->u.combo.combo = c;
+    r->u.combo.index = i;
+    hl__p_attach(inputs[i], r);
   }
   hl__free(rs);
   if (n == 0)
@@ -481,7 +506,7 @@ static void hl__p_run_handler(hl__loop_t *L, hl__reaction_t *r, hl_promise_t *t,
   if (h)
     h(t, p->value, r->arg);
   else
-    r->on_fin(r->arg);
+    r->u.on_fin(r->arg);
   if (L->raised) {
     hl_error_t *err = L->raised;
     L->raised = NULL;
@@ -503,7 +528,7 @@ static void hl__p_reaction_run(hl__loop_t *L, hl__job_t *job) {
   hl_promise_t *p = r->parent, *t = r->target;
   switch (r->kind) {
   case HL__R_THEN: {
-    hl_then_fn h = p->state == HL_PROMISE_FULFILLED ? r->on_ful : r->on_rej;
+    hl_then_fn h = p->state == HL_PROMISE_FULFILLED ? r->u.then.on_ful : r->u.then.on_rej;
     if (h)
       hl__p_run_handler(L, r, t, p, h);
     else if (!t->locked)
@@ -517,14 +542,16 @@ static void hl__p_reaction_run(hl__loop_t *L, hl__job_t *job) {
     hl__p_follow(t, p, 0);
     break;
   default:
-    hl__combo_step(r->combo, p);
-    hl__combo_release(r->combo);
+    hl__combo_step(r->u.combo.combo, p);
+    hl__combo_release(r->u.combo.combo);
     break;
   }
+  /* An embedded reaction lives in t: t is only queued for the sweep here. */
+  if (!r->embedded)
+    hl__pool_put(&L->reaction_pool, r);
   if (t)
     hl__p_unref(t);
   hl__p_unref(p);
-  hl__pool_put(&L->reaction_pool, r);
 }
 
 /* ---- unhandled rejections, sweep, close --------------------------------------- */
@@ -580,9 +607,10 @@ static void hl__p_close_each(void *obj, void *arg) {
   hl__reaction_t *r = p->rhead;
   while (r) {
     hl__reaction_t *next = r->next;
-    if (r->combo && --r->combo->refs == 0)
-      hl__free(r->combo);
-    hl__pool_put(&L->reaction_pool, r);
+    if (r->kind >= HL__R_ALL && --r->u.combo.combo->refs == 0)
+      hl__free(r->u.combo.combo);
+    if (!r->embedded)
+      hl__pool_put(&L->reaction_pool, r);
     r = next;
   }
   p->rhead = p->rtail = NULL;
@@ -592,6 +620,7 @@ static void hl__p_close_each(void *obj, void *arg) {
 void hl__promise_close_all(hl__loop_t *L) {
   L->closing_promises = 1;
   hl__pool_each(&L->promise_pool, hl__p_close_each, L);
+  hl__pool_each(&L->chained_pool, hl__p_close_each, L);
   L->sweep = NULL;
   L->unhandled_head = L->unhandled_tail = NULL;
   L->closing_promises = 0;
