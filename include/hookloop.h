@@ -10,5 +10,7 @@
 #include "hookloop/tick.h"
 #include "hookloop/promise.h"
 #include "hookloop/process.h"
+#include "hookloop/stream.h"
+#include "hookloop/dns.h"
 
 #endif

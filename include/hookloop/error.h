@@ -37,7 +37,8 @@ extern "C" {
   XX(EMODULENOTFOUND, -32010, "module not found")                                                  \
   XX(ELOADERCHAININCOMPLETE, -32011, "loader hook chain incomplete")                               \
   XX(EINVALIDRETURN, -32012, "invalid return value from a loader hook")                            \
-  XX(EABIVERSION, -32013, "plugin built for another hookloop ABI")
+  XX(EABIVERSION, -32013, "plugin built for another hookloop ABI")                                 \
+  XX(ECLOSED, -32020, "handle is closing or closed")
 
 enum {
 #define HL__ERR_ENUM(name, val, msg) HL_##name = (val),

@@ -193,6 +193,8 @@ struct hl__loop_s {
   uv_loop_t *uv;
   int owns_uv;
   uv_loop_t own_uv;
+
+  struct hl__io_s *io; /* streams and DNS (src/io): request pools, read buffers */
 };
 
 extern _Thread_local hl__loop_t *hl__current __attribute__((tls_model("initial-exec")));
@@ -223,6 +225,7 @@ void hl__timers_free(hl__loop_t *L);
 void hl__microtask_push(hl__loop_t *L, hl__job_t *job);
 int hl__timers_init(hl__loop_t *L);
 void hl__hooks_close(hl__loop_t *L);
+void hl__io_free(hl__loop_t *L); /* src/io/stream.c */
 
 static inline hl__loop_t *hl__L(const hl_loop_t *loop) {
   return loop ? loop->impl : NULL;

@@ -151,6 +151,7 @@ HL_EXPORT int hl_loop_close(hl_loop_t *loop) {
       fprintf(stderr, "hookloop: uv_loop_close: %s\n", uv_strerror(r));
   }
   hl__timers_free(L);
+  hl__io_free(L);
   hl__pool_destroy(&L->timer_pool);
   hl__pool_destroy(&L->imm_pool);
   hl__pool_destroy(&L->task_pool);
