@@ -12,5 +12,7 @@
 #include "hookloop/process.h"
 #include "hookloop/stream.h"
 #include "hookloop/dns.h"
+#include "hookloop/fs.h"
+#include "hookloop/work.h"
 
 #endif

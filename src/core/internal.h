@@ -195,6 +195,9 @@ struct hl__loop_s {
   uv_loop_t own_uv;
 
   struct hl__io_s *io; /* streams and DNS (src/io): request pools, read buffers */
+  /* src/io/fs.c: pooled fs requests and read/write-file chains (initialized
+   * on first use, destroyed by hl_loop_close) */
+  hl__pool_t fs_pool, fs_chain_pool;
 };
 
 extern _Thread_local hl__loop_t *hl__current __attribute__((tls_model("initial-exec")));

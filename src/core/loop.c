@@ -158,6 +158,8 @@ HL_EXPORT int hl_loop_close(hl_loop_t *loop) {
   hl__pool_destroy(&L->promise_pool);
   hl__pool_destroy(&L->chained_pool);
   hl__pool_destroy(&L->reaction_pool);
+  hl__pool_destroy(&L->fs_pool);
+  hl__pool_destroy(&L->fs_chain_pool);
   hl__hooks_close(L);
   hl__frame_release(L, L->cur.frame);
   while (L->exit_listeners) {
