@@ -105,6 +105,8 @@ HL_EXPORT int hl_async_resource_leave(hl_async_resource_t *res) {
   if (!res || !res->loop)
     return HL_EINVAL;
   hl__loop_t *L = res->loop;
+  if (L->depth == 0) /* a leave with no enter */
+    hl__stack_corrupted(L, L->cur.exec_id, res->async.id);
   if (L->raised && L->depth == 1)
     hl__handle_raised(L);
   hl__pop(L, res->async.id);

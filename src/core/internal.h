@@ -324,7 +324,7 @@ HL_INLINE void hl__push(hl__loop_t *L, const hl__async_t *a) {
 HL_INLINE void hl__pop(hl__loop_t *L, hl_async_id_t id) {
   if (HL_UNLIKELY(L->hook_fields[HL__F_AFTER]))
     hl__emit_inline(L, HL__F_AFTER, id);
-  if (HL_UNLIKELY(L->cur.exec_id != id || L->depth == 0))
+  if (HL_UNLIKELY(L->cur.exec_id != id)) /* (depth > 0: callers pushed, or checked) */
     hl__stack_corrupted(L, L->cur.exec_id, id);
   hl__frame_t *f = L->cur.frame;
   L->cur = L->stack[--L->depth];

@@ -315,10 +315,22 @@ static void hl__imm_check_cb(uv_check_t *h) {
   hl__loop_t *L = hl__container_of(h, hl__loop_t, imm_check);
   uint32_t gen = L->imm_gen++;
   hl__immediate_t *im;
+  /* Take from the head (no general unlink); the handles stop once, after. */
   while ((im = L->imm_head) != NULL && im->gen == gen) {
-    hl__imm_unlink(L, im);
+    hl__immediate_t *next = im->next;
+    L->imm_head = next;
+    if (next)
+      next->prev = NULL;
+    else
+      L->imm_tail = NULL;
+    im->pending = 0;
+    L->live--;
     hl__invoke(L, &im->async, im->cb, im->arg);
     hl__async_end(L, &im->async, im, &L->imm_pool);
+  }
+  if (!L->imm_head) {
+    uv_check_stop(&L->imm_check);
+    uv_idle_stop(&L->imm_idle);
   }
 }
 
