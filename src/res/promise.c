@@ -23,7 +23,7 @@ struct hl_promise_s {
   hl_promise_t *sweep_next; /* first: the pool's link while free */
   hl__loop_t *L;
   hl__async_t async;
-  uint8_t state, locked, handled, in_sweep, in_unhandled, reported, chained;
+  uint8_t state, locked, handled, in_sweep, in_unhandled, reported, chained, hidden;
   uint32_t refs;
   void *value;
   hl_free_fn dtor;
@@ -84,6 +84,7 @@ static hl_promise_t *hl__p_alloc(hl__loop_t *L, hl_async_id_t trigger, int chain
   p->state = HL_PROMISE_PENDING;
   p->locked = p->handled = p->in_sweep = p->in_unhandled = p->reported = 0;
   p->chained = (uint8_t)chained;
+  p->hidden = 0;
   p->refs = 0;
   p->value = NULL;
   p->dtor = NULL;
@@ -93,8 +94,16 @@ static hl_promise_t *hl__p_alloc(hl__loop_t *L, hl_async_id_t trigger, int chain
   return p;
 }
 
+static void hl__p_free(hl_promise_t *p);
+
 static void hl__p_maybe_sweep(hl_promise_t *p) {
   if (p->refs == 0 && p->state != HL_PROMISE_PENDING && !p->in_sweep) {
+    /* A chained promise whose pointer was never handed out (then without
+     * `out`): nothing can reach it any more, so it goes now, not at the sweep. */
+    if (p->hidden && !p->L->closing_promises) {
+      hl__p_free(p);
+      return;
+    }
     hl__loop_t *L = p->L;
     p->in_sweep = 1;
     p->sweep_next = L->sweep;
@@ -285,6 +294,8 @@ static int hl__p_chain(hl_promise_t *p, int kind, hl_then_fn ful, hl_then_fn rej
   hl__p_attach(p, r);
   if (out)
     *out = d;
+  else
+    d->hidden = 1;
   return 0;
 }
 
