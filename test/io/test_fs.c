@@ -627,3 +627,64 @@ Test(fs, requests_come_from_a_pool_once_warm) {
   cr_assert_eq(hl_loop_close(&loop), 0);
   cr_assert_eq(hl_counting_live(), 0);
 }
+
+/* ---- offset -1 reads and writes at the file position, which advances ------------ */
+
+static struct {
+  int step;
+  hl_file_t fd;
+  char buf[8];
+  int64_t got[6];
+} pos;
+
+static void pos_next(int64_t r, void *arg);
+
+static void pos_issue(void) {
+  int r = 0;
+  switch (pos.step) {
+  case 1: /* the open's result: write "abc" then "def" at the position */
+    r = hl_fs_write(&loop, pos.fd, "abc", 3, -1, pos_next, NULL);
+    break;
+  case 2:
+    r = hl_fs_write(&loop, pos.fd, "def", 3, -1, pos_next, NULL);
+    break;
+  case 3: /* read at offset 1 does not move the position (at 6: end of file) */
+    r = hl_fs_read(&loop, pos.fd, pos.buf, 2, 1, pos_next, NULL);
+    break;
+  case 4:
+    r = hl_fs_read(&loop, pos.fd, pos.buf + 2, 4, -1, pos_next, NULL);
+    break;
+  case 5:
+    r = hl_fs_close(&loop, pos.fd, pos_next, NULL);
+    break;
+  default:
+    return;
+  }
+  cr_assert_eq(r, 0);
+}
+
+static void pos_next(int64_t r, void *arg) {
+  (void)arg;
+  pos.got[pos.step] = r;
+  if (pos.step == 0)
+    pos.fd = (hl_file_t)r;
+  pos.step++;
+  pos_issue();
+}
+
+Test(fs, offset_minus_one_uses_and_advances_the_file_position) {
+  start();
+  memset(&pos, 0, sizeof pos);
+  cr_assert_eq(
+      hl_fs_open(&loop, fsu_path("pos"), UV_FS_O_RDWR | UV_FS_O_CREAT, 0644, pos_next, NULL), 0);
+  finish();
+  cr_assert_eq(pos.step, 6);
+  cr_assert_geq(pos.got[0], 0);
+  cr_assert_eq(pos.got[1], 3);
+  cr_assert_eq(pos.got[2], 3);
+  cr_assert_eq(pos.got[3], 2, "pread at 1");
+  cr_assert(!memcmp(pos.buf, "bc", 2));
+  cr_assert_eq(pos.got[4], 0, "the position is at the end: pread did not move it");
+  cr_assert_eq(pos.got[5], 0);
+  cr_assert_eq(check_requests(), 6);
+}

@@ -536,3 +536,51 @@ Test(fs_chain, loop_close_returns_ebusy_while_a_chain_is_in_flight) {
   hl_fs_free(rf.data);
   close_check();
 }
+
+/* ---- many chains at once, each in its own store ------------------------------ */
+
+#define MANY 100
+static struct {
+  int calls, ok;
+  void *store;
+} many[MANY];
+static hl_als_t many_als;
+static char many_files[MANY][16];
+
+static void many_cb(int status, char *data, size_t len, void *arg) {
+  intptr_t i = (intptr_t)arg;
+  many[i].calls++;
+  many[i].store = hl_als_get_store(&many_als);
+  char want[16];
+  snprintf(want, sizeof want, "file %d", (int)i);
+  many[i].ok = status == 0 && len == strlen(want) && !strcmp(data, want);
+  hl_fs_free(data);
+}
+
+static void many_issue(void *arg) {
+  intptr_t i = (intptr_t)arg;
+  cr_assert_eq(hl_fs_read_file(&loop, fsu_path(many_files[i]), many_cb, arg), 0);
+}
+
+Test(fs_chain, a_hundred_concurrent_chains_each_see_their_own_store_and_data) {
+  start();
+  memset(many, 0, sizeof many);
+  cr_assert_eq(hl_als_init(&loop, &many_als, NULL), 0);
+  for (intptr_t i = 0; i < MANY; i++) {
+    char content[16];
+    snprintf(many_files[i], sizeof many_files[i], "m%d", (int)i);
+    snprintf(content, sizeof content, "file %d", (int)i);
+    fsu_put(many_files[i], content, strlen(content));
+    /* the store is the address of the slot: distinct per chain */
+    cr_assert_eq(hl_als_run(&many_als, &many[i], many_issue, (void *)i), 0);
+  }
+  run_loop();
+  for (int i = 0; i < MANY; i++) {
+    cr_assert_eq(many[i].calls, 1, "chain %d", i);
+    cr_assert(many[i].ok, "chain %d: its own file's data", i);
+    cr_assert_eq(many[i].store, &many[i], "chain %d: its own store", i);
+  }
+  hl_async_id_t as[512];
+  cr_assert_eq(fsreqs(as, 512), 4 * MANY);
+  close_check();
+}
