@@ -193,6 +193,11 @@ struct hl__loop_s {
   uv_loop_t *uv;
   int owns_uv;
   uv_loop_t own_uv;
+
+  /* module loader (src/module/), created on first use; hl_loop_close calls
+   * modsys_close (stops the hooks thread, frees modules, closes its handle). */
+  struct hl__modsys_s *modsys;
+  void (*modsys_close)(hl__loop_t *L);
 };
 
 extern _Thread_local hl__loop_t *hl__current __attribute__((tls_model("initial-exec")));
