@@ -171,13 +171,22 @@ static const char *hl__hook_name(int phase) {
 
 /* A hook returned an error: keep the message of whoever failed below it (next
  * or hl_module_chain_fail), else say which hook failed. */
+const char *hl__errdesc(int rc, char *buf, size_t n) {
+  /* hl_strerror and hl_err_name share one thread-local buffer: copy between */
+  char msg[96];
+  snprintf(msg, sizeof msg, "%s", hl_strerror(rc));
+  snprintf(buf, n, "%s (%s)", msg, hl_err_name(rc));
+  return buf;
+}
+
 static int hl__hook_failed(hl__mreq_t *r, const char *id, int phase, int rc) {
   if (rc >= 0)
     rc = HL_EINVAL;
   if (r->code == rc && r->msg)
     return rc;
-  return hl__mreq_fail(r, rc, "%s '%s' failed: %s (%s)", id, hl__hook_name(phase), hl_strerror(rc),
-                       hl_err_name(rc));
+  char d[160];
+  return hl__mreq_fail(r, rc, "%s '%s' failed: %s", id, hl__hook_name(phase),
+                       hl__errdesc(rc, d, sizeof d));
 }
 
 static int hl__chain_incomplete(hl__mreq_t *r, const char *id, int phase) {
@@ -304,9 +313,9 @@ HL_EXPORT int hl_module_next_resolve(hl_module_chain_t *next, const char *specif
   hl__mreq_t *r = next->r;
   if (next->phase != HL__PH_RESOLVE)
     return hl__mreq_fail(r, HL_EINVAL,
-                         "The \"%s '%s' next\" argument must be the next function of a 'load' "
-                         "hook. Received the next of a 'resolve' hook",
-                         next->id, hl__hook_name(next->phase));
+                         "The \"%s 'load' next\" argument of hl_module_next_resolve must come "
+                         "from a 'resolve' hook. Received the next of a 'load' hook",
+                         next->id);
   if (!specifier)
     return hl__mreq_fail(r, HL_EINVAL,
                          "The \"%s 'resolve' specifier\" argument must be of type string. "
@@ -338,9 +347,9 @@ HL_EXPORT int hl_module_next_load(hl_module_chain_t *next, const char *url,
   hl__mreq_t *r = next->r;
   if (next->phase != HL__PH_LOAD)
     return hl__mreq_fail(r, HL_EINVAL,
-                         "The \"%s '%s' next\" argument must be the next function of a "
-                         "'resolve' hook. Received the next of a 'load' hook",
-                         next->id, hl__hook_name(next->phase));
+                         "The \"%s 'resolve' next\" argument of hl_module_next_load must come "
+                         "from a 'load' hook. Received the next of a 'resolve' hook",
+                         next->id);
   if (!url)
     return hl__mreq_fail(r, HL_EINVAL,
                          "The \"%s 'load' url\" argument must be a URL string. Received NULL",

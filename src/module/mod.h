@@ -67,6 +67,7 @@ typedef struct hl__mreq_s {
 
 hl__mreq_t *hl__mreq_new(struct hl__modsys_s *M, int for_import);
 void hl__mreq_free(hl__mreq_t *r);
+const char *hl__errdesc(int rc, char *buf, size_t n); /* "message (NAME)" */
 int hl__mreq_fail(hl__mreq_t *r, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

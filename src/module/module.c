@@ -274,8 +274,9 @@ static int hl__instantiate(hl__modsys_t *M, hl__mreq_t *r, const char *url, cons
     hl__cache_remove(M, m);
     hl__module_free(m);
     int code = rc < 0 ? rc : HL_EINVAL;
-    return hl__mreq_fail(r, code, "%s: hl_module_init failed: %s (%s)", url, hl_strerror(code),
-                         hl_err_name(code));
+    char d[160];
+    return hl__mreq_fail(r, code, "%s: hl_module_init failed: %s", url,
+                         hl__errdesc(code, d, sizeof d));
   }
   m->ready = 1;
   *out = m;

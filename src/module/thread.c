@@ -53,9 +53,10 @@ static void hl__do_register(hl__modsys_t *M, hl__hjob_t *job) {
     if (rc) {
       hl__free(id);
       dlclose(h);
+      char d[160];
+      rc = rc < 0 ? rc : HL_EINVAL;
       job->rc =
-          hl__mreq_fail(r, rc < 0 ? rc : HL_EINVAL, "%s 'initialize' failed: %s (%s)", url,
-                        hl_strerror(rc < 0 ? rc : HL_EINVAL), hl_err_name(rc < 0 ? rc : HL_EINVAL));
+          hl__mreq_fail(r, rc, "%s 'initialize' failed: %s", url, hl__errdesc(rc, d, sizeof d));
       return;
     }
   }
