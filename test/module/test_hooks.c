@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "child.h"
+#include "counting.h"
 
 #define FX   "file://" HL_FIXTURES "/"
 #define DATA "file://" HL_TEST_DATA "/"
@@ -532,4 +534,65 @@ Test(hooks, seed_initialize_number_and_port) {
   cr_assert_str_eq(hl_module_source(m, NULL), "42");
   /* and everything else goes through to the defaults */
   cr_assert_eq(hl_require(&loop, "./config.json", DATA "main", &m), 0);
+}
+
+/* ---- exit, leaks ------------------------------------------------------------ */
+
+static void exit_with_hooks_busy(void *arg) {
+  (void)arg;
+  hl_loop_t l;
+  hl_loop_init(&l);
+  if (hl_module_register(&l, FX "hooks_count.so", NULL, NULL, 0))
+    exit(10);
+  /* an import in flight on the hooks thread, then exit without closing */
+  if (hl_import(&l, "./config.json", DATA "main", on_many, &(many_t){0}))
+    exit(11);
+  printf("exiting\n");
+  fflush(stdout);
+  exit(3);
+}
+
+Test(hooks, the_hooks_thread_is_not_waited_for_at_exit) {
+  hl_child_result_t r;
+  hl_child_run(exit_with_hooks_busy, NULL, &r);
+  cr_assert(r.exited);
+  cr_assert_eq(r.code, 3, "%s", r.err);
+  cr_assert_str_eq(r.out, "exiting\n");
+}
+
+static void on_any(int status, hl_module_t *m, const hl_error_t *err, void *arg) {
+  (void)m;
+  (void)err;
+  ++*(int *)arg;
+  cr_assert_eq(status, 0, "%s", err ? err->message : "");
+}
+
+Test(hooks, imports_through_both_chains_and_no_leaks) {
+  cr_assert_eq(hl_loop_close(&loop), 0);
+  hl_counting_on();
+  cr_assert_eq(hl_loop_init(&loop), 0);
+  static tag_log_t log;
+  tag_log_t *lp = &log;
+  cr_assert_eq(hl_module_register(&loop, FX "hooks_tag_a.so", NULL, &lp, sizeof lp), 0);
+  hl_module_hooks_handle_t *h;
+  cr_assert_eq(hl_module_register_hooks(&loop, &tag_hooks, "x", &h), 0);
+  int done = 0;
+  /* in-thread hooks present: the import hops to the hooks thread synchronously */
+  cr_assert_eq(hl_import(&loop, "@x/@a/./config.json", DATA "main", on_any, &done), 0);
+  cr_assert_eq(hl_import(&loop, FX "plugin_ok.so", NULL, on_any, &done), 0);
+  cr_assert_eq(hl_run(&loop, HL_RUN_DEFAULT), 0);
+  cr_assert_eq(done, 2);
+  cr_assert_str_eq(trace, "r:x l:x r:x l:x ");
+  cr_assert_str_eq(log.text, "resolve:a load:a resolve:a load:a ");
+  /* once deregistered, imports run fully off-thread */
+  cr_assert_eq(hl_module_hooks_deregister(h), 0);
+  cr_assert_eq(hl_import(&loop, "@a/./hello.txt", DATA "main", on_any, &done), 0);
+  hl_module_t *m;
+  cr_assert_eq(hl_require(&loop, "./missing", DATA "main", &m), HL_EMODULENOTFOUND);
+  cr_assert_eq(hl_run(&loop, HL_RUN_DEFAULT), 0);
+  cr_assert_eq(done, 3);
+  cr_assert_eq(hl_loop_close(&loop), 0);
+  cr_assert_eq(hl_counting_live(), 0, "every allocation freed");
+  hl_counting_off();
+  cr_assert_eq(hl_loop_init(&loop), 0);
 }
