@@ -62,6 +62,10 @@
  *   waited for, so a hook must not rely on work it started (output, files)
  *   completing.
  *
+ * Hooks must not call hl_require, hl_import or hl_module_register (off-thread
+ * hooks run on another thread; in-thread ones run inside a request); they
+ * reach the rest of the chain through next only.
+ *
  * Memory rule for hooks: strings and bytes a hook puts in its result must stay
  * valid until the whole resolve or load request finishes; hl_module_chain_alloc()
  * and hl_module_chain_strdup() give memory that lives exactly that long.
@@ -260,8 +264,9 @@ typedef struct hl_module_hooks_handle_s hl_module_hooks_handle_t;
 int hl_module_register_hooks(hl_loop_t *loop, const hl_module_hooks_t *hooks, void *arg,
                              hl_module_hooks_handle_t **handle);
 
-/* Remove and free the hooks. 0, HL_EINVAL (NULL or already removed). Handles
- * not deregistered are freed by hl_loop_close. */
+/* Remove the hooks from the chains (requests already running keep them).
+ * 0, HL_EINVAL (NULL or already removed). The handle's memory is released by
+ * hl_loop_close, deregistered or not. */
 int hl_module_hooks_deregister(hl_module_hooks_handle_t *handle);
 
 /* Off-thread hooks (Node's module.register). `hooks_specifier` is resolved and
