@@ -126,8 +126,9 @@ hl_loop_t *hl_module_loop(const hl_module_t *m);
  * importing module's URL (NULL: the current directory). On success *out is the
  * cached module (owned by the loop, valid until hl_loop_close). A cycle (a
  * plugin's init requiring itself, directly or not) returns the module being
- * initialized, as CommonJS does. Returns 0; HL_EINVAL (NULL loop, specifier or
- * out; *out is set to NULL on every failure); HL_EMODULENOTFOUND;
+ * initialized, as CommonJS does (if that initialization then fails, the
+ * module is removed and the pointer handed out becomes invalid). Returns 0; HL_EINVAL (NULL loop,
+ * specifier or out; *out is set to NULL on every failure); HL_EMODULENOTFOUND;
  * HL_ELOADERCHAININCOMPLETE; HL_EINVALIDRETURN; HL_EUNKNOWNFORMAT;
  * HL_EABIVERSION; HL_EBADMODULE; HL_ENOTSUP; HL_ENOMEM; an error a hook or a
  * plugin's init returned. The message for the last failure is
