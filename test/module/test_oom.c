@@ -64,8 +64,11 @@ static void on_import(int status, hl_module_t *m, const hl_error_t *err, void *a
   ++*(int *)arg;
 }
 
+static int oks; /* steps that succeeded in the last run */
+
 static void scenario(void) {
   hl_loop_t loop;
+  oks = 0;
   if (hl_loop_init(&loop))
     return;
   hl_module_t *m;
@@ -73,19 +76,25 @@ static void scenario(void) {
   cr_assert(rc == 0 || rc == HL_ENOMEM || rc == HL_EMODULENOTFOUND, "require json: %d", rc);
   rc = hl_require(&loop, FX "plugin_ok.so", NULL, &m);
   cr_assert(rc <= 0);
-  if (!rc)
+  if (!rc) {
     cr_assert_eq(*(int *)hl_module_get(m, "answer"), 42);
+    oks++;
+  }
   hl_module_hooks_handle_t *h = NULL;
   hl_module_register_hooks(&loop, &(hl_module_hooks_t){"p", pass_resolve, NULL}, NULL, &h);
+  oks += h != NULL;
   rc = hl_module_register(&loop, FX "hooks_count.so", NULL, NULL, 0);
   cr_assert(rc <= 0);
+  oks += rc == 0;
   rc = hl_require(&loop, "./hello.txt", DATA "main", &m);
   cr_assert(rc <= 0);
+  oks += rc == 0;
   hl_require(&loop, "./nothing", DATA "main", &m);
   int calls = 0;
   rc = hl_import(&loop, "./blob.bin", DATA "main", on_import, &calls);
   hl_run(&loop, HL_RUN_DEFAULT);
   cr_assert_eq(calls, rc == 0 ? 1 : 0, "an accepted import calls back once");
+  oks += calls;
   if (h)
     hl_module_hooks_deregister(h);
   cr_assert_eq(hl_loop_close(&loop), 0);
@@ -103,5 +112,6 @@ Test(module_oom, every_allocation_failing_in_turn) {
       break; /* the scenario made fewer than n allocations: all covered */
   }
   cr_assert_gt(n, 20, "the scenario allocates (%ld)", n);
+  cr_assert_eq(oks, 5, "without a failure every step succeeds");
   cr_assert_eq(hl_replace_allocator(malloc, realloc, calloc, free), 0);
 }
