@@ -56,6 +56,11 @@
  *   default resolver and loader end every chain. A chain that is empty of
  *   hooks runs the defaults in the calling thread.
  *
+ *   Once a hooks object is registered, hookloop also allocates on the hooks
+ *   thread (requests, results), at the same time as on the loop thread during
+ *   imports: an allocator given to hl_replace_allocator must then be
+ *   thread-safe.
+ *
  *   The hooks thread may be stopped at any time at exit: hl_loop_close() stops
  *   and joins it when it is idle (it always is once no import is in flight),
  *   but at process exit (exit(), hl_process_exit(), a fatal error) it is never
