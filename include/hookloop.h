@@ -14,5 +14,6 @@
 #include "hookloop/dns.h"
 #include "hookloop/fs.h"
 #include "hookloop/work.h"
+#include "hookloop/module.h"
 
 #endif

@@ -38,6 +38,8 @@ extern "C" {
   XX(ELOADERCHAININCOMPLETE, -32011, "loader hook chain incomplete")                               \
   XX(EINVALIDRETURN, -32012, "invalid return value from a loader hook")                            \
   XX(EABIVERSION, -32013, "plugin built for another hookloop ABI")                                 \
+  XX(EUNKNOWNFORMAT, -32014, "unknown module format")                                              \
+  XX(EBADMODULE, -32015, "not a loadable module")                                                  \
   XX(ECLOSED, -32020, "handle is closing or closed")
 
 enum {

@@ -198,6 +198,10 @@ struct hl__loop_s {
   /* src/io/fs.c: pooled fs requests and read/write-file chains (initialized
    * on first use, destroyed by hl_loop_close) */
   hl__pool_t fs_pool, fs_chain_pool;
+  /* module loader (src/module/), created on first use; hl_loop_close calls
+   * modsys_close (stops the hooks thread, frees modules, closes its handle). */
+  struct hl__modsys_s *modsys;
+  void (*modsys_close)(hl__loop_t *L);
 };
 
 extern _Thread_local hl__loop_t *hl__current __attribute__((tls_model("initial-exec")));

@@ -141,6 +141,8 @@ HL_EXPORT int hl_loop_close(hl_loop_t *loop) {
   hl__timers_cancel(L);
   hl__promise_close_all(L);
   hl__destroy_flush(L);
+  if (L->modsys_close)
+    L->modsys_close(L);
 
   uv_close((uv_handle_t *)&L->dq_check, NULL);
   hl__timers_close(L);
