@@ -10,5 +10,7 @@
 #include "hookloop/tick.h"
 #include "hookloop/promise.h"
 #include "hookloop/process.h"
+#include "hookloop/signal.h"
+#include "hookloop/listener.h"
 
 #endif

@@ -26,21 +26,68 @@ HL_EXPORT int hl_replace_allocator(hl_malloc_fn malloc_fn, hl_realloc_fn realloc
   return 0;
 }
 
+/* Heap accounting for hl_process_memory_usage(): each block carries a 16-byte
+ * header holding its size (16 keeps the alignment malloc gives), and two
+ * relaxed atomic counters (loops may run on several threads) sum the bytes
+ * requested and the bytes held including headers. */
+#define HL__HDR 16
+static size_t hl__heap_used, hl__heap_total;
+
+static inline void *hl__account(void *raw, size_t size) {
+  if (!raw)
+    return NULL;
+  *(size_t *)raw = size;
+  __atomic_add_fetch(&hl__heap_used, size, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&hl__heap_total, size + HL__HDR, __ATOMIC_RELAXED);
+  return (char *)raw + HL__HDR;
+}
+
+static inline void hl__unaccount(size_t size) {
+  __atomic_sub_fetch(&hl__heap_used, size, __ATOMIC_RELAXED);
+  __atomic_sub_fetch(&hl__heap_total, size + HL__HDR, __ATOMIC_RELAXED);
+}
+
+void hl__heap_stats(size_t *used, size_t *total) {
+  *used = __atomic_load_n(&hl__heap_used, __ATOMIC_RELAXED);
+  *total = __atomic_load_n(&hl__heap_total, __ATOMIC_RELAXED);
+}
+
 void *hl__malloc(size_t size) {
-  return hl__alloc.malloc_fn(size ? size : 1);
+  if (size > SIZE_MAX - HL__HDR)
+    return NULL;
+  return hl__account(hl__alloc.malloc_fn(size + HL__HDR), size);
 }
 
 void *hl__calloc(size_t count, size_t size) {
-  return hl__alloc.calloc_fn(count ? count : 1, size ? size : 1);
+  count = count ? count : 1;
+  size = size ? size : 1;
+  if (size > (SIZE_MAX - HL__HDR) / count)
+    return NULL;
+  size_t n = count * size;
+  /* calloc of whole header-sized units keeps the header's room zeroed too */
+  return hl__account(hl__alloc.calloc_fn(1, n + HL__HDR), n);
 }
 
 void *hl__realloc(void *ptr, size_t size) {
-  return hl__alloc.realloc_fn(ptr, size ? size : 1);
+  if (!ptr)
+    return hl__malloc(size);
+  if (size > SIZE_MAX - HL__HDR)
+    return NULL;
+  char *raw = (char *)ptr - HL__HDR;
+  size_t old = *(size_t *)raw;
+  void *nraw = hl__alloc.realloc_fn(raw, size + HL__HDR);
+  if (!nraw)
+    return NULL; /* the old block is untouched and still counted */
+  hl__unaccount(old);
+  return hl__account(nraw, size);
 }
 
 void hl__free(void *ptr) {
-  if (ptr)
-    hl__alloc.free_fn(ptr);
+  if (!ptr)
+    return;
+  char *raw = (char *)ptr - HL__HDR;
+  hl__unaccount(*(size_t *)raw);
+  hl__alloc.free_fn(raw);
 }
 
 char *hl__strdup(const char *s) {

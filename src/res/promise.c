@@ -221,6 +221,8 @@ static int hl__p_react(hl_promise_t *p, int kind, hl_then_fn ful, hl_then_fn rej
   r->index = index;
   if (target)
     target->refs++;
+  if (HL_UNLIKELY(p->reported && !p->handled) && L->proc) /* a late handler */
+    hl__proc_rejection_handled(L, p);
   p->handled = 1;
   if (p->state == HL_PROMISE_PENDING) {
     if (p->rtail)
