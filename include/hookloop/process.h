@@ -136,7 +136,8 @@ int hl_process_off_rejection_handled(hl_loop_t *loop, hl_rejection_handled_cb cb
  *   an uncaught exception (monitor, uncaughtException with origin
  *   unhandledRejection; fatal with none).
  * STRICT: the rejection is an uncaught exception first; if an uncaughtException
- *   listener handled it, unhandledRejection is emitted too.
+ *   listener handled it, unhandledRejection is emitted (with no listener for
+ *   it, the warning below is printed).
  * WARN: emit unhandledRejection, and always print
  *   "(hookloop:<pid>) UnhandledPromiseRejectionWarning: <message>" on stderr.
  * WARN_WITH_ERROR_CODE: emit unhandledRejection; with no listener, print the

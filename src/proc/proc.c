@@ -138,7 +138,10 @@ static int hl__proc_rejection(hl__loop_t *L, hl__proc_t *P, const hl_error_t *er
   case HL_REJECTIONS_STRICT:
     if (!hl__proc_exception(L, P, err, HL_ORIGIN_UNHANDLED_REJECTION))
       return 0;
-    hl__emit_unhandled(L, P, err, p);
+    if (P->unhandled.live) /* handled: unhandledRejection, else the warning */
+      hl__emit_unhandled(L, P, err, p);
+    else
+      hl__rejection_warning(err);
     return 1;
   case HL_REJECTIONS_WARN:
     hl__emit_unhandled(L, P, err, p);
