@@ -55,15 +55,8 @@ static void hl__sig_cb(uv_signal_t *h, int signum) {
   for (hl__lsn_t *l = w->lsn.head; l; l = l->next)
     if (!l->dead)
       ((hl_signal_cb)l->fn)(signum, l->arg);
-  w->lsn.emitting--;
+  hl__lsn_end_emit(&w->lsn); /* frees entries removed during the emit */
   hl__leave(L, id, prev);
-  /* emptied during the emit: the wrap was closed, free the entries now */
-  if (w->lsn.live == 0 && uv_is_closing((uv_handle_t *)h))
-    hl__lsn_free(&w->lsn);
-  else if (w->lsn.dirty) {
-    w->lsn.emitting++;
-    hl__lsn_end_emit(&w->lsn);
-  }
 }
 
 static void hl__sig_free_cb(uv_handle_t *h) {
@@ -85,6 +78,18 @@ static int hl__sig_check(int signum) {
   return 0;
 }
 
+/* Start watching: the handle is stopped while the signal has no listener
+ * (kept until the loop closes, so removing the last listener leaves no
+ * closing handle behind), but each listening period is its own SIGNALWRAP
+ * resource (init at the first listener, destroy when the last goes). */
+static int hl__sig_start(hl__loop_t *L, hl__sigwrap_t *w) {
+  int r = uv_signal_start(&w->handle, hl__sig_cb, w->signum);
+  if (r)
+    return r;
+  hl__async_init(L, &w->async, "SIGNALWRAP", HL_DEFAULT_TRIGGER, w);
+  return 0;
+}
+
 HL_EXPORT int hl_process_on_signal(hl_loop_t *loop, int signum, hl_signal_cb cb, void *arg) {
   hl__loop_t *L = hl__L(loop);
   if (!L || !cb || hl__sig_check(signum))
@@ -93,42 +98,40 @@ HL_EXPORT int hl_process_on_signal(hl_loop_t *loop, int signum, hl_signal_cb cb,
   if (!P)
     return HL_ENOMEM;
   hl__sigwrap_t **pp = hl__sig_find(P, signum);
-  if (*pp)
-    return hl__lsn_add(&(*pp)->lsn, (void (*)(void))cb, arg);
-  hl__sigwrap_t *w = hl__calloc(1, sizeof *w);
-  if (!w)
-    return HL_ENOMEM;
+  hl__sigwrap_t *w = *pp;
+  if (!w) {
+    w = hl__calloc(1, sizeof *w);
+    if (!w)
+      return HL_ENOMEM;
+    int r = uv_signal_init(L->uv, &w->handle);
+    if (r) {
+      hl__free(w);
+      return r;
+    }
+    uv_unref((uv_handle_t *)&w->handle);
+    w->L = L;
+    w->signum = signum;
+    w->next = NULL;
+    *pp = w;
+  }
   int r = hl__lsn_add(&w->lsn, (void (*)(void))cb, arg);
-  if (r) {
-    hl__free(w);
+  if (r)
     return r;
+  if (w->lsn.live == 1) {
+    r = hl__sig_start(L, w);
+    if (r) {
+      hl__lsn_remove(&w->lsn, (void (*)(void))cb, arg);
+      return r;
+    }
   }
-  r = uv_signal_init(L->uv, &w->handle);
-  if (r) {
-    hl__lsn_free(&w->lsn);
-    hl__free(w);
-    return r;
-  }
-  r = uv_signal_start(&w->handle, hl__sig_cb, signum);
-  if (r) {
-    uv_close((uv_handle_t *)&w->handle, hl__sig_free_cb);
-    return r;
-  }
-  uv_unref((uv_handle_t *)&w->handle);
-  w->L = L;
-  w->signum = signum;
-  w->next = NULL;
-  *pp = w;
-  hl__async_init(L, &w->async, "SIGNALWRAP", HL_DEFAULT_TRIGGER, w);
   return 0;
 }
 
-static void hl__sig_close(hl__loop_t *L, hl__sigwrap_t *w) {
-  int signum = w->signum;
+/* The last listener went: stop, end this SIGNALWRAP, back to the default. */
+static void hl__sig_stop(hl__loop_t *L, hl__sigwrap_t *w) {
   uv_signal_stop(&w->handle);
-  uv_close((uv_handle_t *)&w->handle, hl__sig_free_cb);
   hl__async_end(L, &w->async, NULL, NULL);
-  hl__sig_restore(signum);
+  hl__sig_restore(w->signum);
 }
 
 HL_EXPORT int hl_process_off_signal(hl_loop_t *loop, int signum, hl_signal_cb cb, void *arg) {
@@ -137,17 +140,14 @@ HL_EXPORT int hl_process_off_signal(hl_loop_t *loop, int signum, hl_signal_cb cb
     return HL_EINVAL;
   if (!L->proc)
     return HL_ENOENT;
-  hl__sigwrap_t **pp = hl__sig_find(L->proc, signum);
-  if (!*pp)
+  hl__sigwrap_t *w = *hl__sig_find(L->proc, signum);
+  if (!w)
     return HL_ENOENT;
-  hl__sigwrap_t *w = *pp;
   int r = hl__lsn_remove(&w->lsn, (void (*)(void))cb, arg);
   if (r)
     return r;
-  if (w->lsn.live == 0) {
-    *pp = w->next;
-    hl__sig_close(L, w);
-  }
+  if (w->lsn.live == 0)
+    hl__sig_stop(L, w);
   return 0;
 }
 
@@ -164,7 +164,9 @@ void hl__sig_close_all(hl__loop_t *L) {
   while (P->sigs) {
     hl__sigwrap_t *w = P->sigs;
     P->sigs = w->next;
-    hl__sig_close(L, w);
+    if (w->lsn.live)
+      hl__sig_stop(L, w);
+    uv_close((uv_handle_t *)&w->handle, hl__sig_free_cb);
   }
 }
 
