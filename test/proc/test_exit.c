@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "child.h"
+#include "childerr.h"
 
 static hl_loop_t loop;
 static char prog[] = "prog";
@@ -31,6 +32,7 @@ static void say(void *arg) {
 
 static void run_child(void (*fn)(void *), hl_child_result_t *r) {
   hl_child_run(fn, NULL, r);
+  cr_assert_not(hl_child_sanitizer_report(r), "%s", r->err);
   cr_assert(r->exited, "child died by signal %d; stderr: %s", r->signal, r->err);
 }
 
@@ -67,7 +69,8 @@ Test(exit, before_exit_then_exit_on_an_empty_loop) {
                           "beforeExit 0\n"
                           "exit 0 exit_code=0\n"
                           "hl_run returned\n");
-  cr_assert_str_eq(r.err, "");
+  char ebuf[1024];
+  cr_assert_str_eq(hl_child_err(&r, ebuf, sizeof ebuf), "");
 }
 
 static void exit_code_child(void *arg) {
@@ -231,6 +234,7 @@ Test(exit, unsettled_top_level_await_exits_13) {
   hl_child_result_t r;
   char line[256];
   hl_child_run(tla_child, (void *)0, &r);
+  cr_assert_not(hl_child_sanitizer_report(&r), "%s", r.err);
   cr_assert(r.exited);
   cr_assert_eq(r.code, 13, "code %d, stderr %s", r.code, r.err);
   cr_assert_str_eq(hl_first_line(r.err, line, sizeof line),
@@ -241,15 +245,18 @@ Test(exit, unsettled_top_level_await_exits_13) {
 Test(exit, settled_top_level_await_exits_0) {
   hl_child_result_t r;
   hl_child_run(tla_child, (void *)1, &r);
+  cr_assert_not(hl_child_sanitizer_report(&r), "%s", r.err);
   cr_assert(r.exited);
   cr_assert_eq(r.code, 0);
-  cr_assert_str_eq(r.err, "");
+  char ebuf[1024];
+  cr_assert_str_eq(hl_child_err(&r, ebuf, sizeof ebuf), "");
   cr_assert_str_eq(r.out, "exit 0 exit_code=0\n");
 }
 
 Test(exit, an_exit_code_set_explicitly_wins_over_13) {
   hl_child_result_t r;
   hl_child_run(tla_child, (void *)2, &r);
+  cr_assert_not(hl_child_sanitizer_report(&r), "%s", r.err);
   cr_assert(r.exited);
   cr_assert_eq(r.code, 0);
   cr_assert(strstr(r.err, "unsettled top-level await"));

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "child.h"
+#include "childerr.h"
 
 Test(facts, hrtime_and_its_difference) {
   uint64_t a[2], b[2], d[2];
@@ -91,6 +92,7 @@ static void env_child(void *arg) {
 Test(facts, env_get_set_unset) {
   hl_child_result_t r;
   hl_child_run(env_child, NULL, &r);
+  cr_assert_not(hl_child_sanitizer_report(&r), "%s", r.err);
   cr_assert(r.exited && r.code == 0, "stderr %s", r.err);
   cr_assert_str_eq(r.out, "hello 5\nneeds 6\nunset\n");
 }
@@ -118,6 +120,7 @@ static void cwd_child(void *arg) {
 Test(facts, cwd_and_chdir) {
   hl_child_result_t r;
   hl_child_run(cwd_child, NULL, &r);
+  cr_assert_not(hl_child_sanitizer_report(&r), "%s", r.err);
   cr_assert(r.exited && r.code == 0, "stderr %s", r.err);
   cr_assert_str_eq(r.out, "1 1\n");
 }
@@ -137,6 +140,7 @@ static void umask_child(void *arg) {
 Test(facts, umask) {
   hl_child_result_t r;
   hl_child_run(umask_child, NULL, &r);
+  cr_assert_not(hl_child_sanitizer_report(&r), "%s", r.err);
   cr_assert(r.exited && r.code == 0, "stderr %s", r.err);
   cr_assert_str_eq(r.out, "22 27\n27\n");
 }
@@ -204,6 +208,7 @@ static void title_child(void *arg) {
 Test(facts, title_is_visible_to_ps) {
   hl_child_result_t r;
   hl_child_run(title_child, NULL, &r);
+  cr_assert_not(hl_child_sanitizer_report(&r), "%s", r.err);
   cr_assert(r.exited && r.code == 0, "stderr %s", r.err);
   cr_assert_str_eq(r.out, "title hl-title-1\n"
                           "comm hl-title-1\n"
@@ -233,6 +238,7 @@ static void abort_child(void *arg) {
 Test(facts, abort_raises_sigabrt) {
   hl_child_result_t r;
   hl_child_run(abort_child, NULL, &r);
+  cr_assert_not(hl_child_sanitizer_report(&r), "%s", r.err);
   cr_assert_not(r.exited);
   cr_assert_eq(r.signal, SIGABRT);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "child.h"
+#include "childerr.h"
 #include "counting.h"
 
 static hl_loop_t loop;
@@ -275,6 +276,7 @@ Test(listener_process, no_true_means_uncaught) {
   hl_child_result_t r;
   char line[256];
   hl_child_run(unhandled_child, NULL, &r);
+  cr_assert_not(hl_child_sanitizer_report(&r), "%s", r.err);
   cr_assert(r.exited);
   cr_assert_eq(r.code, 1);
   cr_assert_str_eq(hl_first_line(r.err, line, sizeof line), "Error: oops");
@@ -315,6 +317,7 @@ static void before_raise_child(void *arg) {
 Test(listener_process, a_raise_in_before_calls_error_once_and_propagates) {
   hl_child_result_t r;
   hl_child_run(before_raise_child, NULL, &r);
+  cr_assert_not(hl_child_sanitizer_report(&r), "%s", r.err);
   cr_assert(r.exited);
   cr_assert_eq(r.code, 0, "stderr %s", r.err);
   cr_assert_str_eq(r.out, "before raises\n"
@@ -338,6 +341,7 @@ Test(listener_process, a_raise_in_before_is_fatal_without_a_listener) {
   hl_child_result_t r;
   char line[256];
   hl_child_run(before_raise_fatal_child, NULL, &r);
+  cr_assert_not(hl_child_sanitizer_report(&r), "%s", r.err);
   cr_assert(r.exited);
   cr_assert_eq(r.code, 1);
   cr_assert_str_eq(hl_first_line(r.err, line, sizeof line), "Error: from before");
@@ -366,6 +370,7 @@ Test(listener_process, a_raise_in_error_exits_7) {
   hl_child_result_t r;
   char line[256];
   hl_child_run(error_raise_child, NULL, &r);
+  cr_assert_not(hl_child_sanitizer_report(&r), "%s", r.err);
   cr_assert(r.exited);
   cr_assert_eq(r.code, 7);
   cr_assert_str_eq(hl_first_line(r.err, line, sizeof line), "Error: from error");

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "child.h"
+#include "childerr.h"
 
 static hl_loop_t loop;
 static char prog[] = "prog";
@@ -24,6 +25,7 @@ static void init_main(void) {
 
 static void run(void (*fn)(void *), void *arg, hl_child_result_t *r) {
   hl_child_run(fn, arg, r);
+  cr_assert_not(hl_child_sanitizer_report(r), "%s", r->err);
 }
 
 /* ---- defaults ------------------------------------------------------------------------- */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "child.h"
+#include "childerr.h"
 
 static hl_loop_t loop;
 static char prog[] = "prog";
@@ -35,6 +36,7 @@ static void on_uncaught(const hl_error_t *err, hl_origin_t origin, void *arg) {
 
 static void run(void (*fn)(void *), hl_child_result_t *r) {
   hl_child_run(fn, NULL, r);
+  cr_assert_not(hl_child_sanitizer_report(r), "%s", r->err);
   cr_assert(r->exited, "child died by signal %d; stderr: %s", r->signal, r->err);
 }
 
@@ -60,7 +62,8 @@ Test(uncaught, monitor_then_listener_and_the_loop_goes_on) {
                           "monitor: boom (uncaughtException)\n"
                           "listener: boom (uncaughtException)\n"
                           "the loop goes on\n");
-  cr_assert_str_eq(r.err, "");
+  char ebuf[1024];
+  cr_assert_str_eq(hl_child_err(&r, ebuf, sizeof ebuf), "");
 }
 
 static void set_code_listener(const hl_error_t *err, hl_origin_t origin, void *arg) {
@@ -136,6 +139,7 @@ Test(uncaught, a_raise_inside_the_listener_at_top_level_exits_7) {
   hl_child_result_t r;
   char line[256];
   hl_child_run(listener_raises_child, (void *)1, &r);
+  cr_assert_not(hl_child_sanitizer_report(&r), "%s", r.err);
   cr_assert(r.exited);
   cr_assert_eq(r.code, 7);
   cr_assert_str_eq(hl_first_line(r.err, line, sizeof line), "Error: listener failed");
@@ -233,7 +237,8 @@ static void rejection_case(int mode, int unhandled, int uncaught, int code, cons
     hl_first_line(r.err, line, sizeof line);
     cr_assert(strstr(line, err_first), "mode %d: stderr %s", mode, r.err);
   } else {
-    cr_assert_str_eq(r.err, "", "mode %d", mode);
+    char ebuf[1024];
+    cr_assert_str_eq(hl_child_err(&r, ebuf, sizeof ebuf), "", "mode %d", mode);
   }
 }
 
