@@ -64,7 +64,6 @@ void *hl__calloc(size_t count, size_t size) {
   if (size > (SIZE_MAX - HL__HDR) / count)
     return NULL;
   size_t n = count * size;
-  /* calloc of whole header-sized units keeps the header's room zeroed too */
   return hl__account(hl__alloc.calloc_fn(1, n + HL__HDR), n);
 }
 

@@ -217,7 +217,7 @@ static hl_error_t *hl__take_raised(hl__loop_t *L, hl_error_t *was) {
 
 /* Every error callback of the set (storages from rec when attached there);
  * returns 1 when one returned true. A raise inside one exits 7. */
-static int hl__run_errors(hl__loop_t *L, hl__al_t *A, hl__alrec_t *rec, hl__allevel_t *lv,
+static int hl__run_errors(hl__loop_t *L, hl__al_t *A, hl__alrec_t *rec, int lvi,
                           const hl_error_t *err) {
   int handled = 0;
   hl_error_t *was = L->raised;
@@ -233,22 +233,24 @@ static int hl__run_errors(hl__loop_t *L, hl__al_t *A, hl__alrec_t *rec, hl__alle
         hl__proc_handler_failed(L);
       handled |= r;
     }
-  if (lv) { /* listeners added to the current set during the callback */
+  /* listeners added to the current set during the callback; the level is
+   * looked up by index (a callback may grow the level stack) */
+  for (uint32_t i = 0; lvi >= 0; i++) {
     hl_async_listener_t *const *v;
-    uint32_t n = hl__set(lv, &v);
-    for (uint32_t i = 0; i < n; i++) {
-      hl_async_listener_t *l = v[i];
-      int seen = 0;
-      for (uint32_t j = 0; rec && j < rec->n && !seen; j++)
-        seen = rec->ls[j] == l;
-      if (seen || l->destroyed || !l->cb.error)
-        continue;
-      bool r = false;
-      HL__AL_CALL(L, A, r = l->cb.error(l->user_data, err));
-      if (L->raised != was)
-        hl__proc_handler_failed(L);
-      handled |= r;
-    }
+    uint32_t n = hl__set(&A->levels[lvi], &v);
+    if (i >= n)
+      break;
+    hl_async_listener_t *l = v[i];
+    int seen = 0;
+    for (uint32_t j = 0; rec && j < rec->n && !seen; j++)
+      seen = rec->ls[j] == l;
+    if (seen || l->destroyed || !l->cb.error)
+      continue;
+    bool r = false;
+    HL__AL_CALL(L, A, r = l->cb.error(l->user_data, err));
+    if (L->raised != was)
+      hl__proc_handler_failed(L);
+    handled |= r;
   }
   A->in_error = 0;
   return handled;
@@ -260,7 +262,7 @@ int hl__al_in_error(hl__loop_t *L) {
 
 /* A raise inside create/after: error callbacks once, then uncaught. */
 static void hl__hook_raise(hl__loop_t *L, hl__al_t *A, hl__alrec_t *rec, hl_error_t *err) {
-  hl__run_errors(L, A, rec, NULL, err);
+  hl__run_errors(L, A, rec, -1, err);
   uint32_t hd = L->hook_depth;
   L->hook_depth = 0;
   hl__uncaught(L, err, HL__ORIGIN_EXCEPTION, NULL);
@@ -357,7 +359,7 @@ static void hl__al_before(hl_async_id_t id, void *arg) {
     hl_error_t *e = hl__take_raised(L, was);
     if (e) {
       /* error callbacks once; the error then propagates whatever they say */
-      hl__run_errors(L, A, r, NULL, e);
+      hl__run_errors(L, A, r, -1, e);
       if (was) {
         hl_error_free(e);
       } else {
@@ -433,7 +435,7 @@ int hl__al_on_error(hl__loop_t *L, hl_error_t *err) {
     return 0;
   hl__allevel_t *lv = hl__top(A);
   lv->raised = 1;
-  return hl__run_errors(L, A, lv->rec, lv, err);
+  return hl__run_errors(L, A, lv->rec, (int)A->nlevels - 1, err);
 }
 
 /* ---- public API ------------------------------------------------------------------------------ */

@@ -438,8 +438,7 @@ HL_EXPORT int hl_process_init(hl_loop_t *loop, int argc, char **argv) {
   hl__inited = 1;
   P->main = 1;
   P->mode = mode;
-  signal(SIGPIPE, SIG_IGN);
-  hl__sig_install_defaults();
+  hl__sig_install_defaults(L);
   if (title)
     uv_set_process_title(title);
   return 0;

@@ -49,7 +49,7 @@ hl__proc_t *hl__proc_get(hl__loop_t *L); /* created on first use; NULL on OOM */
 void hl__proc_handler_failed(hl__loop_t *L) __attribute__((noreturn));
 
 void hl__sig_close_all(hl__loop_t *L);
-void hl__sig_install_defaults(void);
+void hl__sig_install_defaults(hl__loop_t *L);
 void hl__al_close(hl__loop_t *L);
 int hl__al_in_error(hl__loop_t *L);
 extern int hl__exit_code_set;

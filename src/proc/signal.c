@@ -39,11 +39,22 @@ static void hl__sig_restore(int signum) {
   }
 }
 
-void hl__sig_install_defaults(void) {
+static hl__sigwrap_t **hl__sig_find(hl__proc_t *P, int signum) {
+  hl__sigwrap_t **pp = &P->sigs;
+  while (*pp && (*pp)->signum != signum)
+    pp = &(*pp)->next;
+  return pp;
+}
+
+/* Signals that already have a listener on L keep libuv's handler. */
+void hl__sig_install_defaults(hl__loop_t *L) {
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
   hl__defaults_on = 1;
-  hl__sig_restore(SIGINT);
-  hl__sig_restore(SIGTERM);
-  hl__sig_restore(SIGHUP);
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    hl__sigwrap_t *w = L->proc ? *hl__sig_find(L->proc, sigs[i]) : NULL;
+    if (!w || w->lsn.live == 0)
+      hl__sig_restore(sigs[i]);
+  }
 }
 
 static void hl__sig_cb(uv_signal_t *h, int signum) {
@@ -63,13 +74,6 @@ static void hl__sig_free_cb(uv_handle_t *h) {
   hl__sigwrap_t *w = hl__container_of(h, hl__sigwrap_t, handle);
   hl__lsn_free(&w->lsn);
   hl__free(w);
-}
-
-static hl__sigwrap_t **hl__sig_find(hl__proc_t *P, int signum) {
-  hl__sigwrap_t **pp = &P->sigs;
-  while (*pp && (*pp)->signum != signum)
-    pp = &(*pp)->next;
-  return pp;
 }
 
 static int hl__sig_check(int signum) {
