@@ -340,3 +340,28 @@ Test(exit, init_validates_arguments) {
   cr_assert_eq(hl_process_init(&l, 1, NULL), HL_EINVAL);
   cr_assert_eq(hl_loop_close(&l), 0);
 }
+
+static void tla_reject(void *arg) {
+  (void)arg;
+  hl_promise_reject_error(tla, HL_ERAISED, "awaited failure");
+}
+
+static void tla_rejected_child(void *arg) {
+  (void)arg;
+  init_main();
+  hl_process_on_exit(&loop, on_exit_print, "exit");
+  hl_promise_new(&loop, &tla);
+  hl_await_top_level(&loop, tla);
+  hl_set_timeout(&loop, tla_reject, NULL, 1, NULL);
+  hl_run(&loop, HL_RUN_DEFAULT);
+  exit(hl_process_get_exit_code());
+}
+
+Test(exit, a_rejected_top_level_await_is_an_uncaught_error) {
+  hl_child_result_t r;
+  char line[256];
+  run_child(tla_rejected_child, &r);
+  cr_assert_eq(r.code, 1);
+  cr_assert_str_eq(hl_first_line(r.err, line, sizeof line), "Error: awaited failure");
+  cr_assert_str_eq(r.out, "exit 1 exit_code=1\n");
+}

@@ -223,3 +223,32 @@ Test(signal, kill_sends_a_signal) {
   cr_assert(WIFSIGNALED(st));
   cr_assert_eq(WTERMSIG(st), SIGTERM);
 }
+
+/* A listener added before hl_process_init keeps its signal. */
+static void on_early(int signum, void *arg) {
+  (void)arg;
+  printf("early listener %d\n", signum);
+  hl_clear_timer(&keep_alive);
+  hl_process_off_signal(&loop, signum, on_early, NULL);
+}
+
+static void early_child(void *arg) {
+  (void)arg;
+  char *argv[] = {prog, NULL};
+  hl_loop_init(&loop);
+  hl_process_on_signal(&loop, SIGTERM, on_early, NULL);
+  hl_process_init(&loop, 1, argv);
+  hl_set_interval(&loop, idle, NULL, 600000, &keep_alive);
+  hl_set_immediate(&loop, send_self, (void *)(intptr_t)SIGTERM, NULL);
+  hl_run(&loop, HL_RUN_DEFAULT);
+  fflush(stdout);
+  raise(SIGTERM);
+}
+
+Test(signal, a_listener_added_before_init_is_kept) {
+  hl_child_result_t r;
+  run(early_child, NULL, &r);
+  cr_assert(r.exited, "died by signal %d", r.signal);
+  cr_assert_eq(r.code, 128 + SIGTERM);
+  cr_assert_str_eq(r.out, "early listener 15\n");
+}
