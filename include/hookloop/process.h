@@ -163,9 +163,10 @@ uint64_t hl_hrtime_ns(void);
 
 typedef struct hl_memory_usage_s {
   size_t rss;        /* resident set size, bytes */
-  size_t heap_total; /* bytes hookloop holds from its allocator (with headers) */
-  size_t heap_used;  /* bytes hookloop's live allocations asked for */
-  size_t external;   /* libuv's own memory is not counted: 0 */
+  size_t heap_total; /* the C heap (glibc: mallinfo2 arena + mmapped), >= heap_used */
+  size_t heap_used;  /* bytes held by hookloop's live allocations (malloc_usable_size);
+                        0 while a replaced allocator is installed (sizes unknown) */
+  size_t external;   /* 0: libuv's and the application's own memory are not split out */
 } hl_memory_usage_t;
 /* 0, HL_EINVAL, or a system error (rss). */
 int hl_process_memory_usage(hl_memory_usage_t *out);

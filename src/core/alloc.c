@@ -4,6 +4,7 @@
  * Every allocation hookloop makes goes through hl__malloc and friends, so a
  * test can fail any one of them (see test/core/test_oom.c).
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
@@ -14,6 +15,7 @@ static struct {
   hl_calloc_fn calloc_fn;
   hl_free_fn free_fn;
 } hl__alloc = {malloc, realloc, calloc, free};
+static int hl__alloc_libc = 1; /* libc's allocator: sizes readable (heap accounting) */
 
 HL_EXPORT int hl_replace_allocator(hl_malloc_fn malloc_fn, hl_realloc_fn realloc_fn,
                                    hl_calloc_fn calloc_fn, hl_free_fn free_fn) {
@@ -23,70 +25,62 @@ HL_EXPORT int hl_replace_allocator(hl_malloc_fn malloc_fn, hl_realloc_fn realloc
   hl__alloc.realloc_fn = realloc_fn;
   hl__alloc.calloc_fn = calloc_fn;
   hl__alloc.free_fn = free_fn;
+  hl__alloc_libc =
+      malloc_fn == malloc && realloc_fn == realloc && calloc_fn == calloc && free_fn == free;
   return 0;
 }
 
-/* Heap accounting for hl_process_memory_usage(): each block carries a 16-byte
- * header holding its size (16 keeps the alignment malloc gives), and two
- * relaxed atomic counters (loops may run on several threads) sum the bytes
- * requested and the bytes held including headers. */
-#define HL__HDR 16
-static size_t hl__heap_used, hl__heap_total;
+/* Heap accounting for hl_process_memory_usage(): with libc's allocator (the
+ * default) each block's size is read with malloc_usable_size() and summed in
+ * relaxed atomic counters (loops may run on several threads); no header, so
+ * pointers stay the allocator's own (valgrind still sees them as reachable,
+ * and memory from elsewhere freed here is not corrupted). With a replaced
+ * allocator the sizes are unknown and nothing is counted. */
+static int64_t hl__heap_bytes, hl__heap_blocks;
 
-static inline void *hl__account(void *raw, size_t size) {
-  if (!raw)
-    return NULL;
-  *(size_t *)raw = size;
-  __atomic_add_fetch(&hl__heap_used, size, __ATOMIC_RELAXED);
-  __atomic_add_fetch(&hl__heap_total, size + HL__HDR, __ATOMIC_RELAXED);
-  return (char *)raw + HL__HDR;
+static inline void hl__count(void *p, int sign) {
+  if (p && hl__alloc_libc) {
+    __atomic_add_fetch(&hl__heap_bytes, sign * (int64_t)malloc_usable_size(p), __ATOMIC_RELAXED);
+    __atomic_add_fetch(&hl__heap_blocks, sign, __ATOMIC_RELAXED);
+  }
 }
 
-static inline void hl__unaccount(size_t size) {
-  __atomic_sub_fetch(&hl__heap_used, size, __ATOMIC_RELAXED);
-  __atomic_sub_fetch(&hl__heap_total, size + HL__HDR, __ATOMIC_RELAXED);
-}
-
-void hl__heap_stats(size_t *used, size_t *total) {
-  *used = __atomic_load_n(&hl__heap_used, __ATOMIC_RELAXED);
-  *total = __atomic_load_n(&hl__heap_total, __ATOMIC_RELAXED);
+void hl__heap_stats(size_t *bytes, size_t *blocks) {
+  int64_t b = __atomic_load_n(&hl__heap_bytes, __ATOMIC_RELAXED);
+  int64_t n = __atomic_load_n(&hl__heap_blocks, __ATOMIC_RELAXED);
+  *bytes = b > 0 ? (size_t)b : 0; /* skewed only by an allocator swap with blocks alive */
+  *blocks = n > 0 ? (size_t)n : 0;
 }
 
 void *hl__malloc(size_t size) {
-  if (size > SIZE_MAX - HL__HDR)
-    return NULL;
-  return hl__account(hl__alloc.malloc_fn(size + HL__HDR), size);
+  void *p = hl__alloc.malloc_fn(size ? size : 1);
+  hl__count(p, 1);
+  return p;
 }
 
 void *hl__calloc(size_t count, size_t size) {
-  count = count ? count : 1;
-  size = size ? size : 1;
-  if (size > (SIZE_MAX - HL__HDR) / count)
-    return NULL;
-  size_t n = count * size;
-  return hl__account(hl__alloc.calloc_fn(1, n + HL__HDR), n);
+  void *p = hl__alloc.calloc_fn(count ? count : 1, size ? size : 1);
+  hl__count(p, 1);
+  return p;
 }
 
 void *hl__realloc(void *ptr, size_t size) {
-  if (!ptr)
-    return hl__malloc(size);
-  if (size > SIZE_MAX - HL__HDR)
-    return NULL;
-  char *raw = (char *)ptr - HL__HDR;
-  size_t old = *(size_t *)raw;
-  void *nraw = hl__alloc.realloc_fn(raw, size + HL__HDR);
-  if (!nraw)
-    return NULL; /* the old block is untouched and still counted */
-  hl__unaccount(old);
-  return hl__account(nraw, size);
+  size_t old = ptr && hl__alloc_libc ? malloc_usable_size(ptr) : 0;
+  void *p = hl__alloc.realloc_fn(ptr, size ? size : 1);
+  if (p && hl__alloc_libc) {
+    __atomic_add_fetch(&hl__heap_bytes, (int64_t)malloc_usable_size(p) - (int64_t)old,
+                       __ATOMIC_RELAXED);
+    if (!ptr)
+      __atomic_add_fetch(&hl__heap_blocks, 1, __ATOMIC_RELAXED);
+  }
+  return p;
 }
 
 void hl__free(void *ptr) {
-  if (!ptr)
-    return;
-  char *raw = (char *)ptr - HL__HDR;
-  hl__unaccount(*(size_t *)raw);
-  hl__alloc.free_fn(raw);
+  if (ptr) {
+    hl__count(ptr, -1);
+    hl__alloc.free_fn(ptr);
+  }
 }
 
 char *hl__strdup(const char *s) {

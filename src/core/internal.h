@@ -38,7 +38,7 @@ void *hl__calloc(size_t count, size_t size);
 void *hl__realloc(void *ptr, size_t size);
 void hl__free(void *ptr);
 char *hl__strdup(const char *s);
-void hl__heap_stats(size_t *used, size_t *total); /* bytes in use; held incl. headers */
+void hl__heap_stats(size_t *bytes, size_t *blocks); /* live library blocks (libc allocator) */
 
 /* Fixed-size object pool: slabs that live until the pool is destroyed, so a
  * pointer to a pooled object stays valid memory (stale references can be

@@ -5,6 +5,7 @@
  * -errno on Unix). */
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,7 +55,14 @@ HL_EXPORT int hl_process_memory_usage(hl_memory_usage_t *out) {
   if (r)
     return r;
   out->rss = rss;
-  hl__heap_stats(&out->heap_used, &out->heap_total);
+  size_t blocks;
+  hl__heap_stats(&out->heap_used, &blocks);
+  out->heap_total = out->heap_used;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 mi = mallinfo2(); /* the C heap those blocks come from */
+  if (mi.arena + mi.hblkhd > out->heap_total)
+    out->heap_total = mi.arena + mi.hblkhd;
+#endif
   out->external = 0;
   return 0;
 }

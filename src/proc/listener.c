@@ -371,6 +371,13 @@ static void hl__al_before(hl_async_id_t id, void *arg) {
   }
 }
 
+static void hl__al_maybe_disable(hl__al_t *A) {
+  if (A->enabled && A->nlisteners == 0 && A->nrecs == 0 && A->nlevels == 1) {
+    hl_hook_disable(A->hook);
+    A->enabled = 0;
+  }
+}
+
 static void hl__al_after(hl_async_id_t id, void *arg) {
   hl__al_t *A = arg;
   if (A->nlevels <= 1 || hl__top(A)->id != id)
@@ -402,13 +409,8 @@ static void hl__al_after(hl_async_id_t id, void *arg) {
   A->nlevels--;
   if (r)
     hl__rec_release(A, r);
-}
-
-static void hl__al_maybe_disable(hl__al_t *A) {
-  if (A->enabled && A->nlisteners == 0 && A->nrecs == 0 && A->nlevels == 1) {
-    hl_hook_disable(A->hook);
-    A->enabled = 0;
-  }
+  if (HL_UNLIKELY(A->nlisteners == 0))
+    hl__al_maybe_disable(A);
 }
 
 static void hl__al_destroy(hl_async_id_t id, void *arg) {

@@ -45,12 +45,11 @@ Test(facts, memory_usage_follows_the_library_allocations) {
   hl_error_t *e = hl_error_new(HL_ERAISED, "%0100000d", 7); /* > 100 kB message */
   cr_assert_eq(hl_process_memory_usage(&m1), 0);
   cr_assert_geq(m1.heap_used, m0.heap_used + 100000);
-  cr_assert_gt(m1.heap_total, m1.heap_used);
+  cr_assert_geq(m1.heap_total, m1.heap_used);
   hl_error_free(e);
   hl_loop_close(&loop);
   cr_assert_eq(hl_process_memory_usage(&m2), 0);
   cr_assert_eq(m2.heap_used, m0.heap_used);
-  cr_assert_eq(m2.heap_total, m0.heap_total);
   cr_assert_eq(m2.external, 0);
 }
 
