@@ -15,5 +15,7 @@
 #include "hookloop/fs.h"
 #include "hookloop/work.h"
 #include "hookloop/module.h"
+#include "hookloop/signal.h"
+#include "hookloop/listener.h"
 
 #endif

@@ -86,16 +86,22 @@ void hl__run_exit_listeners(hl__loop_t *L, int code) {
   if (!L || L->exiting)
     return;
   L->exiting = 1;
-  for (hl__exit_listener_t *l = L->exit_listeners; l; l = l->next)
+  for (hl__exit_listener_t *l = L->exit_listeners, *next; l; l = next) {
+    next = l->next; /* a listener may remove itself */
     l->cb(code, l->arg);
+  }
 }
 
+/* The exit code is set before the exit listeners run (they read it with
+ * hl_process_get_exit_code and may change it, as process.exitCode in Node). */
 void hl__fatal(hl__loop_t *L, const char *message, int code) {
   fflush(stdout);
   fprintf(stderr, "Error: %s\n", message);
   fflush(stderr);
+  hl__exit_code = code;
   hl__run_exit_listeners(L, code);
-  exit(code);
+  fflush(stdout);
+  exit(hl__exit_code);
 }
 
 void hl__uncaught(hl__loop_t *L, hl_error_t *err, int origin, void *origin_obj) {
@@ -111,6 +117,10 @@ void hl__uncaught(hl__loop_t *L, hl_error_t *err, int origin, void *origin_obj) 
 void hl__handle_raised(hl__loop_t *L) {
   hl_error_t *err = L->raised;
   L->raised = NULL;
+  if (L->proc && hl__al_on_error(L, err)) { /* an AsyncListener error callback handled it */
+    hl_error_free(err);
+    return;
+  }
   hl__uncaught(L, err, HL__ORIGIN_EXCEPTION, NULL);
 }
 

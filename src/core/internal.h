@@ -38,6 +38,7 @@ void *hl__calloc(size_t count, size_t size);
 void *hl__realloc(void *ptr, size_t size);
 void hl__free(void *ptr);
 char *hl__strdup(const char *s);
+void hl__heap_stats(size_t *bytes, size_t *blocks); /* live library blocks (libc allocator) */
 
 /* Fixed-size object pool: slabs that live until the pool is destroyed, so a
  * pointer to a pooled object stays valid memory (stale references can be
@@ -202,6 +203,9 @@ struct hl__loop_s {
    * modsys_close (stops the hooks thread, frees modules, closes its handle). */
   struct hl__modsys_s *modsys;
   void (*modsys_close)(hl__loop_t *L);
+  /* process module (src/proc): its state, created on first use; NULL means
+   * none of its events, signals or async listeners is in use on this loop. */
+  struct hl__proc_s *proc;
 };
 
 extern _Thread_local hl__loop_t *hl__current __attribute__((tls_model("initial-exec")));
@@ -223,6 +227,13 @@ void hl__uncaught(hl__loop_t *L, hl_error_t *err, int origin, void *origin_obj);
 void hl__fatal(hl__loop_t *L, const char *message, int code) __attribute__((noreturn));
 void hl__run_exit_listeners(hl__loop_t *L, int code);
 hl_error_t *hl__oom_error(void);
+
+/* process module (src/proc), called by the core only when L->proc is set */
+extern int hl__exit_code;               /* the process's exit code (hl_process_set_exit_code) */
+int hl__proc_loop_empty(hl__loop_t *L); /* beforeExit/exit; 1: work was scheduled, run again */
+int hl__al_on_error(hl__loop_t *L, hl_error_t *err); /* AsyncListener error cbs; 1: handled */
+void hl__proc_close(hl__loop_t *L);                  /* hl_loop_close: signal handles, listeners */
+void hl__proc_rejection_handled(hl__loop_t *L, struct hl_promise_s *p); /* late handler */
 int hl__promise_process_rejections(hl__loop_t *L);
 void hl__promise_sweep(hl__loop_t *L);
 void hl__promise_close_all(hl__loop_t *L);

@@ -106,8 +106,15 @@ HL_EXPORT int hl_run(hl_loop_t *loop, hl_run_mode mode) {
       hl__drain(L);
     if (L->dq_len)
       hl__destroy_flush(L);
-    if (mode != HL_RUN_DEFAULT || !uv_loop_alive(L->uv))
+    if (mode != HL_RUN_DEFAULT)
       break;
+    if (!uv_loop_alive(L->uv)) {
+      /* Empty: beforeExit (a listener may schedule more work: run again),
+       * then exit on the process's loop (src/proc/proc.c). */
+      if (L->proc && hl__proc_loop_empty(L))
+        continue;
+      break;
+    }
   }
   L->running = 0;
   /* Run from inside another loop's callback: that loop is current again. */
@@ -143,6 +150,8 @@ HL_EXPORT int hl_loop_close(hl_loop_t *loop) {
   hl__destroy_flush(L);
   if (L->modsys_close)
     L->modsys_close(L);
+  if (L->proc) /* signal handles, process listeners, async listeners (src/proc) */
+    hl__proc_close(L);
 
   uv_close((uv_handle_t *)&L->dq_check, NULL);
   hl__timers_close(L);

@@ -231,6 +231,8 @@ static void hl__p_attach(hl_promise_t *p, hl__reaction_t *r) {
   r->next = NULL;
   if (r->target)
     r->target->refs++;
+  if (HL_UNLIKELY(p->reported && !p->handled) && L->proc) /* a late handler */
+    hl__proc_rejection_handled(L, p);
   p->handled = 1;
   if (p->state == HL_PROMISE_PENDING) {
     r->parent = NULL;
