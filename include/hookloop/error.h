@@ -37,7 +37,13 @@ extern "C" {
   XX(EMODULENOTFOUND, -32010, "module not found")                                                  \
   XX(ELOADERCHAININCOMPLETE, -32011, "loader hook chain incomplete")                               \
   XX(EINVALIDRETURN, -32012, "invalid return value from a loader hook")                            \
-  XX(EABIVERSION, -32013, "plugin built for another hookloop ABI")
+  XX(EABIVERSION, -32013, "plugin built for another hookloop ABI")                                 \
+  XX(ENOTFOUND, -32050, "no route for this path")                                                  \
+  XX(EPARSE, -32051, "request body could not be parsed")                                           \
+  XX(EVALIDATION, -32052, "request failed validation")                                             \
+  XX(EINTERNAL, -32053, "internal server error")                                                   \
+  XX(EMETHOD, -32054, "method not allowed for this path")                                          \
+  XX(ECLIENTGONE, -32055, "the client went away")
 
 enum {
 #define HL__ERR_ENUM(name, val, msg) HL_##name = (val),
