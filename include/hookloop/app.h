@@ -18,7 +18,8 @@
  *                  and becomes the response
  *   handle         the route's handler (one function); its value is the
  *                  response
- *   afterHandle    a value replaces the response (and ends the stage)
+ *   afterHandle    a value replaces the response; the next function sees it
+ *                  (the stage goes on, as Elysia's)
  *   mapResponse    custom mappers first; a value is what is sent; otherwise
  *                  the default mapping (text, JSON, bytes, file, stream,
  *                  status, ready response)

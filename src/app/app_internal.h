@@ -86,7 +86,7 @@ int hl__fnlist_add(hl__fnlist_t *l, const char *name, hl_app_fn fn, void *arg);
 void hl__fnlist_free(hl__fnlist_t *l);
 
 /* ---- the arena ---- */
-#define HL__ARENA_INLINE 6144
+#define HL__ARENA_INLINE 8192
 typedef struct hl__chunk_s {
   struct hl__chunk_s *next;
   size_t cap, used;
@@ -177,7 +177,7 @@ struct hl_ctx_s {
   unsigned ev_active : 1;
   hl__fn_t builtin_fn;
   /* trace */
-  struct hl__tsub_s *subs[HL_STAGE_COUNT];
+  struct hl__tsub_s *subs[HL_STAGE_COUNT], *subs_tail[HL_STAGE_COUNT];
   uint64_t ev_begin;
   /* arena */
   hl__cleanup_t *cleanups;

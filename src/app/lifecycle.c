@@ -76,15 +76,17 @@ HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn 
   struct hl__tsub_s *s = hl_ctx_alloc(r, sizeof(*s));
   if (s == NULL)
     return HL_ENOMEM;
-  memset(s, 0, sizeof(*s));
+  s->next = NULL;
+  s->on_event = s->on_stop = s->ev_stop = NULL;
   s->r = r;
   s->stage = stage;
   s->fn = fn;
   s->arg = arg;
-  struct hl__tsub_s **p = &r->subs[stage];
-  while (*p)
-    p = &(*p)->next;
-  *p = s;
+  if (r->subs[stage])
+    r->subs_tail[stage]->next = s;
+  else
+    r->subs[stage] = s;
+  r->subs_tail[stage] = s;
   return 0;
 }
 
@@ -263,6 +265,10 @@ static void on_value(hl_ctx_t *r, hl_value_t v) {
     break;
   case HL_STAGE_HANDLE:
     r->resp = v;
+    break;
+  case HL_STAGE_AFTER_HANDLE: /* as Elysia: replaces the response, the stage goes on */
+    if (v.kind != HL_VALUE_NONE)
+      r->resp = v;
     break;
   default:
     if (v.kind != HL_VALUE_NONE) {
@@ -620,55 +626,114 @@ HL_EXPORT int hl_ctx_stream_end(hl_ctx_t *r) {
   return r->vt->stream_end(r->io);
 }
 
-/* ---- Server-Timing ------------------------------------------------------------------- */
+/* ---- Server-Timing -------------------------------------------------------------------
+ * A built-in trace: stage and function durations are recorded (pointers and
+ * integers, no formatting) and the header is written once, by hand, when the
+ * mapResponse or error stage stops (just before the response is sent). */
+#define ST_MAX 40
+typedef struct {
+  const char *stage, *fn; /* fn NULL for a stage metric */
+  uint64_t ns;
+} st_metric_t;
+
 typedef struct {
   hl_ctx_t *r;
-  unsigned opts;
-  char *hdr;
+  unsigned opts, n;
+  st_metric_t m[ST_MAX];
 } st_rec_t;
 
 typedef struct {
   st_rec_t *rec;
-  const char *name; /* metric name */
-  hl_stage_t stage;
+  const char *stage;
+  hl_stage_t id;
 } st_item_t;
 
-static void st_append(st_rec_t *rec, const char *name, uint64_t ns) {
-  char *h = hl_ctx_printf(rec->r, "%s%s%s;dur=%.3f", rec->hdr ? rec->hdr : "", rec->hdr ? ", " : "",
-                          name, (double)ns / 1e6);
-  if (h)
-    rec->hdr = h;
+static int tchar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
+static char *st_put_name(char *w, const char *s) {
+  for (; *s; s++) /* a metric name is an HTTP token */
+    *w++ = tchar(*s) ? *s : '_';
+  return w;
+}
+
+static char *st_put_ms(char *w, uint64_t ns) {
+  uint64_t us = ns / 1000, ms = us / 1000, frac = us % 1000;
+  char tmp[24];
+  int n = 0;
+  do
+    tmp[n++] = (char)('0' + ms % 10);
+  while ((ms /= 10) != 0);
+  while (n)
+    *w++ = tmp[--n];
+  *w++ = '.';
+  *w++ = (char)('0' + frac / 100);
+  *w++ = (char)('0' + frac / 10 % 10);
+  *w++ = (char)('0' + frac % 10);
+  return w;
+}
+
+static void st_write(st_rec_t *rec) {
+  size_t need = 1;
+  for (unsigned i = 0; i < rec->n; i++)
+    need += strlen(rec->m[i].stage) + (rec->m[i].fn ? strlen(rec->m[i].fn) + 1 : 0) + 34;
+  char *buf = hl_ctx_alloc(rec->r, need), *w = buf;
+  if (buf == NULL)
+    return;
+  for (unsigned i = 0; i < rec->n; i++) {
+    if (i) {
+      *w++ = ',';
+      *w++ = ' ';
+    }
+    w = st_put_name(w, rec->m[i].stage);
+    if (rec->m[i].fn) {
+      *w++ = '.';
+      w = st_put_name(w, rec->m[i].fn);
+    }
+    memcpy(w, ";dur=", 5);
+    w = st_put_ms(w + 5, rec->m[i].ns);
+  }
+  *w = '\0';
+  hl_ctx_set_header(rec->r, "Server-Timing", buf);
+}
+
+static void st_add(st_rec_t *rec, const char *stage, const char *fn, uint64_t ns) {
+  if (rec->n < ST_MAX) {
+    rec->m[rec->n].stage = stage;
+    rec->m[rec->n].fn = fn;
+    rec->m[rec->n].ns = ns;
+    rec->n++;
+  }
+}
+
+typedef struct {
+  st_item_t *it;
+  const char *fn;
+} st_ev_t;
+
 static hl_promise_t *st_fn_stop(const hl_trace_end_t *e, void *arg) {
-  st_item_t *it = arg;
-  st_append(it->rec, it->name, e->elapsed);
+  st_ev_t *ev = arg;
+  st_add(ev->it->rec, ev->it->stage, ev->fn, e->elapsed);
   return NULL;
 }
 
 static void st_event(hl_trace_event_t *ev, void *arg) {
-  st_item_t *st = arg;
-  st_item_t *it = hl_ctx_alloc(st->rec->r, sizeof(*it));
-  if (it == NULL)
+  st_item_t *it = arg;
+  st_ev_t *x = hl_ctx_alloc(it->rec->r, sizeof(*x));
+  if (x == NULL)
     return;
-  char *n = hl_ctx_printf(st->rec->r, "%s.%s", st->name, ev->name);
-  if (n == NULL)
-    return;
-  for (char *c = n; *c; c++) /* a metric name is an HTTP token */
-    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-          strchr("!#$%&'*+-.^_`|~", *c)))
-      *c = '_';
-  it->rec = st->rec;
-  it->name = n;
-  it->stage = st->stage;
-  hl_trace_event_on_stop(ev, st_fn_stop, it);
+  x->it = it;
+  x->fn = ev->name;
+  hl_trace_event_on_stop(ev, st_fn_stop, x);
 }
 
 static hl_promise_t *st_stage_stop(const hl_trace_end_t *e, void *arg) {
   st_item_t *it = arg;
-  st_append(it->rec, it->name, e->elapsed);
-  if ((it->stage == HL_STAGE_MAP_RESPONSE || it->stage == HL_STAGE_ERROR) && it->rec->hdr)
-    hl_ctx_set_header(it->rec->r, "Server-Timing", it->rec->hdr);
+  st_add(it->rec, it->stage, NULL, e->elapsed);
+  if (it->id == HL_STAGE_MAP_RESPONSE || it->id == HL_STAGE_ERROR)
+    st_write(it->rec);
   return NULL;
 }
 
@@ -678,8 +743,8 @@ static void st_stage(hl_trace_stage_t *st, void *arg) {
   if (it == NULL)
     return;
   it->rec = rec;
-  it->name = st->name;
-  it->stage = st->stage;
+  it->stage = st->name;
+  it->id = st->stage;
   if (rec->opts & HL_SERVER_TIMING_FUNCTIONS)
     hl_trace_stage_on_event(st, st_event, it);
   hl_trace_stage_on_stop(st, st_stage_stop, it);
@@ -691,7 +756,7 @@ static void st_trace(hl_trace_t *t, void *arg) {
     return;
   rec->r = t->ctx;
   rec->opts = (unsigned)(uintptr_t)arg;
-  rec->hdr = NULL;
+  rec->n = 0;
   for (int s = 0; s < HL_STAGE_AFTER_RESPONSE; s++)
     hl_trace_on(t, (hl_stage_t)s, st_stage, rec);
 }

@@ -119,9 +119,11 @@ Test(life, after_handle_replaces_and_map_response_custom_first) {
   cr_assert_eq(hl_route_on(r, HL_STAGE_AFTER_HANDLE, "rep", replace_, "a"), 0);
   cr_assert_eq(hl_route_on(r, HL_STAGE_AFTER_HANDLE, "rep2", replace_, "b"), 0);
   cr_assert_eq(hl_route_on(r, HL_STAGE_MAP_RESPONSE, "map", mapper_, NULL), 0);
+  cr_assert_eq(hl_route_on(r, HL_STAGE_MAP_RESPONSE, "skipped", logf_, "skipped"), 0);
   hl_fake_req_t f = {.path = "/x"};
   go(&f);
-  cr_assert_str_eq(f.body_out, "v+a"); /* the first value ends the stage */
+  cr_assert_str_eq(order, "H "); /* the first mapper's value ends mapResponse */
+  cr_assert_str_eq(f.body_out, "v+a+b"); /* each replaces; the stage goes on */
   cr_assert_eq(f.status, 201);
   cr_assert_str_eq(hl_fake_header(&f, "x-mapped"), "yes");
   cr_assert_str_eq(hl_fake_header(&f, "content-type"), "text/x-mapped");
