@@ -122,7 +122,7 @@ Test(life, after_handle_replaces_and_map_response_custom_first) {
   cr_assert_eq(hl_route_on(r, HL_STAGE_MAP_RESPONSE, "skipped", logf_, "skipped"), 0);
   hl_fake_req_t f = {.path = "/x"};
   go(&f);
-  cr_assert_str_eq(order, "H "); /* the first mapper's value ends mapResponse */
+  cr_assert_str_eq(order, "H ");         /* the first mapper's value ends mapResponse */
   cr_assert_str_eq(f.body_out, "v+a+b"); /* each replaces; the stage goes on */
   cr_assert_eq(f.status, 201);
   cr_assert_str_eq(hl_fake_header(&f, "x-mapped"), "yes");
@@ -558,4 +558,47 @@ Test(life, ids_arena_and_arguments) {
   cr_assert_eq(hl_app_trace(app, NULL, NULL), HL_EINVAL);
   cr_assert_eq(hl_app_server_timing(app, 99), HL_EINVAL);
   cr_assert_eq(hl_ctx_stream_end(NULL), HL_EINVAL);
+}
+
+/* ---- each request is an HLAPPREQUEST async resource ---- */
+static hl_async_id_t req_ids[4], destroyed[4], seen_exec;
+static int n_req, n_destroyed;
+static void on_init(hl_async_id_t id, const char *type, hl_async_id_t trig, void *res, void *a) {
+  (void)trig;
+  (void)res;
+  (void)a;
+  if (strcmp(type, "HLAPPREQUEST") == 0 && n_req < 4)
+    req_ids[n_req++] = id;
+}
+static void on_destroy(hl_async_id_t id, void *a) {
+  (void)a;
+  for (int i = 0; i < n_req; i++)
+    if (req_ids[i] == id && n_destroyed < 4)
+      destroyed[n_destroyed++] = id;
+}
+static hl_value_t exec_id(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  seen_exec = hl_execution_async_id();
+  return hl_text("x");
+}
+
+Test(life, each_request_is_an_async_resource) {
+  hl_hook_callbacks_t cbs = {.init = on_init, .destroy = on_destroy};
+  hl_hook_t *hook;
+  cr_assert_eq(hl_hook_create(&loop, &cbs, NULL, &hook), 0);
+  cr_assert_eq(hl_hook_enable(hook), 0);
+  hl_app_route(app, HL_GET, "/x", "h", exec_id, NULL, NULL);
+  hl_fake_req_t f = {.path = "/x"}, g = {.path = "/x"};
+  go(&f);
+  cr_assert_eq(n_req, 1);
+  cr_assert_eq(seen_exec, req_ids[0]); /* the handler ran inside the request's context */
+  go(&g);
+  cr_assert_eq(n_req, 2);
+  cr_assert_eq(seen_exec, req_ids[1]);
+  cr_assert_neq(req_ids[0], req_ids[1]);
+  cr_assert_eq(n_destroyed, 2); /* destroyed once each request ended */
+  hl_hook_destroy(hook);
+  hl_fake_free(&f);
+  hl_fake_free(&g);
 }

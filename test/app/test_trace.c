@@ -12,7 +12,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "counting.h"
+
+/* Counts allocation calls (not just live blocks): an allocation freed within
+ * the same request still counts. Backed by libc, so it may be swapped in with
+ * a loop alive. */
+static long n_allocs;
+static void *c_malloc(size_t n) {
+  n_allocs++;
+  return malloc(n);
+}
+static void *c_calloc(size_t c, size_t n) {
+  n_allocs++;
+  return calloc(c, n);
+}
+static void *c_realloc(void *p, size_t n) {
+  n_allocs++;
+  return realloc(p, n);
+}
+static void hl_counting_on(void) {
+  n_allocs = 0;
+  cr_assert_eq(hl_replace_allocator(c_malloc, c_realloc, c_calloc, free), 0);
+}
+static long hl_counting_live(void) {
+  return n_allocs;
+}
+static void hl_counting_off(void) {
+  hl_replace_allocator(malloc, realloc, calloc, free);
+}
 #include "fake_app.h"
 
 static hl_loop_t loop;
@@ -342,6 +368,9 @@ static void mix_stage(hl_trace_stage_t *st, void *arg) {
 static void trace_mix(hl_trace_t *t, void *arg) {
   (void)arg;
   cr_assert_lt(t->id, 101);
+  cr_assert_gt(t->time, 0);
+  cr_assert_leq(t->time, uv_hrtime());
+  cr_assert_eq(t->ctx, t->req);
   mine_t *m = &mine[t->id];
   cr_assert_eq(m->id, 0, "request id reused");
   m->id = t->id;
@@ -447,4 +476,62 @@ Test(trace, argument_checks) {
   cr_assert_eq(hl_trace_stage_on_stop(NULL, rec_stop, NULL), HL_EINVAL);
   cr_assert_eq(hl_trace_stage_on_event(NULL, rec_event, NULL), HL_EINVAL);
   cr_assert_eq(hl_trace_event_on_stop(NULL, rec_stop, NULL), HL_EINVAL);
+}
+
+static hl_value_t early(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  return hl_text("early");
+}
+
+Test(trace, a_stage_cut_short_stops_what_began) {
+  static rec_t rec;
+  hl_app_trace(app, trace_all, &rec);
+  hl_route_t *r;
+  hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "ok", setup_fn, NULL);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "early", early, NULL);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "never", setup_fn, NULL);
+  hl_fake_req_t f = {.path = "/"};
+  go(&f);
+  cr_assert_str_eq(rec.buf, "request(0) / parse(0) / transform(0) / beforeHandle(3) ev:ok /ev "
+                            "ev:early /ev / afterHandle(0) / mapResponse(0) / "
+                            "afterResponse(0) / ");
+  cr_assert_eq(rec.open_stages, 0);
+  cr_assert_eq(rec.open_events, 0);
+  cr_assert_str_eq(f.body_out, "early");
+  hl_fake_free(&f);
+}
+
+static int traced;
+static void trace_flag(hl_trace_t *t, void *arg) {
+  (void)t;
+  (void)arg;
+  traced++;
+}
+
+Test(trace, without_trace_nothing_is_traced_or_allocated) {
+  hl_route_t *r;
+  hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "setup", setup_fn, NULL);
+  hl_fake_req_t w = {.path = "/"};
+  go(&w);
+  hl_fake_free(&w);
+  cr_assert_null(hl_fake_header(&w, "server-timing"));
+  hl_counting_on();
+  for (int i = 0; i < 20; i++) {
+    hl_fake_req_t f = {.path = "/"};
+    cr_assert_eq(hl_fake_dispatch(app, &f), 0);
+    cr_assert_str_eq(f.body_out, "Hi");
+    hl_fake_free(&f);
+  }
+  long live = hl_counting_live();
+  hl_counting_off();
+  cr_assert_eq(live, 0);
+  /* a trace registered later applies from the next request on */
+  hl_app_trace(app, trace_flag, NULL);
+  hl_fake_req_t g = {.path = "/"};
+  go(&g);
+  cr_assert_eq(traced, 1);
+  hl_fake_free(&g);
 }
