@@ -214,11 +214,11 @@ typedef hl_value_t (*hl_app_fn)(hl_ctx_t *ctx, void *arg);
 /* ---- the app ----------------------------------------------------------------- */
 /* Create an app on `loop`. Returns 0, HL_EINVAL, HL_ENOMEM. */
 int hl_app_new(hl_loop_t *loop, hl_app_t **out);
-/* Free the app, its routes and its request pool. HL_EBUSY while requests are
- * in their lifecycle (nothing freed); HL_EINVAL for NULL. Requests whose
- * lifecycle ended but that still wait for an abandoned promise (a client went
- * away during an async function) are freed too: close the app after the loop
- * ran dry. */
+/* Free the app, its routes and its request pool. HL_EBUSY (nothing freed)
+ * while a request is in its lifecycle, or ended but still referenced: by a
+ * promise it was waiting for when the client went away (until it settles) or
+ * by a stream not yet ended with hl_ctx_stream_end(). Free the app once the
+ * loop ran dry. HL_EINVAL for NULL. */
 int hl_app_free(hl_app_t *app);
 hl_loop_t *hl_app_loop(const hl_app_t *app);
 /* The per-app store every context sees (hl_ctx_store()); NULL by default. */
@@ -234,8 +234,9 @@ void *hl_app_store(const hl_app_t *app);
  * uses the GET route when there is no HEAD route. `name` names the handler in
  * trace (NULL: "anonymous"). `out` (may be NULL) receives the route for
  * hl_route_on(). Returns 0; HL_EINVAL (bad arguments, a path not starting with
- * '/', an empty parameter name, '*' not last); HL_EBUSY (a route with that
- * method and path exists); HL_ENOMEM. Call before requests arrive. */
+ * '/', an empty parameter name, '*' not last, more than 16 parameters or 4
+ * optional segments); HL_EBUSY (a route with that method and path exists);
+ * HL_ESTATE (requests are in flight); HL_ENOMEM. */
 int hl_app_route(hl_app_t *app, unsigned methods, const char *path, const char *name,
                  hl_app_fn handler, void *arg, hl_route_t **out);
 
@@ -276,7 +277,11 @@ uint64_t hl_ctx_id(const hl_ctx_t *ctx);
 void hl_ctx_set_data(hl_ctx_t *ctx, void *data);
 void *hl_ctx_data(const hl_ctx_t *ctx);
 
-/* Request. Strings stay valid until the request ends. */
+/* Request. Strings stay valid until the request ends. Once the client went
+ * away (in afterResponse after a disconnect) the transport's request is gone:
+ * method, path and header return NULL, header_at HL_ESTATE. A context is valid
+ * from the request's first stage until its afterResponse stage returns (for a
+ * stream, see below); do not keep it longer. */
 const char *hl_ctx_method(const hl_ctx_t *ctx);
 const char *hl_ctx_path(const hl_ctx_t *ctx);
 /* A route parameter, percent-decoded; NULL if the route has none by that name
@@ -318,9 +323,12 @@ char *hl_ctx_strdup(hl_ctx_t *ctx, const char *s);
 char *hl_ctx_printf(hl_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 hl_value_t *hl_ctx_value(hl_ctx_t *ctx, hl_value_t v);
 
-/* Stream bodies (see hl_stream()). 0; HL_ESTATE when not streaming or the
- * client went away; a transport error. After end (or the client leaving) the
- * afterResponse stage runs. */
+/* Stream bodies (see hl_stream()). The context stays valid for the stream
+ * function until it calls hl_ctx_stream_end(), which it must call exactly
+ * once, also after an error (it then returns HL_ESTATE but still lets the
+ * request go). write: 0; HL_ESTATE when not streaming or the client went away;
+ * a transport error. afterResponse runs when the transport reports the last
+ * byte, or when the client leaves. */
 int hl_ctx_stream_write(hl_ctx_t *ctx, const void *data, size_t len);
 int hl_ctx_stream_end(hl_ctx_t *ctx);
 

@@ -73,13 +73,8 @@ static void route_free(hl_route_t *r) {
 HL_EXPORT int hl_app_free(hl_app_t *app) {
   if (app == NULL)
     return HL_EINVAL;
-  if (app->live)
+  if (app->live || app->all) /* in their lifecycle, or held by a promise / stream */
     return HL_EBUSY;
-  while (app->all) { /* abandoned requests still waiting for a promise */
-    hl_ctx_t *r = app->all;
-    app->all = r->all_next;
-    hl__ctx_release_memory(r);
-  }
   hl__router_free(&app->root);
   while (app->routes) {
     hl_route_t *r = app->routes;

@@ -16,6 +16,7 @@
 #include "app_internal.h"
 
 static void run(hl_ctx_t *r);
+static void maybe_free(hl_ctx_t *r);
 
 /* ---- trace ------------------------------------------------------------------------ */
 static void lock_done(hl_promise_t *next, void *value, void *arg) {
@@ -410,8 +411,11 @@ static void send_response(hl_ctx_t *r) {
   r->phase = HL__PH_SEND_WAIT; /* before: the transport may finish at once */
   int rc = hl__send(r);
   if (rc == 0) {
-    if (r->resp.kind == HL_VALUE_STREAM && !r->closed)
+    if (r->resp.kind == HL_VALUE_STREAM) {
+      r->refs++; /* the stream function's, until hl_ctx_stream_end() */
+      r->stream_ref = 1;
       ((hl_stream_fn)r->resp.ptr)(r, r->resp.aux);
+    }
     return;
   }
   r->phase = HL__PH_SEND;
@@ -620,10 +624,19 @@ HL_EXPORT int hl_ctx_stream_write(hl_ctx_t *r, const void *data, size_t len) {
 HL_EXPORT int hl_ctx_stream_end(hl_ctx_t *r) {
   if (r == NULL)
     return HL_EINVAL;
-  if (!r->streaming || r->closed)
-    return HL_ESTATE;
-  r->streaming = 0;
-  return r->vt->stream_end(r->io);
+  int rc = HL_ESTATE;
+  if (r->streaming && !r->closed) {
+    r->streaming = 0;
+    rc = r->vt->stream_end(r->io);
+  }
+  if (r->stream_ref) {
+    r->stream_ref = 0;
+    r->refs--;
+    if (r->running) /* ended from inside the stream function */
+      return rc;
+    maybe_free(r);
+  }
+  return rc;
 }
 
 /* ---- Server-Timing -------------------------------------------------------------------

@@ -602,3 +602,77 @@ Test(life, each_request_is_an_async_resource) {
   hl_fake_free(&f);
   hl_fake_free(&g);
 }
+
+/* ---- a stream written later, and a client leaving mid-stream ---- */
+typedef struct {
+  hl_ctx_t *ctx;
+  int write_rc, end_rc;
+} later_stream_t;
+static later_stream_t ls;
+static hl_fake_req_t *stream_req;
+static void stream_tick(void *arg) {
+  (void)arg;
+  if (stream_req)
+    hl_fake_close(stream_req); /* the client leaves before the next chunk */
+  ls.write_rc = hl_ctx_stream_write(ls.ctx, "late", 4);
+  ls.end_rc = hl_ctx_stream_end(ls.ctx);
+}
+static void stream_later(hl_ctx_t *ctx, void *arg) {
+  (void)arg;
+  ls.ctx = ctx;
+  cr_assert_eq(hl_ctx_stream_write(ctx, "first", 5), 0);
+  cr_assert_eq(hl_set_timeout(&loop, stream_tick, NULL, 1, NULL), 0);
+}
+static hl_value_t stream_later_(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  return hl_stream(stream_later, NULL, NULL);
+}
+
+Test(life, stream_written_later_and_client_leaving) {
+  hl_app_route(app, HL_GET, "/s", "h", stream_later_, NULL, NULL);
+  hl_app_on(app, HL_STAGE_AFTER_RESPONSE, "ar", logf_, "AR");
+  /* 1: the stream ends normally from a timer; afterResponse after its end */
+  hl_fake_req_t f = {.path = "/s"};
+  go(&f);
+  cr_assert_eq(ls.write_rc, 0);
+  cr_assert_eq(ls.end_rc, 0);
+  cr_assert(f.stream_ended);
+  cr_assert_str_eq(f.body_out, "firstlate");
+  cr_assert_str_eq(order, "AR ");
+  /* 2: the client leaves before the timer: write and end say so, nothing leaks */
+  order[0] = '\0';
+  hl_fake_req_t g = {.path = "/s"};
+  stream_req = &g;
+  go(&g);
+  cr_assert_eq(ls.write_rc, HL_ESTATE);
+  cr_assert_eq(ls.end_rc, HL_ESTATE);
+  cr_assert_eq(g.stream_ended, 0);
+  cr_assert_str_eq(g.body_out, "first");
+  cr_assert_str_eq(order, "AR ");
+  cr_assert_eq(g.released, 1);
+  stream_req = NULL;
+  hl_fake_free(&f);
+  hl_fake_free(&g);
+}
+
+static hl_value_t never_(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  hl_promise_t *p;
+  cr_assert_eq(hl_promise_new(&loop, &p), 0);
+  *(hl_promise_t **)arg = p;
+  return hl_async(p);
+}
+
+Test(life, app_free_waits_for_an_abandoned_promise) {
+  static hl_promise_t *p;
+  hl_app_route(app, HL_GET, "/x", "h", never_, &p, NULL);
+  hl_fake_req_t f = {.path = "/x"};
+  cr_assert_eq(hl_fake_dispatch(app, &f), 0);
+  hl_fake_close(&f);
+  cr_assert_eq(f.released, 1);
+  cr_assert_eq(hl_app_free(app), HL_EBUSY); /* the promise still points at the request */
+  cr_assert_eq(hl_promise_resolve(p, NULL, NULL), 0);
+  hl_run(&loop, HL_RUN_DEFAULT);
+  /* teardown frees the app: now it can */
+}
