@@ -189,8 +189,9 @@ struct hl_ctx_s {
 void hl__ctx_reset(hl_ctx_t *r);
 void hl__ctx_release_memory(hl_ctx_t *r);
 int hl__ctx_cleanup(hl_ctx_t *r, void (*fn)(void *), void *p);
-/* take ownership of what a value holds (a JSON reference) */
-void hl__ctx_adopt(hl_ctx_t *r, const hl_value_t *v);
+/* Take ownership of what a value holds (a JSON reference), released when the
+ * request ends. HL_ENOMEM: it was released at once (do not use the value). */
+int hl__ctx_adopt(hl_ctx_t *r, const hl_value_t *v);
 
 /* ---- body parsing and response mapping (body.c) ---- */
 /* The built-in parser for the request's Content-Type: its name, or NULL. */

@@ -38,9 +38,10 @@ static void json_release(void *p) {
   json_decref(p);
 }
 
-void hl__ctx_adopt(hl_ctx_t *r, const hl_value_t *v) {
+int hl__ctx_adopt(hl_ctx_t *r, const hl_value_t *v) {
   if (v->kind == HL_VALUE_JSON && v->ptr)
-    hl__ctx_cleanup(r, json_release, v->ptr);
+    return hl__ctx_cleanup(r, json_release, v->ptr); /* on failure: already released */
+  return 0;
 }
 
 static hl_value_t parse_urlencoded(hl_ctx_t *r, const char *s, size_t n) {

@@ -242,7 +242,8 @@ static void on_value(hl_ctx_t *r, hl_value_t v) {
     }
     v = hl_fail(HL_EINTERNAL, "a function returned an invalid promise");
   }
-  hl__ctx_adopt(r, &v);
+  if (hl__ctx_adopt(r, &v) != 0)
+    v = hl_fail(HL_ENOMEM, NULL);
   if (v.kind == HL_VALUE_ERROR) {
     int code = v.code < 0 ? v.code : HL_EINTERNAL;
     if (r->ev_active)

@@ -94,25 +94,29 @@ static hl__rnode_t *insert_static(hl__rnode_t *nd, const char *s, size_t n) {
     size_t c = 0;
     while (c < kid->plen && c < n && kid->prefix[c] == s[c])
       c++;
-    if (c < kid->plen) { /* split kid at c */
+    if (c < kid->plen) { /* split kid at c: allocate everything, then relink */
       hl__rnode_t *mid = node_new(kid->prefix, c);
-      if (mid == NULL)
-        return NULL;
       char *rest = hl__malloc(kid->plen - c + 1);
-      if (rest == NULL) {
-        hl__free(mid->prefix);
+      hl__rnode_t **kids = hl__malloc(sizeof(*kids));
+      char *kidc = hl__malloc(1);
+      if (mid == NULL || rest == NULL || kids == NULL || kidc == NULL) {
+        if (mid)
+          hl__free(mid->prefix);
         hl__free(mid);
+        hl__free(rest);
+        hl__free(kids);
+        hl__free(kidc);
         return NULL;
       }
       memcpy(rest, kid->prefix + c, kid->plen - c + 1);
       hl__free(kid->prefix);
       kid->prefix = rest;
       kid->plen -= c;
-      if (kid_add(mid, kid) != 0) {
-        hl__free(mid->prefix);
-        hl__free(mid);
-        return NULL; /* kid keeps its shortened prefix: tree is broken; only on OOM */
-      }
+      kids[0] = kid;
+      kidc[0] = rest[0];
+      mid->kids = kids;
+      mid->kidc = kidc;
+      mid->nkids = 1;
       const char *pos = memchr(nd->kidc, s[0], nd->nkids);
       nd->kids[pos - nd->kidc] = mid;
       kid = mid;
