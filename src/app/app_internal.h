@@ -178,7 +178,8 @@ struct hl_ctx_s {
   hl__fn_t builtin_fn;
   /* trace */
   struct hl__tsub_s *subs[HL_STAGE_COUNT], *subs_tail[HL_STAGE_COUNT];
-  uint64_t ev_begin;
+  uint64_t t; /* cached trace time, valid while t_ok */
+  int t_ok;
   /* arena */
   hl__cleanup_t *cleanups;
   hl__chunk_t *chunks;

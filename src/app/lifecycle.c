@@ -18,6 +18,18 @@
 static void run(hl_ctx_t *r);
 static void maybe_free(hl_ctx_t *r);
 
+/* Trace time: one uv_hrtime() read is shared by adjacent trace points between
+ * which only trace listeners ran (an event's stop, its stage's stop, the next
+ * stage's begin); it is invalidated before any application function runs and
+ * whenever the machine resumes after a wait. */
+static uint64_t tnow(hl_ctx_t *r) {
+  if (!r->t_ok) {
+    r->t = uv_hrtime();
+    r->t_ok = 1;
+  }
+  return r->t;
+}
+
 /* ---- trace ------------------------------------------------------------------------ */
 static void lock_done(hl_promise_t *next, void *value, void *arg) {
   (void)next;
@@ -92,7 +104,7 @@ HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn 
 }
 
 static void trace_stage_begin(hl_ctx_t *r) {
-  uint64_t t = uv_hrtime();
+  uint64_t t = tnow(r);
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     s->st.stage = r->stage;
     s->st.name = hl_stage_name(r->stage);
@@ -105,7 +117,7 @@ static void trace_stage_begin(hl_ctx_t *r) {
 }
 
 static void trace_event_begin(hl_ctx_t *r, const char *name) {
-  uint64_t t = uv_hrtime();
+  uint64_t t = tnow(r);
   r->ev_active = 1;
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     s->ev.name = name;
@@ -122,7 +134,7 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
   if (!r->ev_active)
     return;
   r->ev_active = 0;
-  uint64_t t = uv_hrtime();
+  uint64_t t = tnow(r);
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     hl_trace_end_t e = {t, err, t - s->ev.begin};
     hl__tcb_t *c = s->ev_stop;
@@ -133,7 +145,7 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
 }
 
 static void trace_stage_stop(hl_ctx_t *r, int err) {
-  uint64_t t = uv_hrtime();
+  uint64_t t = tnow(r);
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     hl_trace_end_t e = {t, err, t - s->st.begin};
     hl__tcb_t *c = s->on_stop;
@@ -410,6 +422,7 @@ static void send_response(hl_ctx_t *r) {
     return;
   }
   r->phase = HL__PH_SEND_WAIT; /* before: the transport may finish at once */
+  r->t_ok = 0;                 /* the transport's time is not the last stage's */
   int rc = hl__send(r);
   if (rc == 0) {
     if (r->resp.kind == HL_VALUE_STREAM) {
@@ -463,6 +476,7 @@ static void run(hl_ctx_t *r) {
   if (r->running)
     return;
   r->running = 1;
+  r->t_ok = 0;
   for (;;) {
     switch (r->phase) {
     case HL__PH_STAGE_BEGIN:
@@ -481,6 +495,7 @@ static void run(hl_ctx_t *r) {
       const hl__fn_t *f = stage_fn(r);
       if (r->subs[r->stage])
         trace_event_begin(r, f->name);
+      r->t_ok = 0;
       on_value(r, f->fn(r, f->arg));
       continue;
     }
