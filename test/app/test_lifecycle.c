@@ -676,3 +676,26 @@ Test(life, app_free_waits_for_an_abandoned_promise) {
   hl_run(&loop, HL_RUN_DEFAULT);
   /* teardown frees the app: now it can */
 }
+
+static hl_value_t headers_(hl_ctx_t *ctx, void *arg) {
+  (void)arg;
+  const char *n, *v;
+  char *out = hl_ctx_strdup(ctx, "");
+  for (size_t i = 0; hl_ctx_header_at(ctx, i, &n, &v) == 0; i++)
+    out = hl_ctx_printf(ctx, "%s%s=%s;", out, n, v);
+  cr_assert_eq(hl_ctx_header_at(ctx, 0, NULL, &v), HL_EINVAL);
+  strcat(order, "H ");
+  return hl_fail(HL_EVALIDATION, out);
+}
+
+Test(life, header_iteration_and_route_level_error_after_app_level) {
+  hl_route_t *r;
+  hl_app_route(app, HL_GET, "/x", "h", headers_, NULL, &r);
+  hl_app_on(app, HL_STAGE_ERROR, "app", logf_, "app-err");
+  hl_route_on(r, HL_STAGE_ERROR, "route", err_answer, NULL);
+  hl_fake_req_t f = {.path = "/x", .hdrs = {{"A", "1"}, {"b", "2"}, {"A", "3"}}, .nh = 3};
+  go(&f);
+  cr_assert_str_eq(order, "H app-err ");
+  cr_assert_str_eq(f.body_out, "EVALIDATION:A=1;b=2;A=3;:400");
+  hl_fake_free(&f);
+}
