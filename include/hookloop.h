@@ -17,5 +17,6 @@
 #include "hookloop/module.h"
 #include "hookloop/signal.h"
 #include "hookloop/listener.h"
+#include "hookloop/app.h"
 
 #endif

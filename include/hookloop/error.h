@@ -40,7 +40,13 @@ extern "C" {
   XX(EABIVERSION, -32013, "plugin built for another hookloop ABI")                                 \
   XX(EUNKNOWNFORMAT, -32014, "unknown module format")                                              \
   XX(EBADMODULE, -32015, "not a loadable module")                                                  \
-  XX(ECLOSED, -32020, "handle is closing or closed")
+  XX(ECLOSED, -32020, "handle is closing or closed")                                               \
+  XX(ENOTFOUND, -32050, "no route for this path")                                                  \
+  XX(EPARSE, -32051, "request body could not be parsed")                                           \
+  XX(EVALIDATION, -32052, "request failed validation")                                             \
+  XX(EINTERNAL, -32053, "internal server error")                                                   \
+  XX(EMETHOD, -32054, "method not allowed for this path")                                          \
+  XX(ECLIENTGONE, -32055, "the client went away")
 
 enum {
 #define HL__ERR_ENUM(name, val, msg) HL_##name = (val),

@@ -1,0 +1,206 @@
+/* src/app/app_internal.h - what the app layer's files share: the app, routes,
+ * the radix tree, the request (which is the context) and its arena.
+ *
+ * router.c builds and searches the tree; lifecycle.c runs the stages and
+ * trace; ctx.c is the context API and the arena; body.c the built-in body
+ * parsers and the default response mapping.
+ */
+#ifndef HL_APP_INTERNAL_H
+#define HL_APP_INTERNAL_H
+
+#include "core/internal.h"
+#include "hookloop/app.h"
+#include "io.h"
+
+#define HL__MAX_PARAMS 16
+#define HL__NMETHODS   8
+
+typedef struct hl__fn_s {
+  hl_app_fn fn;
+  void *arg;
+  const char *name; /* owned copy */
+} hl__fn_t;
+
+typedef struct hl__fnlist_s {
+  hl__fn_t *v;
+  unsigned n, cap;
+} hl__fnlist_t;
+
+struct hl_route_s {
+  hl_app_t *app;
+  struct hl_route_s *next; /* all routes of the app */
+  unsigned methods;
+  char *path;
+  hl__fn_t handler;
+  hl__fnlist_t stages[HL_STAGE_COUNT];
+  /* the parameter-name arrays of each expanded path (optional segments) */
+  const char **names_mem[16];
+  unsigned n_names_mem;
+};
+
+typedef struct hl__slot_s {
+  hl_route_t *route;
+  const char **names; /* names of the parameters on this path, in order */
+} hl__slot_t;
+
+typedef struct hl__rnode_s {
+  char *prefix;
+  size_t plen;
+  struct hl__rnode_s **kids;
+  char *kidc; /* first byte of each static child */
+  unsigned nkids;
+  struct hl__rnode_s *param; /* a `:name` segment */
+  struct hl__rnode_s *wild;  /* `*` (a leaf) */
+  unsigned methods;          /* methods with a slot here */
+  hl__slot_t slot[HL__NMETHODS];
+} hl__rnode_t;
+
+typedef struct hl__trace_reg_s {
+  hl_trace_fn fn;
+  void *arg;
+} hl__trace_reg_t;
+
+struct hl_app_s {
+  hl_loop_t *loop;
+  void *store;
+  hl__rnode_t root;
+  hl_route_t *routes;
+  hl__fnlist_t stages[HL_STAGE_COUNT];
+  hl__trace_reg_t *traces;
+  unsigned ntraces, cap_traces;
+  hl__pool_t pool; /* requests */
+  unsigned live;   /* requests in their lifecycle */
+  unsigned held;   /* requests not yet back in the pool */
+  uint64_t next_id;
+  hl_ctx_t *all; /* requests not yet back in the pool (for hl_app_free) */
+};
+
+/* ---- router ---- */
+int hl__router_add(hl_app_t *app, hl_route_t *route, const char *path);
+void hl__router_free(hl__rnode_t *root);
+int hl__router_match(const hl__rnode_t *root, unsigned mbit, const char *path, size_t n,
+                     hl_route_match_t *m);
+
+/* ---- lists ---- */
+int hl__fnlist_add(hl__fnlist_t *l, const char *name, hl_app_fn fn, void *arg);
+void hl__fnlist_free(hl__fnlist_t *l);
+
+/* ---- the arena ---- */
+#define HL__ARENA_INLINE 8192
+typedef struct hl__chunk_s {
+  struct hl__chunk_s *next;
+  size_t cap, used;
+  max_align_t mem[];
+} hl__chunk_t;
+
+typedef struct hl__cleanup_s {
+  struct hl__cleanup_s *next;
+  void (*fn)(void *);
+  void *p;
+} hl__cleanup_t;
+
+/* ---- trace (per request) ---- */
+typedef struct hl__tcb_s {
+  struct hl__tcb_s *next;
+  void (*fn)(void); /* hl_trace_event_fn or hl_trace_stop_fn */
+  void *arg;
+} hl__tcb_t;
+
+struct hl__tsub_s {
+  struct hl__tsub_s *next; /* next listener of this stage */
+  hl_ctx_t *r;
+  hl_stage_t stage;
+  hl_trace_listener_fn fn;
+  void *arg;
+  hl_trace_stage_t st;
+  hl_trace_event_t ev;
+  hl__tcb_t *on_event, *on_stop, *ev_stop;
+};
+
+typedef enum {
+  HL__PH_STAGE_BEGIN = 0,
+  HL__PH_FN_NEXT,
+  HL__PH_FN_WAIT,
+  HL__PH_STAGE_END,
+  HL__PH_LOCK,
+  HL__PH_NEXT,
+  HL__PH_BODY_WAIT,
+  HL__PH_SEND,
+  HL__PH_SEND_WAIT,
+  HL__PH_DONE
+} hl__phase_t;
+
+struct hl_ctx_s {
+  void *pool_link;
+  hl_app_t *app;
+  hl_ctx_t *all_next, *all_prev;
+  const hl__app_io_t *vt;
+  void *io;
+  hl_async_resource_t res; /* when the transport has no run() */
+  uint64_t id, start;
+  void *data;
+  unsigned refs;
+  unsigned mbit;
+  /* routing */
+  hl_route_t *route;
+  hl_route_match_t match;
+  char *pdec[HL__MAX_PARAMS];
+  /* query (parsed on first use) */
+  int query_done;
+  size_t nq;
+  char **q; /* name, value pairs */
+  /* body */
+  const void *body;
+  size_t body_len;
+  hl_value_t parsed;
+  /* set */
+  int status;
+  hl_header_t *hdrs;
+  size_t nh, caph;
+  /* response and error */
+  hl_value_t resp;
+  int err;
+  const char *errmsg;
+  /* engine */
+  hl__phase_t phase;
+  hl_stage_t stage;
+  hl_stage_t after; /* the stage to go to after the current one (see lifecycle.c) */
+  unsigned idx, total, napp;
+  int stage_err;
+  int builtin_parse; /* index of the built-in parser in the parse stage, or -1 */
+  const char *builtin_name;
+  unsigned running : 1, again : 1, closed : 1, abandoned : 1, handled : 1, in_error : 1,
+      streaming : 1, cut : 1, stream_ref : 1;
+  int close_status;
+  unsigned lock_pending;
+  hl_promise_t *waiting, *waiting_next;
+  unsigned ev_active : 1;
+  hl__fn_t builtin_fn;
+  /* trace */
+  struct hl__tsub_s *subs[HL_STAGE_COUNT], *subs_tail[HL_STAGE_COUNT];
+  uint64_t t; /* cached trace time, valid while t_ok */
+  int t_ok;
+  /* arena */
+  hl__cleanup_t *cleanups;
+  hl__chunk_t *chunks;
+  size_t used;
+  max_align_t buf[HL__ARENA_INLINE / sizeof(max_align_t)];
+};
+
+void hl__ctx_reset(hl_ctx_t *r);
+void hl__ctx_release_memory(hl_ctx_t *r);
+int hl__ctx_cleanup(hl_ctx_t *r, void (*fn)(void *), void *p);
+/* Take ownership of what a value holds (a JSON reference), released when the
+ * request ends. HL_ENOMEM: it was released at once (do not use the value). */
+int hl__ctx_adopt(hl_ctx_t *r, const hl_value_t *v);
+
+/* ---- body parsing and response mapping (body.c) ---- */
+/* The built-in parser for the request's Content-Type: its name, or NULL. */
+const char *hl__parser_for(hl_ctx_t *r);
+hl_value_t hl__parse_builtin(hl_ctx_t *r);
+/* Send the response for r->resp; returns 0 or an error with nothing sent. */
+int hl__send(hl_ctx_t *r);
+/* The default response for an error code (a ready response in the arena). */
+hl_value_t hl__error_response(hl_ctx_t *r, int code, const char *msg);
+
+#endif

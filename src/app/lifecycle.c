@@ -1,0 +1,797 @@
+/* src/app/lifecycle.c - the request lifecycle and trace.
+ *
+ * A request is a small state machine (hl__phase_t) driven by run(): begin a
+ * stage, call its functions one at a time, stop the stage, wait for the trace
+ * lock, choose the next stage. Anything asynchronous (a function's promise, a
+ * trace on_stop's promise, the body, the transport finishing the response)
+ * parks the machine in a waiting phase; its completion moves the phase on and
+ * calls run() again. run() is not re-entered: a completion that arrives while
+ * it runs (a transport answering synchronously) only changes the phase.
+ *
+ * Trace costs nothing without subscribers: every trace step is behind a test
+ * of the stage's subscriber list, filled only when the app has trace
+ * functions. Subscriptions and their callbacks live in the request's arena.
+ */
+#include <string.h>
+#include "app_internal.h"
+
+static void run(hl_ctx_t *r);
+static void maybe_free(hl_ctx_t *r);
+
+/* Trace time: one uv_hrtime() read is shared by adjacent trace points between
+ * which only trace listeners ran (an event's stop, its stage's stop, the next
+ * stage's begin); it is invalidated before any application function runs and
+ * whenever the machine resumes after a wait. */
+static uint64_t tnow(hl_ctx_t *r) {
+  if (!r->t_ok) {
+    r->t = uv_hrtime();
+    r->t_ok = 1;
+  }
+  return r->t;
+}
+
+/* ---- trace ------------------------------------------------------------------------ */
+static void lock_done(hl_promise_t *next, void *value, void *arg) {
+  (void)next;
+  (void)value;
+  hl_ctx_t *r = arg;
+  r->lock_pending--;
+  r->refs--;
+  run(r);
+}
+
+static void lock_on(hl_ctx_t *r, hl_promise_t *p) {
+  if (p == NULL)
+    return;
+  r->lock_pending++;
+  r->refs++;
+  if (hl_promise_then(p, lock_done, lock_done, r, NULL) != 0) {
+    r->lock_pending--;
+    r->refs--;
+  }
+}
+
+static int cb_add(hl_ctx_t *r, hl__tcb_t **list, void (*fn)(void), void *arg) {
+  hl__tcb_t *c = hl_ctx_alloc(r, sizeof(*c));
+  if (c == NULL)
+    return HL_ENOMEM;
+  c->fn = fn;
+  c->arg = arg;
+  c->next = NULL;
+  while (*list)
+    list = &(*list)->next;
+  *list = c;
+  return 0;
+}
+
+HL_EXPORT int hl_trace_stage_on_event(hl_trace_stage_t *st, hl_trace_event_fn fn, void *arg) {
+  if (st == NULL || st->sub == NULL || fn == NULL)
+    return HL_EINVAL;
+  return cb_add(st->sub->r, &st->sub->on_event, (void (*)(void))fn, arg);
+}
+
+HL_EXPORT int hl_trace_stage_on_stop(hl_trace_stage_t *st, hl_trace_stop_fn fn, void *arg) {
+  if (st == NULL || st->sub == NULL || fn == NULL)
+    return HL_EINVAL;
+  return cb_add(st->sub->r, &st->sub->on_stop, (void (*)(void))fn, arg);
+}
+
+HL_EXPORT int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg) {
+  if (ev == NULL || ev->sub == NULL || fn == NULL)
+    return HL_EINVAL;
+  return cb_add(ev->sub->r, &ev->sub->ev_stop, (void (*)(void))fn, arg);
+}
+
+HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn, void *arg) {
+  if (t == NULL || t->req == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT)
+    return HL_EINVAL;
+  hl_ctx_t *r = t->req;
+  struct hl__tsub_s *s = hl_ctx_alloc(r, sizeof(*s));
+  if (s == NULL)
+    return HL_ENOMEM;
+  s->next = NULL;
+  s->on_event = s->on_stop = s->ev_stop = NULL;
+  s->r = r;
+  s->stage = stage;
+  s->fn = fn;
+  s->arg = arg;
+  if (r->subs[stage])
+    r->subs_tail[stage]->next = s;
+  else
+    r->subs[stage] = s;
+  r->subs_tail[stage] = s;
+  return 0;
+}
+
+static void trace_stage_begin(hl_ctx_t *r) {
+  uint64_t t = tnow(r);
+  for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
+    s->st.stage = r->stage;
+    s->st.name = hl_stage_name(r->stage);
+    s->st.begin = t;
+    s->st.total = r->total;
+    s->st.sub = s;
+    s->on_event = s->on_stop = s->ev_stop = NULL;
+    s->fn(&s->st, s->arg);
+  }
+}
+
+static void trace_event_begin(hl_ctx_t *r, const char *name) {
+  uint64_t t = tnow(r);
+  r->ev_active = 1;
+  for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
+    s->ev.name = name;
+    s->ev.index = r->idx;
+    s->ev.begin = t;
+    s->ev.sub = s;
+    s->ev_stop = NULL;
+    for (hl__tcb_t *c = s->on_event; c; c = c->next)
+      ((hl_trace_event_fn)c->fn)(&s->ev, c->arg);
+  }
+}
+
+static void trace_event_stop(hl_ctx_t *r, int err) {
+  if (!r->ev_active)
+    return;
+  r->ev_active = 0;
+  uint64_t t = tnow(r);
+  for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
+    hl_trace_end_t e = {t, err, t - s->ev.begin};
+    hl__tcb_t *c = s->ev_stop;
+    s->ev_stop = NULL;
+    for (; c; c = c->next)
+      lock_on(r, ((hl_trace_stop_fn)c->fn)(&e, c->arg));
+  }
+}
+
+static void trace_stage_stop(hl_ctx_t *r, int err) {
+  uint64_t t = tnow(r);
+  for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
+    hl_trace_end_t e = {t, err, t - s->st.begin};
+    hl__tcb_t *c = s->on_stop;
+    s->on_stop = NULL;
+    for (; c; c = c->next)
+      lock_on(r, ((hl_trace_stop_fn)c->fn)(&e, c->arg));
+  }
+}
+
+/* ---- stages ------------------------------------------------------------------------- */
+static hl_value_t builtin_parse(hl_ctx_t *r, void *arg) {
+  (void)arg;
+  return hl__parse_builtin(r);
+}
+
+static const hl__fnlist_t *route_list(hl_ctx_t *r, hl_stage_t s) {
+  return r->route && s != HL_STAGE_REQUEST ? &r->route->stages[s] : NULL;
+}
+
+static void stage_begin(hl_ctx_t *r, hl_stage_t s) {
+  r->stage = s;
+  r->idx = 0;
+  r->stage_err = 0;
+  r->cut = 0;
+  const hl__fnlist_t *rl = route_list(r, s);
+  r->napp = r->app->stages[s].n;
+  if (s == HL_STAGE_HANDLE) {
+    r->napp = 0;
+    r->total = 1;
+  } else if (s == HL_STAGE_PARSE && r->body_len == 0) {
+    r->total = 0;
+  } else {
+    r->total = r->napp + (rl ? rl->n : 0);
+    if (s == HL_STAGE_PARSE && (r->builtin_fn.name = hl__parser_for(r)) != NULL) {
+      r->builtin_fn.fn = builtin_parse;
+      r->builtin_fn.arg = NULL;
+      r->total++;
+    }
+  }
+  if (s == HL_STAGE_ERROR)
+    r->in_error = 1;
+  r->phase = HL__PH_FN_NEXT;
+  if (r->subs[s])
+    trace_stage_begin(r);
+}
+
+static const hl__fn_t *stage_fn(hl_ctx_t *r) {
+  if (r->stage == HL_STAGE_HANDLE)
+    return &r->route->handler;
+  if (r->idx < r->napp)
+    return &r->app->stages[r->stage].v[r->idx];
+  const hl__fnlist_t *rl = route_list(r, r->stage);
+  unsigned i = r->idx - r->napp;
+  if (rl && i < rl->n)
+    return &rl->v[i];
+  return &r->builtin_fn;
+}
+
+static void fn_settled(hl_ctx_t *r, hl_promise_t *next, const hl_value_t *v);
+static void on_value(hl_ctx_t *r, hl_value_t v);
+
+static void fn_ok(hl_promise_t *next, void *value, void *arg) {
+  hl_ctx_t *r = arg;
+  fn_settled(r, next, value ? (const hl_value_t *)value : NULL);
+}
+
+static void fn_err(hl_promise_t *next, void *reason, void *arg) {
+  (void)reason;
+  hl_ctx_t *r = arg;
+  r->refs--;
+  if (next != r->waiting_next) { /* abandoned: the client went away */
+    run(r);
+    return;
+  }
+  const hl_error_t *e = hl_promise_error(r->waiting);
+  r->waiting = r->waiting_next = NULL;
+  int code = e && e->code < 0 ? e->code : HL_EINTERNAL;
+  on_value(r, hl_fail(code, e ? hl_ctx_strdup(r, e->message) : NULL));
+  run(r);
+}
+
+static void fn_settled(hl_ctx_t *r, hl_promise_t *next, const hl_value_t *v) {
+  r->refs--;
+  if (next != r->waiting_next) { /* abandoned: keep what it owns with the request */
+    if (v)
+      hl__ctx_adopt(r, v);
+    run(r);
+    return;
+  }
+  r->waiting = r->waiting_next = NULL;
+  on_value(r, v ? *v : hl_none());
+  run(r);
+}
+
+/* A function's result: decide what the stage does next. */
+static void on_value(hl_ctx_t *r, hl_value_t v) {
+  if (v.kind == HL_VALUE_PROMISE) {
+    hl_promise_t *p = v.ptr, *next = NULL;
+    int rc = p ? hl_promise_then(p, fn_ok, fn_err, r, &next) : HL_EINVAL;
+    if (rc == 0) {
+      r->refs++;
+      r->waiting = p;
+      r->waiting_next = next;
+      r->phase = HL__PH_FN_WAIT;
+      return;
+    }
+    v = hl_fail(HL_EINTERNAL, "a function returned an invalid promise");
+  }
+  if (hl__ctx_adopt(r, &v) != 0)
+    v = hl_fail(HL_ENOMEM, NULL);
+  if (v.kind == HL_VALUE_ERROR) {
+    int code = v.code < 0 ? v.code : HL_EINTERNAL;
+    if (r->ev_active)
+      trace_event_stop(r, code);
+    r->stage_err = code;
+    r->errmsg = v.data;
+    r->phase = HL__PH_STAGE_END;
+    return;
+  }
+  if (r->ev_active)
+    trace_event_stop(r, 0);
+  switch (r->stage) {
+  case HL_STAGE_TRANSFORM:
+  case HL_STAGE_AFTER_RESPONSE:
+    break;
+  case HL_STAGE_PARSE:
+    if (v.kind != HL_VALUE_NONE) {
+      r->parsed = v;
+      r->cut = 1;
+    }
+    break;
+  case HL_STAGE_HANDLE:
+    r->resp = v;
+    break;
+  case HL_STAGE_AFTER_HANDLE: /* as Elysia: replaces the response, the stage goes on */
+    if (v.kind != HL_VALUE_NONE)
+      r->resp = v;
+    break;
+  default:
+    if (v.kind != HL_VALUE_NONE) {
+      r->resp = v;
+      r->cut = 1;
+    }
+    break;
+  }
+  r->idx++;
+  r->phase = r->cut ? HL__PH_STAGE_END : HL__PH_FN_NEXT;
+}
+
+static int default_status(int code) {
+  switch (code) {
+  case HL_ENOTFOUND:
+    return 404;
+  case HL_EPARSE:
+  case HL_EVALIDATION:
+    return 400;
+  case HL_EMETHOD:
+    return 405;
+  default:
+    return 500;
+  }
+}
+
+static void begin_error(hl_ctx_t *r, int code, const char *msg) {
+  r->err = code;
+  if (msg)
+    r->errmsg = msg;
+  else if (r->errmsg == NULL)
+    r->errmsg = hl_strerror(code);
+  r->status = default_status(code);
+  stage_begin(r, HL_STAGE_ERROR);
+}
+
+static void body_done(hl__req_t *r, int status, const void *data, size_t len) {
+  if (r == NULL || r->phase != HL__PH_BODY_WAIT)
+    return;
+  if (status < 0) {
+    begin_error(r, status, NULL);
+  } else {
+    r->body = data;
+    r->body_len = len;
+    stage_begin(r, HL_STAGE_PARSE);
+  }
+  run(r);
+}
+
+static void after_routing(hl_ctx_t *r) {
+  const char *path = r->vt->path(r->io);
+  hl__router_match(&r->app->root, r->mbit, path, strlen(path), &r->match);
+  if (r->match.route == NULL) {
+    if (r->match.status == 405) {
+      static const char *const names[] = {"GET",    "POST", "PUT",    "PATCH",
+                                          "DELETE", "HEAD", "OPTIONS"};
+      char allow[64];
+      size_t n = 0;
+      for (int i = 0; i < 7; i++)
+        if (r->match.allow & (1u << i))
+          n += (size_t)snprintf(allow + n, sizeof(allow) - n, "%s%s", n ? ", " : "", names[i]);
+      allow[n] = '\0';
+      hl_ctx_set_header(r, "Allow", allow);
+      begin_error(r, HL_EMETHOD, NULL);
+    } else {
+      begin_error(r, HL_ENOTFOUND, NULL);
+    }
+    return;
+  }
+  r->route = r->match.route;
+  r->phase = HL__PH_BODY_WAIT;
+  int rc = r->vt->read_body(r->io, r, body_done);
+  if (rc != 0 && r->phase == HL__PH_BODY_WAIT)
+    begin_error(r, rc, NULL);
+}
+
+/* After a stage stopped and its lock was released: where to go. */
+static void next_stage(hl_ctx_t *r) {
+  hl_stage_t s = r->stage;
+  if (s == HL_STAGE_AFTER_RESPONSE) {
+    r->phase = HL__PH_DONE;
+    return;
+  }
+  if (r->closed || r->stage_err == HL_ECLIENTGONE) {
+    stage_begin(r, HL_STAGE_AFTER_RESPONSE);
+    return;
+  }
+  if (r->stage_err) {
+    if (s != HL_STAGE_ERROR) {
+      begin_error(r, r->stage_err, NULL);
+    } else { /* the error stage failed itself: the default answer for that error */
+      r->status = default_status(r->stage_err);
+      r->resp = hl__error_response(r, r->stage_err, r->errmsg);
+      r->phase = HL__PH_SEND;
+    }
+    return;
+  }
+  switch (s) {
+  case HL_STAGE_REQUEST:
+    if (r->cut)
+      stage_begin(r, HL_STAGE_MAP_RESPONSE);
+    else
+      after_routing(r);
+    break;
+  case HL_STAGE_PARSE:
+    stage_begin(r, HL_STAGE_TRANSFORM);
+    break;
+  case HL_STAGE_TRANSFORM:
+    stage_begin(r, HL_STAGE_BEFORE_HANDLE);
+    break;
+  case HL_STAGE_BEFORE_HANDLE:
+    stage_begin(r, r->cut ? HL_STAGE_AFTER_HANDLE : HL_STAGE_HANDLE);
+    break;
+  case HL_STAGE_HANDLE:
+    stage_begin(r, HL_STAGE_AFTER_HANDLE);
+    break;
+  case HL_STAGE_AFTER_HANDLE:
+    stage_begin(r, HL_STAGE_MAP_RESPONSE);
+    break;
+  case HL_STAGE_MAP_RESPONSE:
+    r->phase = HL__PH_SEND;
+    break;
+  case HL_STAGE_ERROR:
+    if (!r->cut)
+      r->resp = hl__error_response(r, r->err, r->errmsg);
+    r->phase = HL__PH_SEND;
+    break;
+  default:
+    r->phase = HL__PH_DONE;
+    break;
+  }
+}
+
+static void send_response(hl_ctx_t *r) {
+  if (r->closed) {
+    stage_begin(r, HL_STAGE_AFTER_RESPONSE);
+    return;
+  }
+  r->phase = HL__PH_SEND_WAIT; /* before: the transport may finish at once */
+  r->t_ok = 0;                 /* the transport's time is not the last stage's */
+  int rc = hl__send(r);
+  if (rc == 0) {
+    if (r->resp.kind == HL_VALUE_STREAM) {
+      r->refs++; /* the stream function's, until hl_ctx_stream_end() */
+      r->stream_ref = 1;
+      ((hl_stream_fn)r->resp.ptr)(r, r->resp.aux);
+    }
+    return;
+  }
+  r->phase = HL__PH_SEND;
+  if (!r->in_error) {
+    begin_error(r, rc == HL_ENOENT ? HL_ENOTFOUND : rc, NULL);
+    return;
+  }
+  /* the error response could not be sent either: a bare 500 */
+  r->phase = HL__PH_SEND_WAIT;
+  r->resp = hl_none();
+  if (r->vt->respond(r->io, 500, NULL, 0, "", 0) != 0)
+    hl__app_io_closed(r, HL_EINTERNAL);
+}
+
+static void finish(hl_ctx_t *r) {
+  if (r->io) {
+    void *io = r->io;
+    r->closed = 1;
+    r->io = NULL;
+    if (r->vt->release)
+      r->vt->release(io);
+    if (r->vt->run == NULL)
+      hl_async_resource_emit_destroy(&r->res);
+    r->app->live--;
+    r->refs--;
+  }
+}
+
+static void maybe_free(hl_ctx_t *r) {
+  if (r->refs || r->running || r->phase != HL__PH_DONE)
+    return;
+  hl_app_t *app = r->app;
+  hl__ctx_release_memory(r);
+  if (r->all_prev)
+    r->all_prev->all_next = r->all_next;
+  else
+    app->all = r->all_next;
+  if (r->all_next)
+    r->all_next->all_prev = r->all_prev;
+  hl__pool_put(&app->pool, r);
+}
+
+static void run(hl_ctx_t *r) {
+  if (r->running)
+    return;
+  r->running = 1;
+  r->t_ok = 0;
+  for (;;) {
+    switch (r->phase) {
+    case HL__PH_STAGE_BEGIN:
+      stage_begin(r, r->stage);
+      continue;
+    case HL__PH_FN_NEXT: {
+      if (r->closed && r->stage != HL_STAGE_AFTER_RESPONSE) {
+        r->stage_err = HL_ECLIENTGONE;
+        r->phase = HL__PH_STAGE_END;
+        continue;
+      }
+      if (r->idx >= r->total) {
+        r->phase = HL__PH_STAGE_END;
+        continue;
+      }
+      const hl__fn_t *f = stage_fn(r);
+      if (r->subs[r->stage])
+        trace_event_begin(r, f->name);
+      r->t_ok = 0;
+      on_value(r, f->fn(r, f->arg));
+      continue;
+    }
+    case HL__PH_STAGE_END:
+      if (r->ev_active)
+        trace_event_stop(r, r->stage_err);
+      if (r->subs[r->stage])
+        trace_stage_stop(r, r->stage_err);
+      r->phase = HL__PH_LOCK;
+      continue;
+    case HL__PH_LOCK:
+      if (r->lock_pending)
+        goto park;
+      r->phase = HL__PH_NEXT;
+      continue;
+    case HL__PH_NEXT:
+      next_stage(r);
+      continue;
+    case HL__PH_SEND:
+      send_response(r);
+      continue;
+    case HL__PH_DONE:
+      finish(r);
+      goto park;
+    case HL__PH_FN_WAIT:
+    case HL__PH_BODY_WAIT:
+    case HL__PH_SEND_WAIT:
+      goto park;
+    }
+  }
+park:
+  r->running = 0;
+  maybe_free(r);
+}
+
+/* ---- the transport's side ------------------------------------------------------------ */
+static void start(void *arg) {
+  hl_ctx_t *r = arg;
+  hl_app_t *app = r->app;
+  for (unsigned i = 0; i < app->ntraces; i++) {
+    hl_trace_t *t = hl_ctx_alloc(r, sizeof(*t));
+    if (t == NULL)
+      break;
+    t->id = r->id;
+    t->ctx = r;
+    t->store = app->store;
+    t->time = r->start;
+    t->req = r;
+    t->subs = NULL;
+    app->traces[i].fn(t, app->traces[i].arg);
+  }
+  stage_begin(r, HL_STAGE_REQUEST);
+  run(r);
+}
+
+int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out) {
+  if (app == NULL || vt == NULL || io == NULL || vt->method == NULL || vt->path == NULL ||
+      vt->header == NULL || vt->header_at == NULL || vt->read_body == NULL || vt->respond == NULL ||
+      vt->respond_file == NULL || vt->stream_start == NULL || vt->stream_write == NULL ||
+      vt->stream_end == NULL || vt->query == NULL)
+    return HL_EINVAL;
+  hl_ctx_t *r = hl__pool_get(&app->pool);
+  if (r == NULL)
+    return HL_ENOMEM;
+  hl__ctx_reset(r);
+  r->app = app;
+  r->vt = vt;
+  r->io = io;
+  r->id = ++app->next_id;
+  r->start = uv_hrtime();
+  r->refs = 1; /* the lifecycle's, dropped in finish() */
+  r->mbit = hl_method_bit(vt->method(io));
+  r->phase = HL__PH_FN_WAIT; /* nothing runs before start() */
+  r->all_next = app->all;
+  if (app->all)
+    app->all->all_prev = r;
+  app->all = r;
+  app->live++;
+  if (out)
+    *out = r;
+  int rc = 0;
+  if (vt->run == NULL &&
+      (rc = hl_async_resource_init(app->loop, &r->res, "HLAPPREQUEST", HL_DEFAULT_TRIGGER, 0))) {
+    r->io = NULL; /* never started: no release, no destroy */
+    app->live--;
+    r->refs = 0;
+    r->phase = HL__PH_DONE;
+    maybe_free(r);
+    return rc;
+  }
+  r->refs++; /* keep r while the transport's run() unwinds */
+  rc = vt->run ? vt->run(io, start, r) : hl_async_resource_run(&r->res, start, r);
+  r->refs--;
+  maybe_free(r);
+  return rc == HL_ERAISED ? 0 : rc;
+}
+
+static void closed_in_ctx(void *arg) {
+  hl_ctx_t *r = arg;
+  switch (r->phase) {
+  case HL__PH_FN_WAIT: /* abandon the function's promise */
+    r->waiting = r->waiting_next = NULL;
+    if (r->ev_active)
+      trace_event_stop(r, HL_ECLIENTGONE);
+    r->stage_err = HL_ECLIENTGONE;
+    r->phase = HL__PH_STAGE_END;
+    break;
+  case HL__PH_BODY_WAIT:
+  case HL__PH_SEND_WAIT:
+    r->streaming = 0;
+    stage_begin(r, HL_STAGE_AFTER_RESPONSE);
+    break;
+  default: /* running or waiting for the lock: the transition sees `closed` */
+    break;
+  }
+  run(r);
+}
+
+void hl__app_io_closed(hl__req_t *r, int status) {
+  if (r == NULL || r->closed || r->phase == HL__PH_DONE)
+    return;
+  r->closed = 1;
+  r->close_status = status;
+  if (r->running || r->vt->run) {
+    closed_in_ctx(r);
+    return;
+  }
+  r->refs++;
+  hl_async_resource_run(&r->res, closed_in_ctx, r);
+  r->refs--;
+  maybe_free(r);
+}
+
+HL_EXPORT int hl_ctx_stream_write(hl_ctx_t *r, const void *data, size_t len) {
+  if (r == NULL || (data == NULL && len))
+    return HL_EINVAL;
+  if (!r->streaming || r->closed)
+    return HL_ESTATE;
+  return r->vt->stream_write(r->io, data, len);
+}
+
+HL_EXPORT int hl_ctx_stream_end(hl_ctx_t *r) {
+  if (r == NULL)
+    return HL_EINVAL;
+  int rc = HL_ESTATE;
+  if (r->streaming && !r->closed) {
+    r->streaming = 0;
+    rc = r->vt->stream_end(r->io);
+  }
+  if (r->stream_ref) {
+    r->stream_ref = 0;
+    r->refs--;
+    if (r->running) /* ended from inside the stream function */
+      return rc;
+    maybe_free(r);
+  }
+  return rc;
+}
+
+/* ---- Server-Timing -------------------------------------------------------------------
+ * A built-in trace: stage and function durations are recorded (pointers and
+ * integers, no formatting) and the header is written once, by hand, when the
+ * mapResponse or error stage stops (just before the response is sent). */
+#define ST_MAX 40
+typedef struct {
+  const char *stage, *fn; /* fn NULL for a stage metric */
+  uint64_t ns;
+} st_metric_t;
+
+typedef struct {
+  hl_ctx_t *r;
+  unsigned opts, n;
+  st_metric_t m[ST_MAX];
+} st_rec_t;
+
+typedef struct {
+  st_rec_t *rec;
+  const char *stage;
+  hl_stage_t id;
+} st_item_t;
+
+static int tchar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static char *st_put_name(char *w, const char *s) {
+  for (; *s; s++) /* a metric name is an HTTP token */
+    *w++ = tchar(*s) ? *s : '_';
+  return w;
+}
+
+static char *st_put_ms(char *w, uint64_t ns) {
+  uint64_t us = ns / 1000, ms = us / 1000, frac = us % 1000;
+  char tmp[24];
+  int n = 0;
+  do
+    tmp[n++] = (char)('0' + ms % 10);
+  while ((ms /= 10) != 0);
+  while (n)
+    *w++ = tmp[--n];
+  *w++ = '.';
+  *w++ = (char)('0' + frac / 100);
+  *w++ = (char)('0' + frac / 10 % 10);
+  *w++ = (char)('0' + frac % 10);
+  return w;
+}
+
+static void st_write(st_rec_t *rec) {
+  size_t need = 1;
+  for (unsigned i = 0; i < rec->n; i++)
+    need += strlen(rec->m[i].stage) + (rec->m[i].fn ? strlen(rec->m[i].fn) + 1 : 0) + 34;
+  char *buf = hl_ctx_alloc(rec->r, need), *w = buf;
+  if (buf == NULL)
+    return;
+  for (unsigned i = 0; i < rec->n; i++) {
+    if (i) {
+      *w++ = ',';
+      *w++ = ' ';
+    }
+    w = st_put_name(w, rec->m[i].stage);
+    if (rec->m[i].fn) {
+      *w++ = '.';
+      w = st_put_name(w, rec->m[i].fn);
+    }
+    memcpy(w, ";dur=", 5);
+    w = st_put_ms(w + 5, rec->m[i].ns);
+  }
+  *w = '\0';
+  hl_ctx_set_header(rec->r, "Server-Timing", buf);
+}
+
+static void st_add(st_rec_t *rec, const char *stage, const char *fn, uint64_t ns) {
+  if (rec->n < ST_MAX) {
+    rec->m[rec->n].stage = stage;
+    rec->m[rec->n].fn = fn;
+    rec->m[rec->n].ns = ns;
+    rec->n++;
+  }
+}
+
+typedef struct {
+  st_item_t *it;
+  const char *fn;
+} st_ev_t;
+
+static hl_promise_t *st_fn_stop(const hl_trace_end_t *e, void *arg) {
+  st_ev_t *ev = arg;
+  st_add(ev->it->rec, ev->it->stage, ev->fn, e->elapsed);
+  return NULL;
+}
+
+static void st_event(hl_trace_event_t *ev, void *arg) {
+  st_item_t *it = arg;
+  st_ev_t *x = hl_ctx_alloc(it->rec->r, sizeof(*x));
+  if (x == NULL)
+    return;
+  x->it = it;
+  x->fn = ev->name;
+  hl_trace_event_on_stop(ev, st_fn_stop, x);
+}
+
+static hl_promise_t *st_stage_stop(const hl_trace_end_t *e, void *arg) {
+  st_item_t *it = arg;
+  st_add(it->rec, it->stage, NULL, e->elapsed);
+  if (it->id == HL_STAGE_MAP_RESPONSE || it->id == HL_STAGE_ERROR)
+    st_write(it->rec);
+  return NULL;
+}
+
+static void st_stage(hl_trace_stage_t *st, void *arg) {
+  st_rec_t *rec = arg;
+  st_item_t *it = hl_ctx_alloc(rec->r, sizeof(*it));
+  if (it == NULL)
+    return;
+  it->rec = rec;
+  it->stage = st->name;
+  it->id = st->stage;
+  if (rec->opts & HL_SERVER_TIMING_FUNCTIONS)
+    hl_trace_stage_on_event(st, st_event, it);
+  hl_trace_stage_on_stop(st, st_stage_stop, it);
+}
+
+static void st_trace(hl_trace_t *t, void *arg) {
+  st_rec_t *rec = hl_ctx_alloc(t->ctx, sizeof(*rec));
+  if (rec == NULL)
+    return;
+  rec->r = t->ctx;
+  rec->opts = (unsigned)(uintptr_t)arg;
+  rec->n = 0;
+  for (int s = 0; s < HL_STAGE_AFTER_RESPONSE; s++)
+    hl_trace_on(t, (hl_stage_t)s, st_stage, rec);
+}
+
+HL_EXPORT int hl_app_server_timing(hl_app_t *app, unsigned options) {
+  if (app == NULL || (options & ~(unsigned)HL_SERVER_TIMING_FUNCTIONS))
+    return HL_EINVAL;
+  return hl_app_trace(app, st_trace, (void *)(uintptr_t)options);
+}

@@ -1,0 +1,166 @@
+/* test/app/test_router.c - the radix-tree router (include/hookloop/app.h):
+ * static, parametric, optional and wildcard routes, their priority with
+ * fallback, 404 / 405 with the allowed methods, HEAD using GET, conflicts and
+ * bad patterns, and many routes sharing prefixes (node splitting). */
+#include <criterion/criterion.h>
+#include <hookloop.h>
+#include <stdio.h>
+#include <string.h>
+
+static hl_value_t h(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  return hl_text(arg);
+}
+
+static hl_loop_t loop;
+static hl_app_t *app;
+static void setup(void) {
+  cr_assert_eq(hl_loop_init(&loop), 0);
+  cr_assert_eq(hl_app_new(&loop, &app), 0);
+}
+static void teardown(void) {
+  cr_assert_eq(hl_app_free(app), 0);
+  cr_assert_eq(hl_loop_close(&loop), 0);
+}
+TestSuite(router, .init = setup, .fini = teardown);
+
+static hl_route_t *add(unsigned m, const char *p, const char *tag) {
+  hl_route_t *r = NULL;
+  cr_assert_eq(hl_app_route(app, m, p, tag, h, (void *)tag, &r), 0, "adding %s", p);
+  return r;
+}
+
+static hl_route_match_t M;
+static int look(const char *method, const char *path) {
+  cr_assert_eq(hl_app_match(app, method, path, strlen(path), &M), 0);
+  return M.status;
+}
+static const char *param(const char *name) {
+  static char buf[256];
+  for (size_t i = 0; i < M.n_params; i++)
+    if (strcmp(M.params[i].name, name) == 0) {
+      snprintf(buf, sizeof buf, "%.*s", (int)M.params[i].len, M.params[i].value);
+      return buf;
+    }
+  return NULL;
+}
+
+Test(router, static_param_wildcard_priority) {
+  hl_route_t *me = add(HL_GET, "/users/me", "me");
+  hl_route_t *id = add(HL_GET, "/users/:id", "id");
+  hl_route_t *posts = add(HL_GET, "/users/:id/posts/:post", "posts");
+  hl_route_t *files = add(HL_GET, "/files/*", "files");
+  hl_route_t *any = add(HL_GET, "/*", "any");
+  cr_assert_eq(look("GET", "/users/me"), 200);
+  cr_assert_eq(M.route, me);
+  cr_assert_eq(M.n_params, 0);
+  cr_assert_eq(look("GET", "/users/42"), 200);
+  cr_assert_eq(M.route, id);
+  cr_assert_str_eq(param("id"), "42");
+  cr_assert_eq(look("GET", "/users/me/posts/7"), 200); /* fallback from the static branch */
+  cr_assert_eq(M.route, posts);
+  cr_assert_str_eq(param("id"), "me");
+  cr_assert_str_eq(param("post"), "7");
+  cr_assert_eq(look("GET", "/files/a/b/c.txt"), 200);
+  cr_assert_eq(M.route, files);
+  cr_assert_str_eq(param("*"), "a/b/c.txt");
+  cr_assert_eq(look("GET", "/files/"), 200);
+  cr_assert_eq(M.route, files);
+  cr_assert_str_eq(param("*"), "");
+  cr_assert_eq(look("GET", "/users/42/other"), 200); /* only the root wildcard takes it */
+  cr_assert_eq(M.route, any);
+  cr_assert_str_eq(param("*"), "users/42/other");
+}
+
+Test(router, not_found_and_method_not_allowed) {
+  add(HL_GET | HL_POST, "/items/:id", "a");
+  add(HL_DELETE, "/items/:id", "b");
+  cr_assert_eq(look("GET", "/nope"), 404);
+  cr_assert_null(M.route);
+  cr_assert_eq(look("GET", "/items/"), 404); /* an empty parameter does not match */
+  cr_assert_eq(look("PUT", "/items/1"), 405);
+  cr_assert_eq(M.allow, HL_GET | HL_POST | HL_DELETE | HL_HEAD);
+  cr_assert_eq(look("HEAD", "/items/1"), 200); /* HEAD uses GET */
+  cr_assert_eq(look("DELETE", "/items/1"), 200);
+}
+
+Test(router, method_decides_between_static_and_param) {
+  hl_route_t *st = add(HL_GET, "/users/me", "st");
+  hl_route_t *pp = add(HL_POST, "/users/:id", "pp");
+  cr_assert_eq(look("POST", "/users/me"), 200);
+  cr_assert_eq(M.route, pp);
+  cr_assert_eq(look("GET", "/users/me"), 200);
+  cr_assert_eq(M.route, st);
+  cr_assert_eq(look("PUT", "/users/me"), 405);
+  cr_assert_eq(M.allow, HL_GET | HL_HEAD);
+}
+
+Test(router, any_method_and_other_methods) {
+  hl_route_t *a = add(HL_ANY_METHOD, "/any", "a");
+  cr_assert_eq(look("PROPFIND", "/any"), 200);
+  cr_assert_eq(M.route, a);
+  cr_assert_eq(look("OPTIONS", "/any"), 200);
+  cr_assert_eq(look("PATCH", "/any"), 200);
+  cr_assert_eq(hl_method_bit("PATCH"), HL_PATCH);
+  cr_assert_eq(hl_method_bit("BREW"), HL_OTHER);
+}
+
+Test(router, optional_segments) {
+  hl_route_t *r = add(HL_GET, "/a/:b?", "opt");
+  cr_assert_eq(look("GET", "/a"), 200);
+  cr_assert_eq(M.route, r);
+  cr_assert_null(param("b"));
+  cr_assert_eq(look("GET", "/a/x"), 200);
+  cr_assert_eq(M.route, r);
+  cr_assert_str_eq(param("b"), "x");
+  hl_route_t *m = add(HL_GET, "/p/:x?/q", "mid");
+  cr_assert_eq(look("GET", "/p/q"), 200);
+  cr_assert_eq(M.route, m);
+  cr_assert_eq(look("GET", "/p/1/q"), 200);
+  cr_assert_str_eq(param("x"), "1");
+  cr_assert_eq(look("GET", "/a/x/y"), 404);
+}
+
+Test(router, different_param_names_at_one_position) {
+  add(HL_GET, "/u/:id", "g");
+  add(HL_POST, "/u/:name", "p");
+  look("GET", "/u/1");
+  cr_assert_str_eq(param("id"), "1");
+  look("POST", "/u/bob");
+  cr_assert_str_eq(param("name"), "bob");
+  cr_assert_null(param("id"));
+}
+
+Test(router, conflicts_and_bad_patterns) {
+  add(HL_GET, "/x", "x");
+  cr_assert_eq(hl_app_route(app, HL_GET, "/x", NULL, h, NULL, NULL), HL_EBUSY);
+  cr_assert_eq(hl_app_route(app, HL_POST, "/x", NULL, h, NULL, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "x", NULL, h, NULL, NULL), HL_EINVAL);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/a/:/b", NULL, h, NULL, NULL), HL_EINVAL);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/a/*/b", NULL, h, NULL, NULL), HL_EINVAL);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/a/b?", NULL, h, NULL, NULL), HL_EINVAL);
+  cr_assert_eq(hl_app_route(app, 0, "/y", NULL, h, NULL, NULL), HL_EINVAL);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/y", NULL, NULL, NULL, NULL), HL_EINVAL);
+  cr_assert_eq(hl_app_route(NULL, HL_GET, "/y", NULL, h, NULL, NULL), HL_EINVAL);
+  cr_assert_eq(hl_app_match(app, NULL, "/", 1, &M), HL_EINVAL);
+  cr_assert_eq(hl_app_match(NULL, "GET", "/", 1, &M), HL_EINVAL);
+  cr_assert_eq(hl_app_free(NULL), HL_EINVAL);
+}
+
+Test(router, thousand_routes_with_shared_prefixes) {
+  char p[64], tag[1000][16];
+  hl_route_t *r[1000];
+  for (int i = 0; i < 1000; i++) {
+    snprintf(p, sizeof p, "/api/v%d/res%d/:id", i % 7, i);
+    snprintf(tag[i], sizeof tag[i], "%d", i);
+    r[i] = add(HL_GET, p, tag[i]);
+  }
+  for (int i = 0; i < 1000; i++) {
+    snprintf(p, sizeof p, "/api/v%d/res%d/x%d", i % 7, i, i);
+    cr_assert_eq(look("GET", p), 200);
+    cr_assert_eq(M.route, r[i], "route %d", i);
+    snprintf(tag[0], 16, "x%d", i);
+    cr_assert_str_eq(param("id"), tag[0]);
+  }
+  cr_assert_eq(look("GET", "/api/v1/res9999/1"), 404);
+}

@@ -1,0 +1,537 @@
+/* test/app/test_trace.c - trace (include/hookloop/app.h): Elysia's trace page
+ * examples ported to C (the handle duration from on_handle's on_stop; two
+ * beforeHandle functions `setup` and an async `delay` with total 2 and each
+ * event's elapsed; X-Elapsed set in on_before_handle's on_stop reaching the
+ * response), the lock (an async on_stop holds the next stage), errors traced
+ * on their event and stage and the error stage traced, every listener stopped
+ * when the client goes away, several traces, 100 concurrent requests whose
+ * traces never mix, no heap allocation per request with trace on, and
+ * Server-Timing. */
+#include <criterion/criterion.h>
+#include <hookloop.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Counts allocation calls (not just live blocks): an allocation freed within
+ * the same request still counts. Backed by libc, so it may be swapped in with
+ * a loop alive. */
+static long n_allocs;
+static void *c_malloc(size_t n) {
+  n_allocs++;
+  return malloc(n);
+}
+static void *c_calloc(size_t c, size_t n) {
+  n_allocs++;
+  return calloc(c, n);
+}
+static void *c_realloc(void *p, size_t n) {
+  n_allocs++;
+  return realloc(p, n);
+}
+static void hl_counting_on(void) {
+  n_allocs = 0;
+  cr_assert_eq(hl_replace_allocator(c_malloc, c_realloc, c_calloc, free), 0);
+}
+static long hl_counting_live(void) {
+  return n_allocs;
+}
+static void hl_counting_off(void) {
+  hl_replace_allocator(malloc, realloc, calloc, free);
+}
+#include "fake_app.h"
+
+static hl_loop_t loop;
+static hl_app_t *app;
+static char log_[4096];
+
+static void setup(void) {
+  log_[0] = '\0';
+  cr_assert_eq(hl_loop_init(&loop), 0);
+  cr_assert_eq(hl_app_new(&loop, &app), 0);
+}
+static void teardown(void) {
+  cr_assert_eq(hl_app_free(app), 0);
+  cr_assert_eq(hl_loop_close(&loop), 0);
+}
+TestSuite(trace, .init = setup, .fini = teardown);
+
+static void logf_(const char *fmt, const char *a, long b) {
+  char line[256];
+  snprintf(line, sizeof line, fmt, a, b);
+  strcat(log_, line);
+}
+
+static hl_value_t hi(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  return hl_text("Hi");
+}
+
+static void go(hl_fake_req_t *f) {
+  cr_assert_eq(hl_fake_dispatch(app, f), 0);
+  hl_run(&loop, HL_RUN_DEFAULT);
+}
+
+/* ---- seed 1: handle took end - begin ---- */
+static uint64_t handle_begin, handle_end, handle_elapsed;
+static hl_promise_t *handle_stop(const hl_trace_end_t *e, void *arg) {
+  (void)arg;
+  handle_end = e->end;
+  handle_elapsed = e->elapsed;
+  return NULL;
+}
+static void on_handle(hl_trace_stage_t *st, void *arg) {
+  (void)arg;
+  handle_begin = st->begin;
+  cr_assert_str_eq(st->name, "handle");
+  cr_assert_eq(st->total, 1);
+  hl_trace_stage_on_stop(st, handle_stop, NULL);
+}
+static void trace_handle(hl_trace_t *t, void *arg) {
+  (void)arg;
+  hl_trace_on(t, HL_STAGE_HANDLE, on_handle, NULL);
+}
+
+Test(trace, seed_handle_duration) {
+  hl_app_trace(app, trace_handle, NULL);
+  hl_app_route(app, HL_GET, "/", "hi", hi, NULL, NULL);
+  uint64_t t0 = uv_hrtime();
+  hl_fake_req_t f = {.path = "/"};
+  go(&f);
+  cr_assert_geq(handle_begin, t0);
+  cr_assert_geq(handle_end, handle_begin);
+  cr_assert_eq(handle_elapsed, handle_end - handle_begin);
+  cr_assert_str_eq(f.body_out, "Hi");
+  hl_fake_free(&f);
+}
+
+/* ---- seed 2: sub-events of beforeHandle (setup + async delay) ---- */
+static hl_value_t setup_fn(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  return hl_none();
+}
+typedef struct {
+  hl_promise_t *p;
+} delay_t;
+static uint64_t delay_called, delay_fired; /* when delay ran, when its timer fired */
+static void delay_done(void *arg) {
+  delay_fired = uv_hrtime();
+  hl_promise_resolve(((delay_t *)arg)->p, NULL, NULL);
+}
+static hl_value_t delay_fn(hl_ctx_t *ctx, void *arg) {
+  (void)arg;
+  delay_called = uv_hrtime();
+  delay_t *d = hl_ctx_alloc(ctx, sizeof *d);
+  cr_assert_eq(hl_promise_new(&loop, &d->p), 0);
+  cr_assert_eq(hl_set_timeout(&loop, delay_done, d, 20, NULL), 0);
+  return hl_async(d->p);
+}
+static unsigned bh_total;
+static uint64_t ev_elapsed[4];
+static uint64_t ev_begin[4];
+static int n_ev_stop;
+static hl_promise_t *sub_stop(const hl_trace_end_t *e, void *arg) {
+  int i = (int)(intptr_t)arg;
+  ev_elapsed[i] = e->elapsed;
+  cr_assert_eq(e->end - ev_begin[i], e->elapsed);
+  cr_assert_eq(e->error, 0);
+  n_ev_stop++;
+  logf_("stop:%s:%ld ", i ? "delay" : "setup", i);
+  return NULL;
+}
+static void sub_event(hl_trace_event_t *ev, void *arg) {
+  (void)arg;
+  ev_begin[ev->index] = ev->begin;
+  logf_("event:%s:%ld ", ev->name, ev->index);
+  hl_trace_event_on_stop(ev, sub_stop, (void *)(intptr_t)ev->index);
+}
+static void on_bh(hl_trace_stage_t *st, void *arg) {
+  (void)arg;
+  bh_total = st->total;
+  hl_trace_stage_on_event(st, sub_event, NULL);
+}
+static void trace_bh(hl_trace_t *t, void *arg) {
+  (void)arg;
+  hl_trace_on(t, HL_STAGE_BEFORE_HANDLE, on_bh, NULL);
+}
+
+Test(trace, seed_sub_events_total_and_elapsed) {
+  hl_app_trace(app, trace_bh, NULL);
+  hl_route_t *r;
+  hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "setup", setup_fn, NULL);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "delay", delay_fn, NULL);
+  hl_fake_req_t f = {.path = "/"};
+  go(&f);
+  cr_assert_eq(bh_total, 2);
+  cr_assert_eq(n_ev_stop, 2);
+  cr_assert_str_eq(log_, "event:setup:0 stop:setup:0 event:delay:1 stop:delay:1 ");
+  /* the delay event spans its timer: it began before delay ran and stopped
+   * after the timer fired (ordering on one clock, no wall-clock guess) */
+  cr_assert_leq(ev_begin[1], delay_called);
+  cr_assert_geq(ev_elapsed[1], delay_fired - delay_called);
+  cr_assert_gt(delay_fired, delay_called);
+  cr_assert_str_eq(f.body_out, "Hi");
+  hl_fake_free(&f);
+}
+
+/* ---- seed 3: X-Elapsed set in on_before_handle's on_stop ---- */
+static hl_promise_t *set_elapsed(const hl_trace_end_t *e, void *arg) {
+  hl_ctx_t *ctx = arg;
+  char buf[32];
+  snprintf(buf, sizeof buf, "%llu", (unsigned long long)e->elapsed);
+  cr_assert_eq(hl_ctx_set_header(ctx, "X-Elapsed", buf), 0);
+  return NULL;
+}
+static void on_bh_elapsed(hl_trace_stage_t *st, void *arg) {
+  hl_trace_stage_on_stop(st, set_elapsed, arg);
+}
+static void trace_elapsed(hl_trace_t *t, void *arg) {
+  (void)arg;
+  hl_trace_on(t, HL_STAGE_BEFORE_HANDLE, on_bh_elapsed, t->ctx);
+}
+
+Test(trace, seed_x_elapsed_in_response) {
+  hl_app_trace(app, trace_elapsed, NULL);
+  hl_route_t *r;
+  hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "delay", delay_fn, NULL);
+  hl_fake_req_t f = {.path = "/"};
+  go(&f);
+  const char *x = hl_fake_header(&f, "x-elapsed");
+  cr_assert_not_null(x);
+  cr_assert_geq(strtoull(x, NULL, 10), delay_fired - delay_called);
+  cr_assert_gt(delay_fired, delay_called);
+  hl_fake_free(&f);
+}
+
+/* ---- the lock: an async on_stop holds the next stage ---- */
+static hl_promise_t *lock_p;
+static int handler_ran_early;
+static int lock_released;
+static void release_lock(void *arg) {
+  (void)arg;
+  lock_released = 1;
+  hl_promise_resolve(lock_p, NULL, NULL);
+}
+static hl_promise_t *async_stop(const hl_trace_end_t *e, void *arg) {
+  (void)e;
+  hl_ctx_t *ctx = arg;
+  cr_assert_eq(hl_promise_new(&loop, &lock_p), 0);
+  cr_assert_eq(hl_set_timeout(&loop, release_lock, NULL, 5, NULL), 0);
+  hl_ctx_set_header(ctx, "X-Lock", "held");
+  return lock_p;
+}
+static void on_tr_lock(hl_trace_stage_t *st, void *arg) {
+  hl_trace_stage_on_stop(st, async_stop, arg);
+}
+static void trace_lock(hl_trace_t *t, void *arg) {
+  (void)arg;
+  hl_trace_on(t, HL_STAGE_TRANSFORM, on_tr_lock, t->ctx);
+}
+static hl_value_t check_lock(hl_ctx_t *ctx, void *arg) {
+  (void)arg;
+  (void)ctx;
+  handler_ran_early = !lock_released;
+  return hl_text("locked");
+}
+
+Test(trace, async_on_stop_holds_the_next_stage) {
+  hl_app_trace(app, trace_lock, NULL);
+  hl_app_route(app, HL_GET, "/", "h", check_lock, NULL, NULL);
+  hl_fake_req_t f = {.path = "/"};
+  go(&f);
+  cr_assert_eq(handler_ran_early, 0);
+  cr_assert_eq(lock_released, 1);
+  cr_assert_str_eq(hl_fake_header(&f, "x-lock"), "held");
+  hl_fake_free(&f);
+}
+
+/* ---- a full recorder: every stage, every event ---- */
+typedef struct {
+  char buf[2048];
+  int open_stages, open_events;
+} rec_t;
+static hl_promise_t *rec_ev_stop(const hl_trace_end_t *e, void *arg) {
+  rec_t *r = arg;
+  r->open_events--;
+  char l[64];
+  snprintf(l, sizeof l, "/ev%s ", e->error ? hl_err_name(e->error) : "");
+  strcat(r->buf, l);
+  return NULL;
+}
+static void rec_event(hl_trace_event_t *ev, void *arg) {
+  rec_t *r = arg;
+  r->open_events++;
+  char l[64];
+  snprintf(l, sizeof l, "ev:%s ", ev->name);
+  strcat(r->buf, l);
+  hl_trace_event_on_stop(ev, rec_ev_stop, r);
+}
+static hl_promise_t *rec_stop(const hl_trace_end_t *e, void *arg) {
+  rec_t *r = arg;
+  r->open_stages--;
+  char l[64];
+  snprintf(l, sizeof l, "/%s ", e->error ? hl_err_name(e->error) : "");
+  strcat(r->buf, l);
+  return NULL;
+}
+static void rec_stage(hl_trace_stage_t *st, void *arg) {
+  rec_t *r = arg;
+  r->open_stages++;
+  char l[64];
+  snprintf(l, sizeof l, "%s(%u) ", st->name, st->total);
+  strcat(r->buf, l);
+  hl_trace_stage_on_event(st, rec_event, r);
+  hl_trace_stage_on_stop(st, rec_stop, r);
+}
+static void trace_all(hl_trace_t *t, void *arg) {
+  for (int s = 0; s < HL_STAGE_COUNT; s++)
+    hl_trace_on(t, (hl_stage_t)s, rec_stage, arg);
+}
+
+static hl_value_t fail_(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  return hl_fail(HL_EVALIDATION, "nope");
+}
+static hl_value_t on_error(hl_ctx_t *ctx, void *arg) {
+  (void)arg;
+  return hl_text(hl_ctx_printf(ctx, "handled %d", hl_ctx_error(ctx, NULL)));
+}
+
+Test(trace, error_sets_event_and_stage_error_and_error_stage_is_traced) {
+  static rec_t rec;
+  hl_app_trace(app, trace_all, &rec);
+  hl_route_t *r;
+  hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "ok", setup_fn, NULL);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "bad", fail_, NULL);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "never", setup_fn, NULL);
+  hl_app_on(app, HL_STAGE_ERROR, "onError", on_error, NULL);
+  hl_fake_req_t f = {.path = "/"};
+  go(&f);
+  cr_assert_str_eq(rec.buf, "request(0) / parse(0) / transform(0) / beforeHandle(3) ev:ok /ev "
+                            "ev:bad /evEVALIDATION /EVALIDATION error(1) ev:onError /ev / "
+                            "afterResponse(0) / ");
+  cr_assert_eq(rec.open_stages, 0);
+  cr_assert_eq(rec.open_events, 0);
+  cr_assert_eq(f.status, 400);
+  hl_fake_free(&f);
+}
+
+static hl_value_t slow(hl_ctx_t *ctx, void *arg) {
+  return delay_fn(ctx, arg);
+}
+
+Test(trace, client_gone_stops_every_listener) {
+  static rec_t rec, rec2;
+  hl_app_trace(app, trace_all, &rec);
+  hl_app_trace(app, trace_all, &rec2); /* several traces: each sees every stage */
+  hl_app_route(app, HL_GET, "/", "slow", slow, NULL, NULL);
+  hl_fake_req_t f = {.path = "/"};
+  cr_assert_eq(hl_fake_dispatch(app, &f), 0);
+  cr_assert_eq(rec.open_stages, 1); /* handle is waiting */
+  cr_assert_eq(rec.open_events, 1);
+  hl_fake_close(&f);
+  cr_assert_eq(rec.open_stages, 0);
+  cr_assert_eq(rec.open_events, 0);
+  cr_assert_str_eq(rec.buf, "request(0) / parse(0) / transform(0) / beforeHandle(0) / "
+                            "handle(1) ev:slow /evECLIENTGONE /ECLIENTGONE afterResponse(0) / ");
+  cr_assert_str_eq(rec.buf, rec2.buf);
+  cr_assert_eq(f.released, 1);
+  hl_run(&loop, HL_RUN_DEFAULT);
+  cr_assert_str_eq(rec.buf, rec2.buf); /* the late promise changes nothing */
+}
+
+/* ---- 100 concurrent requests: traces never mix ---- */
+typedef struct {
+  uint64_t id;
+  hl_ctx_t *ctx;
+  int stages, bad;
+} mine_t;
+static mine_t mine[101];
+static hl_promise_t *mix_stop(const hl_trace_end_t *e, void *arg) {
+  (void)e;
+  mine_t *m = arg;
+  if (hl_ctx_id(m->ctx) != m->id)
+    m->bad++;
+  return NULL;
+}
+static void mix_stage(hl_trace_stage_t *st, void *arg) {
+  mine_t *m = arg;
+  m->stages++;
+  hl_trace_stage_on_stop(st, mix_stop, m);
+}
+static void trace_mix(hl_trace_t *t, void *arg) {
+  (void)arg;
+  cr_assert_lt(t->id, 101);
+  cr_assert_gt(t->time, 0);
+  cr_assert_leq(t->time, uv_hrtime());
+  cr_assert_eq(t->ctx, t->req);
+  mine_t *m = &mine[t->id];
+  cr_assert_eq(m->id, 0, "request id reused");
+  m->id = t->id;
+  m->ctx = t->ctx;
+  for (int s = 0; s < HL_STAGE_COUNT; s++)
+    hl_trace_on(t, (hl_stage_t)s, mix_stage, m);
+}
+static hl_value_t mix_handler(hl_ctx_t *ctx, void *arg) {
+  (void)arg;
+  return hl_text(hl_ctx_printf(ctx, "%llu", (unsigned long long)hl_ctx_id(ctx)));
+}
+
+Test(trace, hundred_concurrent_requests_never_mix) {
+  hl_app_trace(app, trace_mix, NULL);
+  hl_route_t *r;
+  hl_app_route(app, HL_GET, "/", "h", mix_handler, NULL, &r);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "delay", delay_fn, NULL);
+  static hl_fake_req_t f[100];
+  memset(f, 0, sizeof f);
+  for (int i = 0; i < 100; i++) {
+    f[i].path = "/";
+    f[i].finish_async = 1;
+    cr_assert_eq(hl_fake_dispatch(app, &f[i]), 0);
+  }
+  hl_run(&loop, HL_RUN_DEFAULT);
+  for (int i = 1; i <= 100; i++) {
+    cr_assert_eq(mine[i].id, (uint64_t)i);
+    cr_assert_eq(mine[i].stages, 8); /* every stage but error */
+    cr_assert_eq(mine[i].bad, 0);
+  }
+  for (int i = 0; i < 100; i++) {
+    char want[16];
+    snprintf(want, sizeof want, "%d", i + 1);
+    cr_assert_str_eq(f[i].body_out, want);
+    hl_fake_free(&f[i]);
+  }
+}
+
+/* ---- cost ---- */
+static int trace_calls;
+static void trace_count(hl_trace_t *t, void *arg) {
+  (void)arg;
+  trace_calls++;
+  trace_all(t, arg);
+}
+
+Test(trace, no_heap_allocation_per_request_with_trace_on) {
+  static rec_t rec;
+  hl_app_trace(app, trace_count, &rec);
+  cr_assert_eq(hl_app_server_timing(app, HL_SERVER_TIMING_FUNCTIONS), 0);
+  hl_route_t *r;
+  hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "setup", setup_fn, NULL);
+  hl_fake_req_t w = {.path = "/"};
+  go(&w); /* warm: the request pool's first slab */
+  hl_fake_free(&w);
+  hl_counting_on();
+  for (int i = 0; i < 50; i++) {
+    rec.buf[0] = '\0';
+    hl_fake_req_t f = {.path = "/"};
+    cr_assert_eq(hl_fake_dispatch(app, &f), 0);
+    cr_assert_str_eq(f.body_out, "Hi");
+    hl_fake_free(&f);
+  }
+  long live = hl_counting_live();
+  hl_counting_off();
+  cr_assert_eq(live, 0, "allocations per request: %ld", live);
+  cr_assert_eq(trace_calls, 51);
+}
+
+Test(trace, server_timing_header) {
+  cr_assert_eq(hl_app_server_timing(app, HL_SERVER_TIMING_FUNCTIONS), 0);
+  hl_route_t *r;
+  hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "set up!", setup_fn, NULL);
+  hl_fake_req_t f = {.path = "/"}, nf = {.path = "/missing"};
+  go(&f);
+  const char *h = hl_fake_header(&f, "server-timing");
+  cr_assert_not_null(h);
+  const char *want[] = {
+      "request;dur=",      "parse;dur=",     "transform;dur=", "beforeHandle.set_up!;dur=",
+      "beforeHandle;dur=", "handle.hi;dur=", "handle;dur=",    "afterHandle;dur=",
+      "mapResponse;dur="};
+  const char *p = h;
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    const char *q = strstr(p, want[i]);
+    cr_assert_not_null(q, "%s in %s", want[i], h);
+    double ms = strtod(q + strlen(want[i]), NULL);
+    cr_assert_geq(ms, 0.0);
+    p = q;
+  }
+  go(&nf);
+  h = hl_fake_header(&nf, "server-timing");
+  cr_assert_not_null(h);
+  cr_assert(strstr(h, "request;dur=") && strstr(h, "error;dur="), "%s", h);
+  cr_assert_eq(nf.status, 404);
+  hl_fake_free(&f);
+  hl_fake_free(&nf);
+}
+
+Test(trace, argument_checks) {
+  cr_assert_eq(hl_trace_on(NULL, HL_STAGE_HANDLE, rec_stage, NULL), HL_EINVAL);
+  cr_assert_eq(hl_trace_stage_on_stop(NULL, rec_stop, NULL), HL_EINVAL);
+  cr_assert_eq(hl_trace_stage_on_event(NULL, rec_event, NULL), HL_EINVAL);
+  cr_assert_eq(hl_trace_event_on_stop(NULL, rec_stop, NULL), HL_EINVAL);
+}
+
+static hl_value_t early(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  return hl_text("early");
+}
+
+Test(trace, a_stage_cut_short_stops_what_began) {
+  static rec_t rec;
+  hl_app_trace(app, trace_all, &rec);
+  hl_route_t *r;
+  hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "ok", setup_fn, NULL);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "early", early, NULL);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "never", setup_fn, NULL);
+  hl_fake_req_t f = {.path = "/"};
+  go(&f);
+  cr_assert_str_eq(rec.buf, "request(0) / parse(0) / transform(0) / beforeHandle(3) ev:ok /ev "
+                            "ev:early /ev / afterHandle(0) / mapResponse(0) / "
+                            "afterResponse(0) / ");
+  cr_assert_eq(rec.open_stages, 0);
+  cr_assert_eq(rec.open_events, 0);
+  cr_assert_str_eq(f.body_out, "early");
+  hl_fake_free(&f);
+}
+
+static int traced;
+static void trace_flag(hl_trace_t *t, void *arg) {
+  (void)t;
+  (void)arg;
+  traced++;
+}
+
+Test(trace, without_trace_nothing_is_traced_or_allocated) {
+  hl_route_t *r;
+  hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "setup", setup_fn, NULL);
+  hl_fake_req_t w = {.path = "/"};
+  go(&w);
+  hl_fake_free(&w);
+  cr_assert_null(hl_fake_header(&w, "server-timing"));
+  hl_counting_on();
+  for (int i = 0; i < 20; i++) {
+    hl_fake_req_t f = {.path = "/"};
+    cr_assert_eq(hl_fake_dispatch(app, &f), 0);
+    cr_assert_str_eq(f.body_out, "Hi");
+    hl_fake_free(&f);
+  }
+  long live = hl_counting_live();
+  hl_counting_off();
+  cr_assert_eq(live, 0);
+  /* a trace registered later applies from the next request on */
+  hl_app_trace(app, trace_flag, NULL);
+  hl_fake_req_t g = {.path = "/"};
+  go(&g);
+  cr_assert_eq(traced, 1);
+  hl_fake_free(&g);
+}
