@@ -2,7 +2,8 @@
  * (no allocation per read); hl_buf_keep takes the block out of the pool until
  * hl_buf_release, with many blocks kept at once and released in any order;
  * releasing twice, or a pointer that is not a kept block, is refused without
- * touching it; blocks still kept when the loop closes are freed there; a user
+ * touching it; writes take pooled requests (no allocation once warm either);
+ * blocks still kept when the loop closes are freed there; a user
  * alloc callback gets nread == 0 reads so it can free its buffer.
  */
 #include <criterion/criterion.h>
@@ -36,8 +37,11 @@ static void on_read(hl_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     for (int i = 0; i < nkept; i++)
       cr_assert_neq(kept[i], buf->base, "a kept block is never handed out again");
     kept[nkept++] = buf->base;
-  } else if (nreads == 1) {
-    allocs_after_first = hl_counting_live();
+  } else {
+    static uv_buf_t y = {.base = "y", .len = 1};
+    cr_assert_eq(hl_write(s, &y, 1, NULL, NULL), 0); /* a pooled WRITEWRAP */
+    if (nreads == 1)
+      allocs_after_first = hl_counting_live();
   }
   if (nreads < NKEEP)
     cr_assert_eq(write(wfd, "x", 1), 1);
@@ -54,7 +58,7 @@ static void setup_pair(void) {
   cr_assert_eq(write(wfd, "x", 1), 1);
 }
 
-Test(stream_buf, pool_reads_do_not_allocate) {
+Test(stream_buf, pool_reads_and_writes_do_not_allocate) {
   hl_counting_on();
   nreads = nkept = keep_mode = 0;
   cr_assert_eq(hl_loop_init(&loop), 0);
