@@ -47,6 +47,8 @@
 extern "C" {
 #endif
 
+struct sockaddr; /* for applications built without POSIX feature macros */
+
 typedef struct hl_stream_s hl_stream_t;
 typedef struct hl_tcp_s hl_tcp_t;
 typedef struct hl_pipe_s hl_pipe_t;
