@@ -16,6 +16,10 @@
 extern "C" {
 #endif
 
+/* declared here too, for applications built without POSIX feature macros */
+struct addrinfo;
+struct sockaddr;
+
 /* status 0 and the result list, or a negative code (UV_EAI_NONAME for a name
  * that does not resolve, UV_EAI_*) and NULL. The list is freed by hookloop
  * when the callback returns: copy what you keep. */

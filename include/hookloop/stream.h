@@ -47,6 +47,8 @@
 extern "C" {
 #endif
 
+struct sockaddr; /* for applications built without POSIX feature macros */
+
 typedef struct hl_stream_s hl_stream_t;
 typedef struct hl_tcp_s hl_tcp_t;
 typedef struct hl_pipe_s hl_pipe_t;
@@ -63,9 +65,11 @@ typedef void (*hl_read_cb)(hl_stream_t *stream, ssize_t nread, const uv_buf_t *b
 typedef void (*hl_write_cb)(hl_stream_t *stream, int status, void *arg);
 typedef void (*hl_shutdown_cb)(hl_stream_t *stream, int status, void *arg);
 typedef void (*hl_connect_cb)(hl_stream_t *stream, int status);
-/* A connection is waiting: call hl_accept() (status 0), or an accept error
- * (UV_EMFILE when out of descriptors: libuv has then dropped the pending
- * connections; the server keeps listening). Runs in the server's context. */
+/* A connection is waiting: call hl_accept() (status 0); or an accept error.
+ * Out of descriptors (EMFILE), libuv itself accepts and closes the pending
+ * connections with a descriptor it keeps in reserve, and reports UV_EMFILE
+ * only when it cannot; the server keeps listening and accepts again once
+ * descriptors free up. Runs in the server's context. */
 typedef void (*hl_connection_cb)(hl_stream_t *server, int status);
 typedef void (*hl_close_cb)(hl_stream_t *stream);
 
@@ -198,9 +202,10 @@ int hl_buf_release(hl_loop_t *loop, void *base); /* 0, HL_EINVAL */
  * UV_ENOTCONN, HL_ENOMEM, libuv errors (UV_EPIPE...); on error cb never runs. */
 int hl_write(hl_stream_t *stream, const uv_buf_t bufs[], unsigned nbufs, hl_write_cb cb, void *arg);
 
-/* Write what can be written now, without queueing: bytes written (>= 0; 0
- * when the kernel buffer is full... libuv reports UV_EAGAIN then), or an
- * error: HL_EINVAL, HL_ECLOSED, UV_EAGAIN, UV_EPIPE... No resource. */
+/* Write what can be written now, without queueing (Node's synchronous write
+ * path): returns the bytes written (> 0), or UV_EAGAIN (nothing could be
+ * written, or writes are queued), HL_EINVAL, HL_ECLOSED, UV_ENOTCONN, UV_EPIPE,
+ * other libuv errors. Creates no resource. */
 int hl_try_write(hl_stream_t *stream, const uv_buf_t bufs[], unsigned nbufs);
 
 /* Half-close after queued writes: a SHUTDOWNWRAP whose cb runs once. 0,

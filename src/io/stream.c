@@ -38,10 +38,9 @@ void hl__io_free(hl__loop_t *L) {
     n = b->next;
     hl__free(b);
   }
-  for (hl__buf_t *b = io->kept, *n; b; b = n) {
-    n = b->next;
-    hl__free(b);
-  }
+  for (uint32_t i = 0; i < io->kept_cap; i++)
+    hl__free(io->kept[i]);
+  hl__free(io->kept);
   hl__free(io);
   L->io = NULL;
 }
@@ -123,10 +122,8 @@ static void hl__pool_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
         *buf = uv_buf_init(NULL, 0); /* the read callback gets UV_ENOBUFS */
         return;
       }
-      b->magic = HL__BUF_MAGIC;
     }
-    b->kept = 0;
-    b->next = b->prev = NULL;
+    b->next = NULL;
     io->buf_cur = b;
   }
   *buf = uv_buf_init(b->data, HL__BUF_SIZE);
@@ -175,6 +172,64 @@ HL_EXPORT int hl_read_stop(hl_stream_t *s) {
   return uv_read_stop(&s->uv.stream);
 }
 
+/* The kept-block set: linear probing on the block address, kept at most half
+ * full; deletion shifts followers back (no tombstones). */
+static uint32_t hl__kept_slot(const hl__io_t *io, const hl__buf_t *b) {
+  uintptr_t h = (uintptr_t)b >> 4;
+  h ^= h >> 17;
+  h *= 0x9e3779b97f4a7c15ull;
+  return (uint32_t)(h >> 32) & (io->kept_cap - 1);
+}
+
+static int hl__kept_add(hl__io_t *io, hl__buf_t *b) {
+  if ((io->kept_n + 1) * 2 > io->kept_cap) {
+    uint32_t cap = io->kept_cap ? io->kept_cap * 2 : 64;
+    hl__buf_t **old = io->kept, **t = hl__calloc(cap, sizeof *t);
+    if (!t)
+      return HL_ENOMEM;
+    uint32_t oldcap = io->kept_cap;
+    io->kept = t;
+    io->kept_cap = cap;
+    for (uint32_t i = 0; i < oldcap; i++)
+      if (old[i]) {
+        uint32_t j = hl__kept_slot(io, old[i]);
+        while (t[j])
+          j = (j + 1) & (cap - 1);
+        t[j] = old[i];
+      }
+    hl__free(old);
+  }
+  uint32_t j = hl__kept_slot(io, b);
+  while (io->kept[j])
+    j = (j + 1) & (io->kept_cap - 1);
+  io->kept[j] = b;
+  io->kept_n++;
+  return 0;
+}
+
+static int hl__kept_remove(hl__io_t *io, hl__buf_t *b) {
+  if (!io->kept_n)
+    return 0;
+  uint32_t mask = io->kept_cap - 1, j = hl__kept_slot(io, b);
+  while (io->kept[j] && io->kept[j] != b)
+    j = (j + 1) & mask;
+  if (!io->kept[j])
+    return 0;
+  io->kept[j] = NULL;
+  io->kept_n--;
+  for (uint32_t k = (j + 1) & mask; io->kept[k]; k = (k + 1) & mask) {
+    hl__buf_t *e = io->kept[k];
+    uint32_t home = hl__kept_slot(io, e);
+    /* move e back into the hole unless its home lies cyclically in (j, k] */
+    if ((k > j && (home <= j || home > k)) || (k < j && home <= j && home > k)) {
+      io->kept[j] = e;
+      io->kept[k] = NULL;
+      j = k;
+    }
+  }
+  return 1;
+}
+
 HL_EXPORT int hl_buf_keep(hl_stream_t *s, const uv_buf_t *buf) {
   if (!hl__stream_ok(s) || !buf || !buf->base)
     return HL_EINVAL;
@@ -182,40 +237,28 @@ HL_EXPORT int hl_buf_keep(hl_stream_t *s, const uv_buf_t *buf) {
   hl__buf_t *b = io->buf_cur;
   if (!b || buf->base != b->data)
     return HL_EINVAL;
+  if (hl__kept_add(io, b))
+    return HL_ENOMEM;
   io->buf_cur = NULL;
-  b->kept = 1;
-  b->prev = NULL;
-  b->next = io->kept;
-  if (io->kept)
-    io->kept->prev = b;
-  io->kept = b;
   return 0;
 }
 
 HL_EXPORT int hl_buf_release(hl_loop_t *loop, void *base) {
   hl__loop_t *L = hl__L(loop);
-  if (!L || !base || !L->io)
-    return HL_EINVAL;
-  hl__buf_t *b = hl__container_of(base, hl__buf_t, data);
-  if (b->magic != HL__BUF_MAGIC || !b->kept)
+  if (!L || !base || !L->io || (uintptr_t)base < offsetof(hl__buf_t, data))
     return HL_EINVAL;
   hl__io_t *io = L->io;
-  if (b->prev)
-    b->prev->next = b->next;
-  else
-    io->kept = b->next;
-  if (b->next)
-    b->next->prev = b->prev;
-  b->kept = 0;
+  hl__buf_t *b = (hl__buf_t *)((uintptr_t)base - offsetof(hl__buf_t, data));
+  if (!hl__kept_remove(io, b)) /* compares addresses only: b is never read */
+    return HL_EINVAL;
   if (!io->buf_cur) {
     io->buf_cur = b;
-    b->next = b->prev = NULL;
+    b->next = NULL;
   } else if (io->n_free < HL__BUF_CACHE) {
     b->next = io->buf_free;
     io->buf_free = b;
     io->n_free++;
   } else {
-    b->magic = 0;
     hl__free(b);
   }
   return 0;

@@ -9,7 +9,6 @@
 #include "../core/internal.h"
 
 #define HL__STREAM_MAGIC 0x68537472u /* "hStr" */
-#define HL__BUF_MAGIC    0x68427566u /* "hBuf" */
 #define HL__BUF_SIZE     65536u
 #define HL__BUF_CACHE    64u /* free blocks kept for reuse */
 
@@ -17,12 +16,13 @@ enum { HL__K_TCP = 1, HL__K_PIPE = 2 };
 enum { HL__R_NONE = 0, HL__R_SERVER = 1, HL__R_SOCKET = 2 };
 enum { HL__S_OPEN = 0, HL__S_CLOSING = 1, HL__S_CLOSED = 2 };
 
-/* A read buffer block of the pool. `next`/`prev` link free blocks (next only)
- * or kept blocks (both), so blocks still kept at loop close are freed. */
+/* A read buffer block of the pool; `next` links free blocks. Kept blocks are
+ * in a hash set (io->kept) so that hl_buf_release validates a pointer without
+ * reading memory that may not be a block, and blocks still kept at loop close
+ * are freed. */
 typedef struct hl__buf_s {
-  struct hl__buf_s *next, *prev;
-  uint32_t magic;
-  uint32_t kept;
+  struct hl__buf_s *next;
+  void *pad; /* keeps data 16-byte aligned */
   char data[];
 } hl__buf_t;
 
@@ -64,7 +64,8 @@ typedef struct hl__io_s {
   hl__buf_t *buf_cur;  /* the block the next pool read goes into */
   hl__buf_t *buf_free; /* cached free blocks */
   uint32_t n_free;
-  hl__buf_t *kept; /* blocks kept by the application */
+  hl__buf_t **kept; /* open-addressing set of kept blocks (NULL: empty slot) */
+  uint32_t kept_cap, kept_n;
 } hl__io_t;
 
 hl__io_t *hl__io_get(hl__loop_t *L); /* creates on first use; NULL on OOM */

@@ -267,3 +267,77 @@ Test(stream_graph, pipe) {
   cr_assert_eq(hl_log_count(&LOG, EV_BEFORE, 4), 2, "stderr: EOF and close");
   cr_assert_eq(err_reads, 1);
 }
+
+/* Writes: a WRITEWRAP per write, triggered by its socket; the write callback
+ * runs in the request's context (execution id: the WRITEWRAP, trigger: the
+ * socket); the read callback in the socket's. Client writes "ping", the server
+ * echoes it, the client closes, the server closes on EOF. */
+static int wcb_ok, writes; /* reset by each test process */
+static void wrote(hl_stream_t *s, int status, void *arg) {
+  cr_assert_eq(status, 0);
+  cr_assert_eq(arg, s);
+  const hl_ev_t *init = hl_log_init_of(&LOG, hl_execution_async_id());
+  wcb_ok +=
+      init && !strcmp(init->type, "WRITEWRAP") && hl_trigger_async_id() == hl_stream_async_id(s);
+  writes++;
+}
+static void echo_read(hl_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  cr_assert_eq(hl_execution_async_id(), hl_stream_async_id(s));
+  if (nread < 0) {
+    hl_close(s, on_close);
+    return;
+  }
+  cr_assert_eq(hl_buf_keep(s, buf), 0);
+  static uv_buf_t b;
+  b = uv_buf_init(buf->base, (unsigned)nread);
+  cr_assert_eq(hl_write(s, &b, 1, wrote, s), 0);
+}
+static void wrote_client(hl_stream_t *s, int status, void *arg) {
+  (void)arg;
+  wrote(s, status, s);
+}
+static void echo_connection(hl_stream_t *srv, int status) {
+  cr_assert_eq(status, 0);
+  cr_assert_eq(hl_tcp_init(&loop, (hl_tcp_t *)&conn), 0);
+  cr_assert_eq(hl_accept(srv, &conn), 0);
+  cr_assert_eq(hl_read_start(&conn, NULL, echo_read), 0);
+  cr_assert_eq(hl_close(srv, on_server_closed), 0);
+}
+static void client_got(hl_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  cr_assert_gt(nread, 0);
+  cr_assert_eq(memcmp(buf->base, "ping", 4), 0);
+  hl_close(s, on_close);
+}
+static void ping_connected(hl_stream_t *s, int status) {
+  cr_assert_eq(status, 0);
+  static uv_buf_t b[2];
+  b[0] = uv_buf_init("pi", 2);
+  b[1] = uv_buf_init("ng", 2);
+  cr_assert_eq(hl_write(s, b, 2, wrote_client, NULL), 0);
+  cr_assert_eq(hl_read_start(s, NULL, client_got), 0);
+}
+
+Test(stream_graph, writes) {
+  setup();
+  struct sockaddr_in a;
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  cr_assert_eq(hl_tcp_init(&loop, (hl_tcp_t *)&server), 0);
+  cr_assert_eq(hl_tcp_bind((hl_tcp_t *)&server, (struct sockaddr *)&a, 0), 0);
+  cr_assert_eq(hl_listen(&server, 16, echo_connection), 0);
+  int port = hl_tcp_port((hl_tcp_t *)&server);
+  uv_ip4_addr("127.0.0.1", port, &a);
+  cr_assert_eq(hl_tcp_init(&loop, (hl_tcp_t *)&client), 0);
+  cr_assert_eq(hl_tcp_connect_addr((hl_tcp_t *)&client, (struct sockaddr *)&a, ping_connected), 0);
+  cr_assert_eq(hl_run(&loop, HL_RUN_DEFAULT), 0);
+  cr_assert_eq(writes, 2);
+  cr_assert_eq(wcb_ok, 2);
+  cr_assert_eq(closes, 2);
+  hl_hook_disable(rec.hook);
+  cr_assert_eq(hl_loop_close(&loop), 0);
+  static const hl_gnode_t g[] = {
+      {"TCPSERVERWRAP", "tcpserver:1", NULL},      {"TCPWRAP", "tcp:1", NULL},
+      {"TCPCONNECTWRAP", "tcpconnect:1", "tcp:1"}, {"TCPWRAP", "tcp:2", "tcpserver:1"},
+      {"WRITEWRAP", "write:1", "tcp:1"},           {"WRITEWRAP", "write:2", "tcp:2"},
+  };
+  check_graph(g, sizeof g / sizeof g[0]);
+}
