@@ -10,5 +10,6 @@
 #include "hookloop/tick.h"
 #include "hookloop/promise.h"
 #include "hookloop/process.h"
+#include "hookloop/http.h"
 
 #endif

@@ -37,7 +37,9 @@ extern "C" {
   XX(EMODULENOTFOUND, -32010, "module not found")                                                  \
   XX(ELOADERCHAININCOMPLETE, -32011, "loader hook chain incomplete")                               \
   XX(EINVALIDRETURN, -32012, "invalid return value from a loader hook")                            \
-  XX(EABIVERSION, -32013, "plugin built for another hookloop ABI")
+  XX(EABIVERSION, -32013, "plugin built for another hookloop ABI")                                \
+  XX(EHTTPLISTENERS, -32040, "too many http-hooks listeners")                                      \
+  XX(EHTTPCLOSED, -32041, "the HTTP connection of this response has closed")
 
 enum {
 #define HL__ERR_ENUM(name, val, msg) HL_##name = (val),
