@@ -825,7 +825,7 @@ static int on_headers_complete(llhttp_t *p) {
   if (r->expect_continue && !r->res.head_sent && !r->res.continue_sent && !r->aborted)
     hl_http_res_write_continue(&r->res);
   req_leave(r, id, prev);
-  if (C->closed || C->dead)
+  if (C->closed || C->cur != r)
     return HPE_PAUSED;
   return r->paused ? HPE_PAUSED : 0;
 }
@@ -843,7 +843,7 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
     hl__loop_t *prev = req_enter(r);
     r->on_data(r, at, n, r->body_arg);
     req_leave(r, id, prev);
-    if (C->closed || C->dead)
+    if (C->closed || C->cur != r)
       return HPE_PAUSED;
     if (r->paused)
       return HPE_PAUSED;
@@ -884,7 +884,8 @@ static int on_message_complete(llhttp_t *p) {
 /* ---- reading ------------------------------------------------------------------------------ */
 
 static int conn_paused(hl_http_conn_t *C) {
-  return C->dead || C->closed || C->pause_queue || (C->cur && C->cur->paused);
+  /* dead: no new request is parsed, the current one is read to its end */
+  return C->closed || (C->dead && !C->cur) || C->pause_queue || (C->cur && C->cur->paused);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
@@ -930,7 +931,7 @@ static void conn_process(hl_http_conn_t *C) {
     break;
   }
   C->in_read = 0;
-  if (C->rpos >= C->rlen || C->dead) {
+  if (C->rpos >= C->rlen || (C->dead && !C->cur)) {
     buf_release(C->S, C->rbuf, BLK);
     C->rbuf = NULL;
     C->rpos = C->rlen = 0;
@@ -1395,7 +1396,7 @@ HL_EXPORT int hl_http_req_resume(hl_http_req_t *r) {
     return HL_EINVAL;
   r->paused = 0;
   hl_http_conn_t *C = r->C;
-  if (C->in_read || C->closed || C->dead)
+  if (C->in_read || C->closed)
     return 0;
   hl__loop_t *L = C->S->L;
   hl_async_id_t id = C->async.id;
