@@ -322,21 +322,25 @@ static int res_emit(hl_http_req_t *r, const void *d, size_t n) {
   return buf_append(C->S, &r->res.pb, &r->res.plen, &r->res.pcap, d, n);
 }
 
+/* `w` becomes the request whose output goes straight to the connection. */
+static void writer_take(hl_http_conn_t *C, hl_http_req_t *w) {
+  C->writer = w;
+  if (w && w->res.plen) {
+    if (buf_append(C->S, &C->out, &C->olen, &C->ocap, w->res.pb, w->res.plen) == 0)
+      C->out_seq += w->res.plen;
+    buf_release(C->S, w->res.pb, w->res.pcap);
+    w->res.pb = NULL;
+    w->res.plen = w->res.pcap = 0;
+  }
+}
+
 /* The writer ended: the following requests' output joins the stream. */
 static void writer_advance(hl_http_conn_t *C) {
-  hl_http_req_t *w = C->writer;
-  while (w && w->res.ended) {
+  hl_http_req_t *w;
+  while ((w = C->writer) && w->res.ended) {
     w->appended = 1;
     w->end_seq = C->out_seq;
-    w = w->next;
-    C->writer = w;
-    if (w && w->res.plen) {
-      if (buf_append(C->S, &C->out, &C->olen, &C->ocap, w->res.pb, w->res.plen) == 0)
-        C->out_seq += w->res.plen;
-      buf_release(C->S, w->res.pb, w->res.pcap);
-      w->res.pb = NULL;
-      w->res.plen = w->res.pcap = 0;
-    }
+    writer_take(C, w->next);
   }
 }
 
@@ -551,13 +555,13 @@ static void conn_fail(hl_http_conn_t *C, int status) {
   }
   hl_http_req_t *r = C->cur;
   C->cur = NULL;
-  if (r) {
-    if (r->res.head_sent)
-      status = 0; /* too late for an error response */
-    req_release(r, 1);
-  }
+  if (r && r->res.head_sent)
+    status = 0; /* too late for an error response */
   C->err_status = (uint16_t)status;
-  conn_idle_check(C);
+  if (r)
+    req_release(r, 1); /* checks for idle itself */
+  else
+    conn_idle_check(C);
 }
 
 /* ---- requests ---------------------------------------------------------------------------- */
@@ -581,8 +585,10 @@ static void req_release(hl_http_req_t *r, int aborted) {
       C->q_tail = prevr;
     C->nq--;
   }
-  if (C->writer == r)
-    C->writer = r->next;
+  if (C->writer == r) {
+    writer_take(C, r->next);
+    writer_advance(C);
+  }
   if (C->cur == r)
     C->cur = NULL;
   if (aborted)
@@ -982,16 +988,17 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
       uv_read_stop(s);
       C->reading = 0;
       C->dead = 1;
-      if (C->cur) {
-        hl_http_req_t *r = C->cur;
-        C->cur = NULL;
-        req_release(r, 1);
+      /* As Node (allowHalfOpen off): the client is gone, requests not yet
+       * answered are aborted; answers already made are still sent. */
+      C->close_when_idle = 1;
+      C->cur = NULL;
+      for (hl_http_req_t *r = C->q_head, *nx; r && !C->closed; r = nx) {
+        nx = r->next;
+        if (!r->res.ended)
+          req_release(r, 1);
       }
-      /* Requests read whole still get their responses (a half-closed client). */
       if (!C->closed && C->nq == 0)
-        conn_close(C);
-      else
-        C->close_when_idle = 1;
+        conn_end(C);
     } else {
       conn_close(C);
     }
@@ -1765,7 +1772,7 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
   const char *reason_s = res->reason == HDR_DEAD ? status_text(st) : res->hb + res->reason;
   need += strlen(reason_s);
   int no_body = r->is_head || st < 200 || st == 204 || st == 304;
-  int keep = r->keep_alive && !conn_close && !C->dead && !C->S->closing && !C->close_when_idle;
+  int keep = r->keep_alive && !conn_close && !C->S->closing;
   int add_cl = 0, add_te = 0;
   uint64_t cl = 0;
   if (has_cl) {
