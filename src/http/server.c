@@ -625,8 +625,12 @@ static void req_release(hl_http_req_t *r, int aborted) {
   }
   if (C->pause_queue && C->nq < S->lim.max_pipelined) {
     C->pause_queue = 0;
-    if (!C->in_read)
+    if (!C->in_read) { /* parse on, in the connection's context */
+      hl_async_id_t cid = C->async.id;
+      hl__loop_t *prev = hl__enter(L, &C->async);
       conn_process(C);
+      hl__leave(L, cid, prev);
+    }
   }
   conn_idle_check(C);
 }
