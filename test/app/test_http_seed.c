@@ -197,7 +197,7 @@ Test(app_http_seed, json_route_404_and_405_with_allow) {
   cr_assert_str_eq(json_string_value(json_object_get(j, "id")), "42");
   cr_assert_str_eq(json_string_value(json_object_get(j, "fields")), "a b");
   json_decref(j);
-  char len[16];
+  char len[24];
   snprintf(len, sizeof len, "%zu", strlen(resp_body(p.in)));
   cr_assert_str_eq(resp_header(p.in, "Content-Length", v, sizeof v), len);
   hl_tc_proc_free(&p);
