@@ -314,6 +314,7 @@ Test(app_http_raw, body_limit_413) {
   raw_exchange(&c, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n\r\n0123456789abcdefg");
   cr_assert_eq(resp_status(c.in), 413, "%s", c.in);
   cr_assert_str_eq(rec.buf, "");
+  hl_tc_raw_free(&c);
   /* a chunked body that grows past it: the app saw the request, which ends
    * as a client gone (afterResponse runs; the handler never does) */
   raw_exchange(&c, "POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
