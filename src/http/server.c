@@ -1966,3 +1966,9 @@ HL_EXPORT int hl_http_res_end(hl_http_res_t *res, const void *data, size_t len) 
     conn_flush(C);
   return 0;
 }
+
+/* For bench/http's memory report. */
+void hl__http_struct_sizes(size_t *conn, size_t *req) {
+  *conn = sizeof(hl_http_conn_t);
+  *req = sizeof(hl_http_req_t);
+}
