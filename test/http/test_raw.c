@@ -42,6 +42,11 @@ static void echo_handler(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t 
     hl_http_res_write(res, "partial", 7);
     return;
   }
+  if (!strncmp(p, "/reject", 7)) { /* answered before the body comes */
+    hl_http_res_status(res, 403, NULL);
+    hl_http_res_end(res, "no", 2);
+    return;
+  }
   if (!strncmp(p, "/w2", 3)) { /* two writes, then end: no Content-Length */
     hl_http_res_write(res, "ab", 2);
     hl_http_res_write(res, "cd", 2);
@@ -457,6 +462,24 @@ Test(http_raw, http_1_0_keep_alive) {
   cr_assert_eq(requests, 2);
   cr_assert(strstr(c.in, "Connection: keep-alive\r\n\r\n/k1"), "%s", c.in);
   cr_assert(strstr(c.in, "Connection: close\r\n\r\n/k2"), "%s", c.in);
+  hl_tc_raw_free(&c);
+  srv_stop();
+}
+
+Test(http_raw, answer_before_body_then_client_leaves) {
+  reset();
+  srv_start(echo_handler, NULL);
+  hl_tc_raw_t c;
+  const char *r = "POST /reject HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab";
+  cr_assert_eq(hl_tc_raw_start(&loop, &c, port, NULL, r, strlen(r)), 0);
+  while (hl_tc_count(c.in, "\r\n\r\nno") == 0)
+    hl_run(&loop, HL_RUN_ONCE);
+  cr_assert(!strncmp(c.in, "HTTP/1.1 403 Forbidden\r\n", 24), "%s", c.in);
+  hl_tc_raw_close(&c);
+  while (hl_http_server_connections(&server) != 0)
+    hl_run(&loop, HL_RUN_ONCE);
+  cr_assert_eq(closes, 1);
+  cr_assert_eq(aborted_closes, 0, "the response was complete");
   hl_tc_raw_free(&c);
   srv_stop();
 }
