@@ -6,5 +6,6 @@
 
 void hl__http_hooks_fire(hl__loop_t *L, hl_http_hook_event_t *ev);
 int hl__http_hooks_any(void);
+void hl__http_struct_sizes(size_t *conn, size_t *req); /* bench/http */
 
 #endif

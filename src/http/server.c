@@ -995,6 +995,8 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
       /* As Node (allowHalfOpen off): the client is gone, requests not yet
        * answered are aborted; answers already made are still sent. */
       C->close_when_idle = 1;
+      if (C->cur) /* its body will not come: over, answered or not */
+        C->cur->msg_done = 1;
       C->cur = NULL;
       for (hl_http_req_t *r = C->q_head, *nx; r && !C->closed; r = nx) {
         nx = r->next;
@@ -1003,6 +1005,8 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
       }
       if (!C->closed && C->nq == 0)
         conn_end(C);
+      else if (!C->closed)
+        conn_flush(C); /* answered requests: release once sent */
     } else {
       conn_close(C);
     }
@@ -1965,4 +1969,10 @@ HL_EXPORT int hl_http_res_end(hl_http_res_t *res, const void *data, size_t len) 
   if (!C->busy && !C->in_read)
     conn_flush(C);
   return 0;
+}
+
+/* For bench/http's memory report. */
+void hl__http_struct_sizes(size_t *conn, size_t *req) {
+  *conn = sizeof(hl_http_conn_t);
+  *req = sizeof(hl_http_req_t);
 }

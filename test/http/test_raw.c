@@ -42,6 +42,11 @@ static void echo_handler(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t 
     hl_http_res_write(res, "partial", 7);
     return;
   }
+  if (!strncmp(p, "/reject", 7)) { /* answered before the body comes */
+    hl_http_res_status(res, 403, NULL);
+    hl_http_res_end(res, "no", 2);
+    return;
+  }
   if (!strncmp(p, "/w2", 3)) { /* two writes, then end: no Content-Length */
     hl_http_res_write(res, "ab", 2);
     hl_http_res_write(res, "cd", 2);
@@ -428,4 +433,53 @@ Test(http_raw, bad_arguments) {
   cr_assert_eq(hl_http_server_close(&s, on_server_closed), 0);
   hl_tc_wait(&l, &server_closed);
   cr_assert_eq(hl_loop_close(&l), 0);
+}
+
+Test(http_raw, expect_100_continue_sent_before_the_body) {
+  reset();
+  srv_start(body_handler, NULL);
+  hl_tc_raw_t c;
+  const char *h = "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n"
+                  "Connection: close\r\n\r\n";
+  cr_assert_eq(hl_tc_raw_start(&loop, &c, port, NULL, h, strlen(h)), 0);
+  /* the client sends the body only once the server has asked for it */
+  while (hl_tc_count(c.in, "HTTP/1.1 100 Continue\r\n\r\n") == 0)
+    hl_run(&loop, HL_RUN_ONCE);
+  cr_assert_eq(hl_tc_count(c.in, "200 OK"), 0);
+  hl_tc_raw_send(&c, "hello", 5);
+  hl_tc_wait(&loop, &c.closed);
+  cr_assert(strstr(c.in, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"), "%s", c.in);
+  cr_assert(strstr(c.in, "\r\n\r\n/body"), "%s", c.in);
+  hl_tc_raw_free(&c);
+  srv_stop();
+}
+
+Test(http_raw, http_1_0_keep_alive) {
+  reset();
+  srv_start(echo_handler, NULL);
+  hl_tc_raw_t c;
+  raw_exchange(&c, "GET /k1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /k2 HTTP/1.0\r\n\r\n");
+  cr_assert_eq(requests, 2);
+  cr_assert(strstr(c.in, "Connection: keep-alive\r\n\r\n/k1"), "%s", c.in);
+  cr_assert(strstr(c.in, "Connection: close\r\n\r\n/k2"), "%s", c.in);
+  hl_tc_raw_free(&c);
+  srv_stop();
+}
+
+Test(http_raw, answer_before_body_then_client_leaves) {
+  reset();
+  srv_start(echo_handler, NULL);
+  hl_tc_raw_t c;
+  const char *r = "POST /reject HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab";
+  cr_assert_eq(hl_tc_raw_start(&loop, &c, port, NULL, r, strlen(r)), 0);
+  while (hl_tc_count(c.in, "\r\n\r\nno") == 0)
+    hl_run(&loop, HL_RUN_ONCE);
+  cr_assert(!strncmp(c.in, "HTTP/1.1 403 Forbidden\r\n", 24), "%s", c.in);
+  hl_tc_raw_close(&c);
+  while (hl_http_server_connections(&server) != 0)
+    hl_run(&loop, HL_RUN_ONCE);
+  cr_assert_eq(closes, 1);
+  cr_assert_eq(aborted_closes, 0, "the response was complete");
+  hl_tc_raw_free(&c);
+  srv_stop();
 }
