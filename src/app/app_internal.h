@@ -74,6 +74,7 @@ struct hl_app_s {
   uint64_t next_id;
   hl_ctx_t *all;               /* requests not yet back in the pool (for hl_app_free) */
   struct hl__app_http_s *http; /* serving over HTTP (http.c), made on first use */
+  unsigned st_on, st_opts;     /* Server-Timing (lifecycle.c) */
 };
 
 /* ---- over HTTP (http.c) ---- */
@@ -185,7 +186,8 @@ struct hl_ctx_s {
   hl__fn_t builtin_fn;
   /* trace */
   struct hl__tsub_s *subs[HL_STAGE_COUNT], *subs_tail[HL_STAGE_COUNT];
-  uint64_t t; /* cached trace time, valid while t_ok */
+  uint64_t t;          /* cached trace time, valid while t_ok */
+  struct hl__st_s *st; /* Server-Timing's record (in the arena), NULL when off */
   int t_ok;
   /* arena */
   hl__cleanup_t *cleanups;
@@ -194,12 +196,28 @@ struct hl_ctx_s {
   max_align_t buf[HL__ARENA_INLINE / sizeof(max_align_t)];
 };
 
+/* hl_ctx_alloc()'s common case inline (the trace machinery allocates a few
+ * small records per stage): a bump in the request's inline block. */
+static inline void *hl__ctx_alloc_fast(hl_ctx_t *r, size_t size) {
+  size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+  if (r->chunks == NULL && r->used + size <= sizeof(r->buf)) {
+    void *p = (char *)r->buf + r->used;
+    r->used += size;
+    return p;
+  }
+  return hl_ctx_alloc(r, size);
+}
+
 void hl__ctx_reset(hl_ctx_t *r);
 void hl__ctx_release_memory(hl_ctx_t *r);
 int hl__ctx_cleanup(hl_ctx_t *r, void (*fn)(void *), void *p);
 /* Take ownership of what a value holds (a JSON reference), released when the
  * request ends. HL_ENOMEM: it was released at once (do not use the value). */
 int hl__ctx_adopt(hl_ctx_t *r, const hl_value_t *v);
+
+/* Set a response header without checks or copies: `name` static, `value` in
+ * the arena and valid (the Server-Timing writer). 0 or HL_ENOMEM. */
+int hl__ctx_set_header_owned(hl_ctx_t *r, const char *name, char *value);
 
 /* ---- body parsing and response mapping (body.c) ---- */
 /* The built-in parser for the request's Content-Type: its name, or NULL. */

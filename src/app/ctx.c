@@ -431,12 +431,22 @@ static int token_ok(const char *s) {
   return 1;
 }
 
+static int set_header(hl_ctx_t *r, const char *name, char *v, int copy_name);
+
 HL_EXPORT int hl_ctx_set_header(hl_ctx_t *r, const char *name, const char *value) {
   if (r == NULL || name == NULL || value == NULL || !token_ok(name) || strpbrk(value, "\r\n"))
     return HL_EINVAL;
   char *v = hl_ctx_strdup(r, value);
   if (v == NULL)
     return HL_ENOMEM;
+  return set_header(r, name, v, 1);
+}
+
+int hl__ctx_set_header_owned(hl_ctx_t *r, const char *name, char *value) {
+  return set_header(r, name, value, 0);
+}
+
+static int set_header(hl_ctx_t *r, const char *name, char *v, int copy_name) {
   for (size_t i = 0; i < r->nh; i++)
     if (strcasecmp(r->hdrs[i].name, name) == 0) {
       r->hdrs[i].value = v;
@@ -452,7 +462,7 @@ HL_EXPORT int hl_ctx_set_header(hl_ctx_t *r, const char *name, const char *value
     r->hdrs = h;
     r->caph = cap;
   }
-  char *n = hl_ctx_strdup(r, name);
+  const char *n = copy_name ? hl_ctx_strdup(r, name) : name;
   if (n == NULL)
     return HL_ENOMEM;
   r->hdrs[r->nh].name = n;

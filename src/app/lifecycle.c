@@ -30,6 +30,23 @@ static uint64_t tnow(hl_ctx_t *r) {
   return r->t;
 }
 
+/* ---- Server-Timing's record (written at the end of this file) ---- */
+#define ST_MAX 40
+typedef struct {
+  const char *stage, *fn; /* fn NULL for a stage metric */
+  uint64_t ns;
+} st_metric_t;
+
+struct hl__st_s {
+  unsigned n;
+  uint64_t stage_begin, ev_begin;
+  const char *ev_name;
+  st_metric_t m[ST_MAX];
+};
+
+static void st_write(hl_ctx_t *r);
+static void st_add(struct hl__st_s *rec, const char *stage, const char *fn, uint64_t ns);
+
 /* ---- trace ------------------------------------------------------------------------ */
 static void lock_done(hl_promise_t *next, void *value, void *arg) {
   (void)next;
@@ -52,7 +69,7 @@ static void lock_on(hl_ctx_t *r, hl_promise_t *p) {
 }
 
 static int cb_add(hl_ctx_t *r, hl__tcb_t **list, void (*fn)(void), void *arg) {
-  hl__tcb_t *c = hl_ctx_alloc(r, sizeof(*c));
+  hl__tcb_t *c = hl__ctx_alloc_fast(r, sizeof(*c));
   if (c == NULL)
     return HL_ENOMEM;
   c->fn = fn;
@@ -86,7 +103,7 @@ HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn 
   if (t == NULL || t->req == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT)
     return HL_EINVAL;
   hl_ctx_t *r = t->req;
-  struct hl__tsub_s *s = hl_ctx_alloc(r, sizeof(*s));
+  struct hl__tsub_s *s = hl__ctx_alloc_fast(r, sizeof(*s));
   if (s == NULL)
     return HL_ENOMEM;
   s->next = NULL;
@@ -105,6 +122,8 @@ HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn 
 
 static void trace_stage_begin(hl_ctx_t *r) {
   uint64_t t = tnow(r);
+  if (r->st)
+    r->st->stage_begin = t;
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     s->st.stage = r->stage;
     s->st.name = hl_stage_name(r->stage);
@@ -119,6 +138,10 @@ static void trace_stage_begin(hl_ctx_t *r) {
 static void trace_event_begin(hl_ctx_t *r, const char *name) {
   uint64_t t = tnow(r);
   r->ev_active = 1;
+  if (r->st) {
+    r->st->ev_begin = t;
+    r->st->ev_name = name;
+  }
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     s->ev.name = name;
     s->ev.index = r->idx;
@@ -135,6 +158,9 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
     return;
   r->ev_active = 0;
   uint64_t t = tnow(r);
+  if (r->st && (r->app->st_opts & HL_SERVER_TIMING_FUNCTIONS) &&
+      r->stage != HL_STAGE_AFTER_RESPONSE)
+    st_add(r->st, hl_stage_name(r->stage), r->st->ev_name, t - r->st->ev_begin);
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     hl_trace_end_t e = {t, err, t - s->ev.begin};
     hl__tcb_t *c = s->ev_stop;
@@ -146,6 +172,11 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
 
 static void trace_stage_stop(hl_ctx_t *r, int err) {
   uint64_t t = tnow(r);
+  if (r->st && r->stage != HL_STAGE_AFTER_RESPONSE) {
+    st_add(r->st, hl_stage_name(r->stage), NULL, t - r->st->stage_begin);
+    if (r->stage == HL_STAGE_MAP_RESPONSE || r->stage == HL_STAGE_ERROR)
+      st_write(r);
+  }
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     hl_trace_end_t e = {t, err, t - s->st.begin};
     hl__tcb_t *c = s->on_stop;
@@ -188,7 +219,7 @@ static void stage_begin(hl_ctx_t *r, hl_stage_t s) {
   if (s == HL_STAGE_ERROR)
     r->in_error = 1;
   r->phase = HL__PH_FN_NEXT;
-  if (r->subs[s])
+  if (r->subs[s] || r->st)
     trace_stage_begin(r);
 }
 
@@ -494,7 +525,7 @@ static void run(hl_ctx_t *r) {
         continue;
       }
       const hl__fn_t *f = stage_fn(r);
-      if (r->subs[r->stage])
+      if (r->subs[r->stage] || r->st)
         trace_event_begin(r, f->name);
       r->t_ok = 0;
       on_value(r, f->fn(r, f->arg));
@@ -503,7 +534,7 @@ static void run(hl_ctx_t *r) {
     case HL__PH_STAGE_END:
       if (r->ev_active)
         trace_event_stop(r, r->stage_err);
-      if (r->subs[r->stage])
+      if (r->subs[r->stage] || r->st)
         trace_stage_stop(r, r->stage_err);
       r->phase = HL__PH_LOCK;
       continue;
@@ -536,8 +567,10 @@ park:
 static void start(void *arg) {
   hl_ctx_t *r = arg;
   hl_app_t *app = r->app;
+  if (app->st_on && (r->st = hl_ctx_alloc(r, sizeof(*r->st))) != NULL)
+    r->st->n = 0;
   for (unsigned i = 0; i < app->ntraces; i++) {
-    hl_trace_t *t = hl_ctx_alloc(r, sizeof(*t));
+    hl_trace_t *t = hl__ctx_alloc_fast(r, sizeof(*t));
     if (t == NULL)
       break;
     t->id = r->id;
@@ -659,35 +692,27 @@ HL_EXPORT int hl_ctx_stream_end(hl_ctx_t *r) {
 }
 
 /* ---- Server-Timing -------------------------------------------------------------------
- * A built-in trace: stage and function durations are recorded (pointers and
- * integers, no formatting) and the header is written once, by hand, when the
- * mapResponse or error stage stops (just before the response is sent). */
-#define ST_MAX 40
-typedef struct {
-  const char *stage, *fn; /* fn NULL for a stage metric */
-  uint64_t ns;
-} st_metric_t;
-
-typedef struct {
-  hl_ctx_t *r;
-  unsigned opts, n;
-  st_metric_t m[ST_MAX];
-} st_rec_t;
-
-typedef struct {
-  st_rec_t *rec;
-  const char *stage;
-  hl_stage_t id;
-} st_item_t;
-
-static int tchar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         (c && strchr("!#$%&'*+-.^_`|~", c));
-}
+ * Built into the trace points (no subscription, no callback, one arena block
+ * per request): stage and function durations are recorded as pointers and
+ * integers, and the header is written once, when the mapResponse or error
+ * stage stops (just before the response is sent), before that stage's trace
+ * listeners run (so a listener may still replace it). */
+/* HTTP token characters (RFC 9110 tchar) */
+static const unsigned char st_tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
 
 static char *st_put_name(char *w, const char *s) {
   for (; *s; s++) /* a metric name is an HTTP token */
-    *w++ = tchar(*s) ? *s : '_';
+    *w++ = st_tchar[(unsigned char)*s] ? *s : '_';
   return w;
 }
 
@@ -707,11 +732,12 @@ static char *st_put_ms(char *w, uint64_t ns) {
   return w;
 }
 
-static void st_write(st_rec_t *rec) {
+static void st_write(hl_ctx_t *r) {
+  struct hl__st_s *rec = r->st;
   size_t need = 1;
-  for (unsigned i = 0; i < rec->n; i++)
-    need += strlen(rec->m[i].stage) + (rec->m[i].fn ? strlen(rec->m[i].fn) + 1 : 0) + 34;
-  char *buf = hl_ctx_alloc(rec->r, need), *w = buf;
+  for (unsigned i = 0; i < rec->n; i++) /* ", " name "." fn ";dur=" up to 20 + 4 digits */
+    need += strlen(rec->m[i].stage) + (rec->m[i].fn ? strlen(rec->m[i].fn) + 1 : 0) + 32;
+  char *buf = hl_ctx_alloc(r, need), *w = buf;
   if (buf == NULL)
     return;
   for (unsigned i = 0; i < rec->n; i++) {
@@ -728,10 +754,10 @@ static void st_write(st_rec_t *rec) {
     w = st_put_ms(w + 5, rec->m[i].ns);
   }
   *w = '\0';
-  hl_ctx_set_header(rec->r, "Server-Timing", buf);
+  hl__ctx_set_header_owned(r, "Server-Timing", buf);
 }
 
-static void st_add(st_rec_t *rec, const char *stage, const char *fn, uint64_t ns) {
+static void st_add(struct hl__st_s *rec, const char *stage, const char *fn, uint64_t ns) {
   if (rec->n < ST_MAX) {
     rec->m[rec->n].stage = stage;
     rec->m[rec->n].fn = fn;
@@ -740,61 +766,10 @@ static void st_add(st_rec_t *rec, const char *stage, const char *fn, uint64_t ns
   }
 }
 
-typedef struct {
-  st_item_t *it;
-  const char *fn;
-} st_ev_t;
-
-static hl_promise_t *st_fn_stop(const hl_trace_end_t *e, void *arg) {
-  st_ev_t *ev = arg;
-  st_add(ev->it->rec, ev->it->stage, ev->fn, e->elapsed);
-  return NULL;
-}
-
-static void st_event(hl_trace_event_t *ev, void *arg) {
-  st_item_t *it = arg;
-  st_ev_t *x = hl_ctx_alloc(it->rec->r, sizeof(*x));
-  if (x == NULL)
-    return;
-  x->it = it;
-  x->fn = ev->name;
-  hl_trace_event_on_stop(ev, st_fn_stop, x);
-}
-
-static hl_promise_t *st_stage_stop(const hl_trace_end_t *e, void *arg) {
-  st_item_t *it = arg;
-  st_add(it->rec, it->stage, NULL, e->elapsed);
-  if (it->id == HL_STAGE_MAP_RESPONSE || it->id == HL_STAGE_ERROR)
-    st_write(it->rec);
-  return NULL;
-}
-
-static void st_stage(hl_trace_stage_t *st, void *arg) {
-  st_rec_t *rec = arg;
-  st_item_t *it = hl_ctx_alloc(rec->r, sizeof(*it));
-  if (it == NULL)
-    return;
-  it->rec = rec;
-  it->stage = st->name;
-  it->id = st->stage;
-  if (rec->opts & HL_SERVER_TIMING_FUNCTIONS)
-    hl_trace_stage_on_event(st, st_event, it);
-  hl_trace_stage_on_stop(st, st_stage_stop, it);
-}
-
-static void st_trace(hl_trace_t *t, void *arg) {
-  st_rec_t *rec = hl_ctx_alloc(t->ctx, sizeof(*rec));
-  if (rec == NULL)
-    return;
-  rec->r = t->ctx;
-  rec->opts = (unsigned)(uintptr_t)arg;
-  rec->n = 0;
-  for (int s = 0; s < HL_STAGE_AFTER_RESPONSE; s++)
-    hl_trace_on(t, (hl_stage_t)s, st_stage, rec);
-}
-
 HL_EXPORT int hl_app_server_timing(hl_app_t *app, unsigned options) {
   if (app == NULL || (options & ~(unsigned)HL_SERVER_TIMING_FUNCTIONS))
     return HL_EINVAL;
-  return hl_app_trace(app, st_trace, (void *)(uintptr_t)options);
+  app->st_on = 1;
+  app->st_opts = options;
+  return 0;
 }
