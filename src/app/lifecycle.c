@@ -567,6 +567,8 @@ park:
 static void start(void *arg) {
   hl_ctx_t *r = arg;
   hl_app_t *app = r->app;
+  if (app->ntraces) /* the trace parameter's start time (nothing else reads it) */
+    r->start = uv_hrtime();
   if (app->st_on && (r->st = hl_ctx_alloc(r, sizeof(*r->st))) != NULL)
     r->st->n = 0;
   for (unsigned i = 0; i < app->ntraces; i++) {
@@ -599,7 +601,6 @@ int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t 
   r->vt = vt;
   r->io = io;
   r->id = ++app->next_id;
-  r->start = uv_hrtime();
   r->refs = 1; /* the lifecycle's, dropped in finish() */
   r->mbit = hl_method_bit(vt->method(io));
   r->phase = HL__PH_FN_WAIT; /* nothing runs before start() */
