@@ -123,6 +123,7 @@ struct hl__tsub_s {
   hl_trace_stage_t st;
   hl_trace_event_t ev;
   hl__tcb_t *on_event, *on_stop, *ev_stop;
+  hl__tcb_t in_event, in_stop, in_ev_stop; /* each list's first entry (see cb_add) */
 };
 
 typedef enum {

@@ -68,8 +68,12 @@ static void lock_on(hl_ctx_t *r, hl_promise_t *p) {
   }
 }
 
-static int cb_add(hl_ctx_t *r, hl__tcb_t **list, void (*fn)(void), void *arg) {
-  hl__tcb_t *c = hl__ctx_alloc_fast(r, sizeof(*c));
+/* Append a callback; the first of a list lives in the subscription itself
+ * (`inl`), so the usual one-callback lists cost no arena record. Lists are
+ * walked reading `next` before each call, so a registration made from inside
+ * a callback never disturbs the walk. */
+static int cb_add(hl_ctx_t *r, hl__tcb_t **list, hl__tcb_t *inl, void (*fn)(void), void *arg) {
+  hl__tcb_t *c = *list == NULL ? inl : hl__ctx_alloc_fast(r, sizeof(*c));
   if (c == NULL)
     return HL_ENOMEM;
   c->fn = fn;
@@ -84,19 +88,19 @@ static int cb_add(hl_ctx_t *r, hl__tcb_t **list, void (*fn)(void), void *arg) {
 HL_EXPORT int hl_trace_stage_on_event(hl_trace_stage_t *st, hl_trace_event_fn fn, void *arg) {
   if (st == NULL || st->sub == NULL || fn == NULL)
     return HL_EINVAL;
-  return cb_add(st->sub->r, &st->sub->on_event, (void (*)(void))fn, arg);
+  return cb_add(st->sub->r, &st->sub->on_event, &st->sub->in_event, (void (*)(void))fn, arg);
 }
 
 HL_EXPORT int hl_trace_stage_on_stop(hl_trace_stage_t *st, hl_trace_stop_fn fn, void *arg) {
   if (st == NULL || st->sub == NULL || fn == NULL)
     return HL_EINVAL;
-  return cb_add(st->sub->r, &st->sub->on_stop, (void (*)(void))fn, arg);
+  return cb_add(st->sub->r, &st->sub->on_stop, &st->sub->in_stop, (void (*)(void))fn, arg);
 }
 
 HL_EXPORT int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg) {
   if (ev == NULL || ev->sub == NULL || fn == NULL)
     return HL_EINVAL;
-  return cb_add(ev->sub->r, &ev->sub->ev_stop, (void (*)(void))fn, arg);
+  return cb_add(ev->sub->r, &ev->sub->ev_stop, &ev->sub->in_ev_stop, (void (*)(void))fn, arg);
 }
 
 HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn, void *arg) {
@@ -148,8 +152,10 @@ static void trace_event_begin(hl_ctx_t *r, const char *name) {
     s->ev.begin = t;
     s->ev.sub = s;
     s->ev_stop = NULL;
-    for (hl__tcb_t *c = s->on_event; c; c = c->next)
+    for (hl__tcb_t *c = s->on_event, *nx; c; c = nx) {
+      nx = c->next;
       ((hl_trace_event_fn)c->fn)(&s->ev, c->arg);
+    }
   }
 }
 
@@ -163,10 +169,12 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
     st_add(r->st, hl_stage_name(r->stage), r->st->ev_name, t - r->st->ev_begin);
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     hl_trace_end_t e = {t, err, t - s->ev.begin};
-    hl__tcb_t *c = s->ev_stop;
+    hl__tcb_t *c = s->ev_stop, *nx;
     s->ev_stop = NULL;
-    for (; c; c = c->next)
+    for (; c; c = nx) {
+      nx = c->next;
       lock_on(r, ((hl_trace_stop_fn)c->fn)(&e, c->arg));
+    }
   }
 }
 
@@ -179,10 +187,12 @@ static void trace_stage_stop(hl_ctx_t *r, int err) {
   }
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     hl_trace_end_t e = {t, err, t - s->st.begin};
-    hl__tcb_t *c = s->on_stop;
+    hl__tcb_t *c = s->on_stop, *nx;
     s->on_stop = NULL;
-    for (; c; c = c->next)
+    for (; c; c = nx) {
+      nx = c->next;
       lock_on(r, ((hl_trace_stop_fn)c->fn)(&e, c->arg));
+    }
   }
 }
 

@@ -535,3 +535,46 @@ Test(trace, without_trace_nothing_is_traced_or_allocated) {
   cr_assert_eq(traced, 1);
   hl_fake_free(&g);
 }
+
+/* ---- several callbacks per list (the first lives in the subscription, the
+ * rest in the arena), and a registration made from inside a callback ---- */
+static char multi_log[512];
+static hl_promise_t *m_stop(const hl_trace_end_t *e, void *arg) {
+  (void)e;
+  strcat(multi_log, arg);
+  return NULL;
+}
+static hl_trace_stage_t *m_cur;
+static hl_promise_t *m_stop_registering(const hl_trace_end_t *e, void *arg) {
+  (void)e;
+  strcat(multi_log, arg);
+  /* the stage already stopped: this registration must not disturb the walk */
+  hl_trace_stage_on_stop(m_cur, m_stop, "late ");
+  return NULL;
+}
+static void m_event(hl_trace_event_t *ev, void *arg) {
+  strcat(multi_log, arg);
+  hl_trace_event_on_stop(ev, m_stop, "es1 ");
+  hl_trace_event_on_stop(ev, m_stop, "es2 ");
+}
+static void m_stage(hl_trace_stage_t *st, void *arg) {
+  (void)arg;
+  m_cur = st;
+  hl_trace_stage_on_event(st, m_event, "e1 ");
+  hl_trace_stage_on_event(st, m_event, "e2 ");
+  hl_trace_stage_on_stop(st, m_stop_registering, "s1 ");
+  hl_trace_stage_on_stop(st, m_stop, "s2 ");
+  hl_trace_stage_on_stop(st, m_stop, "s3 ");
+}
+static void m_trace(hl_trace_t *t, void *arg) {
+  hl_trace_on(t, HL_STAGE_HANDLE, m_stage, arg);
+}
+
+Test(trace, several_callbacks_per_list_in_order) {
+  hl_app_trace(app, m_trace, NULL);
+  hl_app_route(app, HL_GET, "/", "hi", hi, NULL, NULL);
+  hl_fake_req_t f = {.path = "/"};
+  go(&f);
+  cr_assert_str_eq(multi_log, "e1 e2 es1 es2 es1 es2 s1 s2 s3 ");
+  hl_fake_free(&f);
+}
