@@ -159,9 +159,13 @@ int hl_http_req_on_close(hl_http_req_t *req, hl_http_close_cb on_close, void *ar
 /* ---- timestamps ------------------------------------------------------------------ */
 
 /* Monotonic nanoseconds (uv_hrtime()); 0 while the point has not been reached.
- * start: first byte of the request read; headers: headers parsed; the others
- * just before/after write_head and end; finish: the last byte handed to the
- * kernel. */
+ * start: when the read holding the request's first byte returned (pipelined
+ * requests read together share it); headers: headers parsed; the others just
+ * before/after write_head and end; finish: when the write holding the last
+ * byte was handed to the kernel. Points with nothing but the server's own
+ * code between them (no listener on the response) may share one clock read
+ * (end() without write_head: pre_end == pre_write_head, post_write_head ==
+ * post_end for a last chunk under 4 KiB). */
 typedef struct hl_http_times_s {
   uint64_t start, headers, pre_write_head, post_write_head, pre_end, post_end, finish;
 } hl_http_times_t;
@@ -222,7 +226,10 @@ int hl_http_res_add_trailer(hl_http_res_t *res, const char *name, const char *va
 
 /* End the response, with an optional last chunk (NULL/0: none). Without a
  * head yet, Content-Length is set to `len`. Fires pre-end (then the implicit
- * write-head events) and post-end. Returns as hl_http_res_write(). */
+ * write-head events) and post-end. Returns as hl_http_res_write(). Called
+ * outside the request's own callbacks (from a timer, say), the response may be
+ * written, finished and the request released (close callback run) before this
+ * returns: do not touch req/res afterwards. */
 int hl_http_res_end(hl_http_res_t *res, const void *data, size_t len);
 
 /* ---- http-hooks events -------------------------------------------------------------- */
