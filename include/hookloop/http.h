@@ -97,8 +97,7 @@ int hl_http_server_connections(const hl_http_server_t *server);
  * requests finish (their responses carry Connection: close), then call
  * `on_close` (may be NULL) once everything is freed. Returns 0, HL_EINVAL,
  * HL_ESTATE (already closing). The server may be reinitialized after on_close.
- * A server that never listened (or whose listen failed and was closed) calls
- * on_close before this returns. */
+ * A server that never listened calls on_close before this returns. */
 int hl_http_server_close(hl_http_server_t *server, hl_http_server_close_cb on_close);
 
 /* ---- connection ------------------------------------------------------------------ */
