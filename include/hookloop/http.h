@@ -73,7 +73,8 @@ struct hl_http_server_s {
  * request's context, after the http-hooks REQUEST listeners). `limits` is
  * copied (NULL: defaults). Emits the http-hooks SERVER event. Returns 0,
  * HL_EINVAL, HL_ENOMEM. Close it with hl_http_server_close() (also when it
- * never listened). */
+ * never listened). Like Node, sets SIGPIPE to ignored if it was at its default
+ * (a client that goes away must not end the process). */
 int hl_http_server_init(hl_loop_t *loop, hl_http_server_t *server, hl_http_request_cb on_request,
                         const hl_http_limits_t *limits);
 

@@ -22,6 +22,7 @@
  * (hl_als_enter_with) is adopted by the request for its later callbacks.
  */
 #include <ctype.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <llhttp.h>
 #include <string.h>
@@ -1165,6 +1166,16 @@ HL_EXPORT int hl_http_server_init(hl_loop_t *loop, hl_http_server_t *server,
   if (!S)
     return HL_ENOMEM;
   settings_init();
+  /* A write to a socket the client has closed must be an EPIPE, not the end
+   * of the process: as Node does at startup, ignore SIGPIPE unless the
+   * application installed its own handler. */
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    sigaction(SIGPIPE, &sa, NULL);
+  }
   S->L = L;
   S->pub = server;
   S->on_request = on_request;
