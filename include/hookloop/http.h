@@ -73,7 +73,8 @@ struct hl_http_server_s {
  * request's context, after the http-hooks REQUEST listeners). `limits` is
  * copied (NULL: defaults). Emits the http-hooks SERVER event. Returns 0,
  * HL_EINVAL, HL_ENOMEM. Close it with hl_http_server_close() (also when it
- * never listened). */
+ * never listened). Like Node, sets SIGPIPE to ignored if it was at its default
+ * (a client that goes away must not end the process). */
 int hl_http_server_init(hl_loop_t *loop, hl_http_server_t *server, hl_http_request_cb on_request,
                         const hl_http_limits_t *limits);
 
@@ -96,7 +97,8 @@ int hl_http_server_connections(const hl_http_server_t *server);
 /* Close gracefully: stop accepting, close idle connections, let in-flight
  * requests finish (their responses carry Connection: close), then call
  * `on_close` (may be NULL) once everything is freed. Returns 0, HL_EINVAL,
- * HL_ESTATE (already closing). The server may be reinitialized after on_close. */
+ * HL_ESTATE (already closing). The server may be reinitialized after on_close.
+ * A server that never listened calls on_close before this returns. */
 int hl_http_server_close(hl_http_server_t *server, hl_http_server_close_cb on_close);
 
 /* ---- connection ------------------------------------------------------------------ */
@@ -159,9 +161,13 @@ int hl_http_req_on_close(hl_http_req_t *req, hl_http_close_cb on_close, void *ar
 /* ---- timestamps ------------------------------------------------------------------ */
 
 /* Monotonic nanoseconds (uv_hrtime()); 0 while the point has not been reached.
- * start: first byte of the request read; headers: headers parsed; the others
- * just before/after write_head and end; finish: the last byte handed to the
- * kernel. */
+ * start: when the read holding the request's first byte returned (pipelined
+ * requests read together share it); headers: headers parsed; the others just
+ * before/after write_head and end; finish: when the write holding the last
+ * byte was handed to the kernel. Points with nothing but the server's own
+ * code between them (no listener on the response) may share one clock read
+ * (end() without write_head: pre_end == pre_write_head, post_write_head ==
+ * post_end for a last chunk under 4 KiB). */
 typedef struct hl_http_times_s {
   uint64_t start, headers, pre_write_head, post_write_head, pre_end, post_end, finish;
 } hl_http_times_t;
@@ -222,7 +228,10 @@ int hl_http_res_add_trailer(hl_http_res_t *res, const char *name, const char *va
 
 /* End the response, with an optional last chunk (NULL/0: none). Without a
  * head yet, Content-Length is set to `len`. Fires pre-end (then the implicit
- * write-head events) and post-end. Returns as hl_http_res_write(). */
+ * write-head events) and post-end. Returns as hl_http_res_write(). Called
+ * outside the request's own callbacks (from a timer, say), the response may be
+ * written, finished and the request released (close callback run) before this
+ * returns: do not touch req/res afterwards. */
 int hl_http_res_end(hl_http_res_t *res, const void *data, size_t len);
 
 /* ---- http-hooks events -------------------------------------------------------------- */

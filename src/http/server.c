@@ -22,6 +22,7 @@
  * (hl_als_enter_with) is adopted by the request for its later callbacks.
  */
 #include <ctype.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <llhttp.h>
 #include <string.h>
@@ -132,7 +133,7 @@ struct hl_http_conn_s {
     uv_write_t w;
     uv_shutdown_t sd;
   } u;
-  uint64_t out_seq, sent_seq, deadline, req_start_ms;
+  uint64_t out_seq, sent_seq, deadline, req_start_ms, read_ns;
   uint32_t hdr_bytes;
   uint16_t err_status;
   uint8_t tkind, in_read, reading, writing, dead, close_when_idle, ending, closed, nclosing,
@@ -227,7 +228,8 @@ static void conn_idle_check(hl_http_conn_t *C);
 static void req_release(hl_http_req_t *r, int aborted);
 static void srv_maybe_done(srv_t *S);
 static void srv_accept(srv_t *S);
-static int res_write_head(hl_http_res_t *res, int status, const char *reason, int64_t implicit);
+static int res_write_head(hl_http_res_t *res, int status, const char *reason, int64_t implicit,
+                          uint64_t now);
 
 static const char *status_text(int st);
 
@@ -347,10 +349,11 @@ static void writer_advance(hl_http_conn_t *C) {
 /* Requests whose last byte has been handed to the kernel: finish, release. */
 static void conn_sent(hl_http_conn_t *C) {
   hl_http_req_t *r;
+  uint64_t now = 0; /* one clock read for what one write handed over */
   while ((r = C->q_head) && r->appended && r->end_seq <= C->sent_seq && !C->closed) {
     if (!r->finished) {
       r->finished = 1;
-      r->times.finish = uv_hrtime();
+      r->times.finish = now ? now : (now = uv_hrtime());
       if (r->res.nls) {
         hl_async_id_t id = r->async.id;
         hl__loop_t *prev = req_enter(r);
@@ -643,7 +646,8 @@ static hl_http_req_t *req_new(hl_http_conn_t *C) {
   char *buf = r->buf, *hb = r->res.hb;
   uint32_t bcap = r->bcap, hcap = r->res.hcap, hdrcap = r->hdrcap, nhcap = r->res.nhcap;
   hent_t *hdr = r->hdr, *h = r->res.h;
-  memset(r, 0, sizeof *r);
+  /* the listener array (last) needs no clearing: nls says what is valid */
+  memset(r, 0, offsetof(hl_http_req_t, res) + offsetof(struct hl_http_res_s, ls));
   r->buf = buf;
   r->bcap = bcap;
   r->res.hb = hb;
@@ -681,7 +685,7 @@ static int on_message_begin(llhttp_t *p) {
   if (!r)
     return -1;
   hl__async_init(S->L, &r->async, "HTTPINCOMINGMESSAGE", C->async.id, r);
-  r->times.start = uv_hrtime();
+  r->times.start = C->read_ns; /* when the read holding its first byte returned */
   if (C->q_tail)
     C->q_tail->next = r;
   else
@@ -982,6 +986,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   if (n > 0) {
     C->rpos = 0;
     C->rlen = (size_t)n;
+    C->read_ns = uv_hrtime();
     conn_process(C);
   } else if (n < 0) {
     buf_release(C->S, C->rbuf, BLK);
@@ -1161,6 +1166,16 @@ HL_EXPORT int hl_http_server_init(hl_loop_t *loop, hl_http_server_t *server,
   if (!S)
     return HL_ENOMEM;
   settings_init();
+  /* A write to a socket the client has closed must be an EPIPE, not the end
+   * of the process: as Node does at startup, ignore SIGPIPE unless the
+   * application installed its own handler. */
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    sigaction(SIGPIPE, &sa, NULL);
+  }
   S->L = L;
   S->pub = server;
   S->on_request = on_request;
@@ -1742,7 +1757,8 @@ static int res_check(hl_http_res_t *res) {
 
 /* Serialize the head. implicit >= 0: end() without writes, Content-Length
  * becomes `implicit` unless the application set one. */
-static int res_write_head(hl_http_res_t *res, int status, const char *reason, int64_t implicit) {
+static int res_write_head(hl_http_res_t *res, int status, const char *reason, int64_t implicit,
+                          uint64_t now) {
   hl_http_req_t *r = RES_REQ(res);
   hl_http_conn_t *C = r->C;
   if (status) {
@@ -1751,7 +1767,7 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
       return e;
   }
   res->in_head = 1;
-  r->times.pre_write_head = uv_hrtime();
+  r->times.pre_write_head = now ? now : uv_hrtime();
   res_fire(res, HL_HTTP_RES_PRE_WRITE_HEAD, NULL, 0);
   int st = res->status;
   int has_date = 0, has_cl = 0, has_te = 0, has_conn = 0, conn_close = 0;
@@ -1868,7 +1884,7 @@ HL_EXPORT int hl_http_res_write_head(hl_http_res_t *res, int status, const char 
     return HL_ESTATE;
   if (status && (status < 100 || status > 999))
     return HL_EINVAL;
-  return res_write_head(res, status, reason, -1);
+  return res_write_head(res, status, reason, -1, 0);
 }
 
 HL_EXPORT int hl_http_res_write_continue(hl_http_res_t *res) {
@@ -1909,7 +1925,7 @@ HL_EXPORT int hl_http_res_write(hl_http_res_t *res, const void *data, size_t len
     return e;
   if (!data && len)
     return HL_EINVAL;
-  if (!res->head_sent && (e = res_write_head(res, 0, NULL, -1)))
+  if (!res->head_sent && (e = res_write_head(res, 0, NULL, -1, 0)))
     return e;
   res->wrote = 1;
   e = body_emit(res, data, len);
@@ -1927,13 +1943,17 @@ HL_EXPORT int hl_http_res_end(hl_http_res_t *res, const void *data, size_t len) 
     return HL_EINVAL;
   hl_http_req_t *r = RES_REQ(res);
   hl_http_conn_t *C = r->C;
-  r->times.pre_end = uv_hrtime();
-  res->in_head = 1; /* no write/end from the listeners */
+  uint64_t t0 = uv_hrtime();
+  r->times.pre_end = t0;
+  int quiet = res->nls == 0; /* no listener runs between our timestamps */
+  res->in_head = 1;          /* no write/end from the listeners */
   res_fire(res, HL_HTTP_RES_PRE_END, data, len);
   res->in_head = 0;
   if (r->aborted || C->closed)
     return HL_EHTTPCLOSED;
-  if (!res->head_sent && (e = res_write_head(res, 0, NULL, res->wrote ? -1 : (int64_t)len)))
+  int implicit_head = !res->head_sent;
+  if (implicit_head &&
+      (e = res_write_head(res, 0, NULL, res->wrote ? -1 : (int64_t)len, quiet ? t0 : 0)))
     return e;
   if ((e = body_emit(res, data, len)))
     return e;
@@ -1964,7 +1984,7 @@ HL_EXPORT int hl_http_res_end(hl_http_res_t *res, const void *data, size_t len) 
   }
   if (r == C->writer)
     writer_advance(C);
-  r->times.post_end = uv_hrtime();
+  r->times.post_end = quiet && implicit_head && len < 4096 ? r->times.post_write_head : uv_hrtime();
   res_fire(res, HL_HTTP_RES_POST_END, data, len);
   if (!C->busy && !C->in_read)
     conn_flush(C);
