@@ -18,5 +18,6 @@
 #include "hookloop/signal.h"
 #include "hookloop/listener.h"
 #include "hookloop/app.h"
+#include "hookloop/http.h"
 
 #endif

@@ -41,6 +41,8 @@ extern "C" {
   XX(EUNKNOWNFORMAT, -32014, "unknown module format")                                              \
   XX(EBADMODULE, -32015, "not a loadable module")                                                  \
   XX(ECLOSED, -32020, "handle is closing or closed")                                               \
+  XX(EHTTPLISTENERS, -32040, "too many http-hooks listeners")                                      \
+  XX(EHTTPCLOSED, -32041, "the HTTP connection of this response has closed")                       \
   XX(ENOTFOUND, -32050, "no route for this path")                                                  \
   XX(EPARSE, -32051, "request body could not be parsed")                                           \
   XX(EVALIDATION, -32052, "request failed validation")                                             \

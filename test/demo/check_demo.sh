@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# test/demo/check_demo.sh DEMO - the demo (the README's main job) exits 0,
+# test/demo/check_demo.sh DEMO - the demo's --tree mode exits 0,
 # prints the resource tree it promises, and each request's callbacks see only
 # that request's async-local store.
 set -euo pipefail
 demo=$1
 fail() { echo "demo check: $*"; echo "1 passed, 1 failed"; exit 1; }
 
-tree=$("$demo" --quiet) || fail "exit code $?"
+tree=$("$demo" --tree --quiet) || fail "exit code $?"
 grep -qx "root (id 1)" <<<"$tree" || fail "no root line"
 count() { grep -c -- "$1" <<<"$tree" || true; }
 [[ $(count "^  Timeout (id") == 3 ]] || fail "expected 3 top-level timers"
@@ -16,7 +16,7 @@ count() { grep -c -- "$1" <<<"$tree" || true; }
 [[ $(count "Microtask (id") == 2 ]] || fail "expected 2 microtasks"
 grep -q "alive" <<<"$tree" && fail "a resource was never destroyed"
 
-out=$("$demo") || fail "exit code $?"
+out=$("$demo" --tree) || fail "exit code $?"
 for step in "promise step 1" "promise step 2" "immediate from timeout" "tick from immediate" "timeout 5ms"; do
   for req in request-A request-B; do
     [[ $(grep -c "^$step .*store $req\$" <<<"$out") == 1 ]] || fail "'$step' not seen once with $req"

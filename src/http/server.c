@@ -1,0 +1,1998 @@
+/* src/http/server.c - the HTTP/1.1 server: libuv streams (uv_tcp_t/uv_pipe_t,
+ * as h2o does, under hookloop's own async resources), llhttp for parsing,
+ * keep-alive and pipelining, limits, and the http-hooks response events.
+ *
+ * Memory: a connection is one pooled struct (handle, timer, parser, queue
+ * pointers); read and output buffers are 16 KiB blocks from the server's
+ * freelist, held only while there is data in them, so an idle keep-alive
+ * connection holds no buffer. A request and its response are one pooled
+ * object; header strings are copied into its buffer (kept, capacity and all,
+ * when the object goes back to the pool).
+ *
+ * Output: responses are appended to the connection's output buffer in request
+ * order (a response that ends ahead of its turn is kept in its own buffer
+ * until the ones before it have ended); everything parsed from one read is
+ * answered by one write: uv_try_write first, uv_write for what is left. A
+ * response is "finished" when the byte sequence number of its end has been
+ * handed to the kernel.
+ *
+ * Context: reads, writes and timers of a connection run in its TCPWRAP
+ * context; the request callback, body, close and finish callbacks in the
+ * request's HTTPINCOMINGMESSAGE context. A store entered there
+ * (hl_als_enter_with) is adopted by the request for its later callbacks.
+ */
+#include <ctype.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <llhttp.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "http_internal.h"
+
+#define BLK       16384u
+#define MAX_FREE  256u
+#define MAX_LS    8
+#define HDR_DEAD  UINT32_MAX
+#define LINGER_MS 2000u
+
+enum { T_NONE, T_HEADERS, T_REQUEST, T_IDLE, T_LINGER };
+
+typedef struct blk_s {
+  struct blk_s *next;
+} blk_t;
+
+typedef union {
+  uv_handle_t h;
+  uv_stream_t s;
+  uv_tcp_t tcp;
+  uv_pipe_t pipe;
+} hl__io_t;
+
+typedef struct hl__http_server_s {
+  hl__loop_t *L;
+  hl_http_server_t *pub;
+  hl_http_request_cb on_request;
+  hl_http_server_close_cb on_close;
+  hl_http_limits_t lim;
+  hl__io_t lis;
+  hl__async_t async;
+  uint8_t is_pipe, listening, failed, closing, lis_open, accept_pending;
+  int nconns;
+  struct hl_http_conn_s *conns;
+  hl__pool_t conn_pool, req_pool;
+  blk_t *free_blocks;
+  uint32_t nfree;
+} srv_t;
+
+typedef struct {
+  uint32_t name, value;
+  uint8_t trailer;
+} hent_t;
+
+typedef struct {
+  int mask;
+  hl_http_res_event_cb cb;
+  void *arg;
+} lsn_t;
+
+struct hl_http_res_s {
+  int status;
+  uint32_t reason; /* offset in hb, or HDR_DEAD: the standard phrase */
+  char *hb;        /* header strings: name\0value\0 ... */
+  uint32_t hlen, hcap;
+  hent_t *h;
+  uint32_t nh, nhcap;
+  char *pb; /* output made before this response's turn */
+  size_t plen, pcap;
+  uint64_t cl;
+  uint8_t head_sent, chunked, no_body, wrote, in_head, ended, continue_sent, close_conn;
+  uint8_t nls;
+  lsn_t ls[MAX_LS];
+};
+
+struct hl_http_req_s {
+  void *pool_link;
+  struct hl_http_conn_s *C;
+  hl__async_t async;
+  struct hl_http_req_s *next;
+  void *data;
+  char *buf; /* url\0path\0 then name\0value\0 ... */
+  uint32_t blen, bcap;
+  hent_t *hdr;
+  uint32_t nhdr, hdrcap;
+  uint32_t url, path, query;
+  const char *method;
+  uint8_t major, minor, keep_alive, expect_continue, in_value, is_head;
+  uint8_t dispatched, msg_done, appended, finished, aborted, paused, released;
+  uint64_t body_bytes, end_seq;
+  hl_http_data_cb on_data;
+  hl_http_end_cb on_end;
+  void *body_arg;
+  hl_http_close_cb on_close;
+  void *close_arg;
+  hl_http_times_t times;
+  struct hl_http_res_s res;
+};
+
+struct hl_http_conn_s {
+  void *pool_link;
+  srv_t *S;
+  hl__io_t io;
+  uv_timer_t timer;
+  llhttp_t parser;
+  hl__async_t async;
+  struct hl_http_conn_s *next, *prev;
+  hl_http_req_t *q_head, *q_tail, *cur, *writer;
+  uint32_t nq, busy;
+  char *rbuf;
+  size_t rpos, rlen;
+  char *out, *wbuf;
+  size_t olen, ocap, wlen, wcap;
+  union {
+    uv_write_t w;
+    uv_shutdown_t sd;
+  } u;
+  uint64_t out_seq, sent_seq, deadline, req_start_ms, read_ns;
+  uint32_t hdr_bytes;
+  uint16_t err_status;
+  uint8_t tkind, in_read, reading, writing, dead, close_when_idle, ending, closed, nclosing,
+      flushing, reflush, pause_queue, eof;
+};
+
+static llhttp_settings_t settings;
+
+/* ---- blocks and growable buffers ------------------------------------------------- */
+
+static char *blk_get(srv_t *S) {
+  blk_t *b = S->free_blocks;
+  if (b) {
+    S->free_blocks = b->next;
+    S->nfree--;
+    return (char *)b;
+  }
+  return hl__malloc(BLK);
+}
+
+static void buf_release(srv_t *S, char *p, size_t cap) {
+  if (!p)
+    return;
+  if (cap == BLK && S->nfree < MAX_FREE) {
+    blk_t *b = (blk_t *)p;
+    b->next = S->free_blocks;
+    S->free_blocks = b;
+    S->nfree++;
+  } else {
+    hl__free(p);
+  }
+}
+
+static int buf_append(srv_t *S, char **b, size_t *len, size_t *cap, const void *d, size_t n) {
+  if (*len + n > *cap) {
+    size_t nc = *cap ? *cap * 2 : BLK;
+    while (nc < *len + n)
+      nc *= 2;
+    char *nb = nc == BLK ? blk_get(S) : hl__malloc(nc);
+    if (!nb)
+      return HL_ENOMEM;
+    if (*len)
+      memcpy(nb, *b, *len);
+    buf_release(S, *b, *cap);
+    *b = nb;
+    *cap = nc;
+  }
+  memcpy(*b + *len, d, n);
+  *len += n;
+  return 0;
+}
+
+/* Request strings: appended to req->buf. */
+static int rb_reserve(hl_http_req_t *r, size_t n) {
+  if (r->blen + n + 1 > r->bcap) {
+    uint32_t nc = r->bcap ? r->bcap : 256;
+    while (nc < r->blen + n + 1)
+      nc *= 2;
+    char *nb = hl__realloc(r->buf, nc);
+    if (!nb)
+      return -1;
+    r->buf = nb;
+    r->bcap = nc;
+  }
+  return 0;
+}
+
+static int rb_append(hl_http_req_t *r, const char *d, size_t n) {
+  if (r->blen + n + 1 > r->bcap) {
+    uint32_t nc = r->bcap ? r->bcap : 256;
+    while (nc < r->blen + n + 1)
+      nc *= 2;
+    char *nb = hl__realloc(r->buf, nc);
+    if (!nb)
+      return -1;
+    r->buf = nb;
+    r->bcap = nc;
+  }
+  memcpy(r->buf + r->blen, d, n);
+  r->blen += (uint32_t)n;
+  return 0;
+}
+
+/* ---- forward declarations -------------------------------------------------------- */
+
+static void conn_flush(hl_http_conn_t *C);
+static void conn_process(hl_http_conn_t *C);
+static void conn_close(hl_http_conn_t *C);
+static void conn_end(hl_http_conn_t *C);
+static void conn_fail(hl_http_conn_t *C, int status);
+static void conn_idle_check(hl_http_conn_t *C);
+static void req_release(hl_http_req_t *r, int aborted);
+static void srv_maybe_done(srv_t *S);
+static void srv_accept(srv_t *S);
+static int res_write_head(hl_http_res_t *res, int status, const char *reason, int64_t implicit,
+                          uint64_t now);
+
+static const char *status_text(int st);
+
+#define RES_REQ(res) hl__container_of(res, hl_http_req_t, res)
+
+/* ---- timers ------------------------------------------------------------------------ */
+
+static void timer_cb(uv_timer_t *t);
+
+static void conn_deadline(hl_http_conn_t *C, int kind, uint64_t ms) {
+  if (kind == T_NONE || ms == 0) {
+    C->tkind = T_NONE;
+    return;
+  }
+  C->tkind = (uint8_t)kind;
+  C->deadline = uv_now(C->S->L->uv) + ms;
+  if (!uv_is_active((uv_handle_t *)&C->timer) || uv_timer_get_due_in(&C->timer) > ms)
+    uv_timer_start(&C->timer, timer_cb, ms, 0);
+}
+
+static void timer_cb(uv_timer_t *t) {
+  hl_http_conn_t *C = hl__container_of(t, hl_http_conn_t, timer);
+  if (C->closed || C->tkind == T_NONE)
+    return;
+  uint64_t now = uv_now(C->S->L->uv);
+  if (now < C->deadline) {
+    uv_timer_start(&C->timer, timer_cb, C->deadline - now, 0);
+    return;
+  }
+  hl__loop_t *L = C->S->L;
+  hl_async_id_t id = C->async.id;
+  hl__loop_t *prev = hl__enter(L, &C->async);
+  int kind = C->tkind;
+  C->tkind = T_NONE;
+  if (kind == T_HEADERS || kind == T_REQUEST)
+    conn_fail(C, 408);
+  else if (kind == T_IDLE)
+    conn_end(C);
+  else
+    conn_close(C);
+  hl__leave(L, id, prev);
+}
+
+/* ---- request context ------------------------------------------------------------ */
+
+static hl__loop_t *req_enter(hl_http_req_t *r) {
+  r->C->busy++;
+  return hl__enter(r->C->S->L, &r->async);
+}
+
+/* Leave a request's context; a store entered inside is adopted by the
+ * request. Output made inside is flushed once no callback of the connection
+ * is running. */
+static void req_leave(hl_http_req_t *r, hl_async_id_t id, hl__loop_t *prev) {
+  hl__loop_t *L = r->C->S->L;
+  hl_http_conn_t *C = r->C;
+  if (L->cur.frame != r->async.frame && (r->async.flags & HL__A_LIVE) && L->cur.exec_id == id) {
+    hl__frame_t *old = r->async.frame;
+    r->async.frame = L->cur.frame;
+    if (r->async.frame)
+      r->async.frame->refs++;
+    hl__frame_release(L, old);
+  }
+  hl__leave(L, id, prev);
+  if (--C->busy == 0 && !C->in_read)
+    conn_flush(C);
+}
+
+/* ---- response events ---------------------------------------------------------------- */
+
+static void res_fire(hl_http_res_t *res, int kind, const void *chunk, size_t len) {
+  if (HL_LIKELY(res->nls == 0))
+    return;
+  hl_http_res_event_t ev = {kind, res->status, NULL, chunk, len};
+  ev.reason = res->reason == HDR_DEAD ? status_text(res->status) : res->hb + res->reason;
+  for (int i = 0; i < res->nls; i++)
+    if (res->ls[i].mask & kind)
+      res->ls[i].cb(res, &ev, res->ls[i].arg);
+}
+
+/* ---- output ---------------------------------------------------------------------------- */
+
+/* Append response bytes in request order. */
+static int res_emit(hl_http_req_t *r, const void *d, size_t n) {
+  hl_http_conn_t *C = r->C;
+  if (r == C->writer) {
+    int e = buf_append(C->S, &C->out, &C->olen, &C->ocap, d, n);
+    if (!e)
+      C->out_seq += n;
+    return e;
+  }
+  return buf_append(C->S, &r->res.pb, &r->res.plen, &r->res.pcap, d, n);
+}
+
+/* `w` becomes the request whose output goes straight to the connection. */
+static void writer_take(hl_http_conn_t *C, hl_http_req_t *w) {
+  C->writer = w;
+  if (w && w->res.plen) {
+    if (buf_append(C->S, &C->out, &C->olen, &C->ocap, w->res.pb, w->res.plen) == 0)
+      C->out_seq += w->res.plen;
+    buf_release(C->S, w->res.pb, w->res.pcap);
+    w->res.pb = NULL;
+    w->res.plen = w->res.pcap = 0;
+  }
+}
+
+/* The writer ended: the following requests' output joins the stream. */
+static void writer_advance(hl_http_conn_t *C) {
+  hl_http_req_t *w;
+  while ((w = C->writer) && w->res.ended) {
+    w->appended = 1;
+    w->end_seq = C->out_seq;
+    writer_take(C, w->next);
+  }
+}
+
+/* Requests whose last byte has been handed to the kernel: finish, release. */
+static void conn_sent(hl_http_conn_t *C) {
+  hl_http_req_t *r;
+  uint64_t now = 0; /* one clock read for what one write handed over */
+  while ((r = C->q_head) && r->appended && r->end_seq <= C->sent_seq && !C->closed) {
+    if (!r->finished) {
+      r->finished = 1;
+      r->times.finish = now ? now : (now = uv_hrtime());
+      if (r->res.nls) {
+        hl_async_id_t id = r->async.id;
+        hl__loop_t *prev = req_enter(r);
+        res_fire(&r->res, HL_HTTP_RES_FINISH, NULL, 0);
+        req_leave(r, id, prev);
+      }
+    }
+    if (!r->msg_done)
+      break;
+    req_release(r, 0);
+  }
+  if (!C->closed && C->ending == 1 && C->olen == 0 && !C->writing)
+    conn_end(C);
+}
+
+static void write_cb(uv_write_t *w, int status) {
+  hl_http_conn_t *C = hl__container_of(w, hl_http_conn_t, u.w);
+  buf_release(C->S, C->wbuf, C->wcap);
+  C->wbuf = NULL;
+  C->writing = 0;
+  if (C->closed)
+    return;
+  hl__loop_t *L = C->S->L;
+  hl_async_id_t id = C->async.id;
+  hl__loop_t *prev = hl__enter(L, &C->async);
+  if (status < 0) {
+    conn_close(C);
+  } else {
+    C->sent_seq += C->wlen;
+    conn_flush(C);
+  }
+  hl__leave(L, id, prev);
+}
+
+static void conn_flush(hl_http_conn_t *C) {
+  if (C->closed)
+    return;
+  if (C->flushing) {
+    C->reflush = 1;
+    return;
+  }
+  C->flushing = 1;
+  do {
+    C->reflush = 0;
+    if (C->olen && !C->writing) {
+      uv_buf_t b = uv_buf_init(C->out, (unsigned)C->olen);
+      int n = uv_try_write(&C->io.s, &b, 1);
+      if (n == UV_EAGAIN || n == UV_ENOSYS)
+        n = 0;
+      if (n < 0) {
+        C->flushing = 0;
+        conn_close(C);
+        return;
+      }
+      C->sent_seq += (size_t)n;
+      if ((size_t)n < C->olen) {
+        if (n)
+          memmove(C->out, C->out + n, C->olen - n);
+        C->wbuf = C->out;
+        C->wlen = C->olen - n;
+        C->wcap = C->ocap;
+        C->out = NULL;
+        C->olen = C->ocap = 0;
+        uv_buf_t wb = uv_buf_init(C->wbuf, (unsigned)C->wlen);
+        if (uv_write(&C->u.w, &C->io.s, &wb, 1, write_cb) < 0) {
+          buf_release(C->S, C->wbuf, C->wcap);
+          C->wbuf = NULL;
+          C->flushing = 0;
+          conn_close(C);
+          return;
+        }
+        C->writing = 1;
+      } else {
+        C->olen = 0;
+      }
+    }
+    if (C->olen == 0 && C->out && !C->writing && C->nq == 0) {
+      buf_release(C->S, C->out, C->ocap);
+      C->out = NULL;
+      C->ocap = 0;
+    }
+    conn_sent(C);
+  } while (C->reflush && !C->closed);
+  C->flushing = 0;
+}
+
+/* ---- connection end of life ------------------------------------------------------------ */
+
+static void conn_closed_cb(uv_handle_t *h) {
+  hl_http_conn_t *C = h->data;
+  if (--C->nclosing)
+    return;
+  srv_t *S = C->S;
+  hl__loop_t *L = S->L;
+  buf_release(S, C->rbuf, BLK);
+  buf_release(S, C->out, C->ocap);
+  C->rbuf = C->out = NULL;
+  if (C->next)
+    C->next->prev = C->prev;
+  if (C->prev)
+    C->prev->next = C->next;
+  else
+    S->conns = C->next;
+  S->nconns--;
+  L->live--;
+  hl__async_end(L, &C->async, C, NULL);
+  hl__pool_put(&S->conn_pool, C);
+  if (S->accept_pending && S->nconns < (int)S->lim.max_connections && S->lis_open)
+    srv_accept(S);
+  srv_maybe_done(S);
+}
+
+/* Close now: every request still open is aborted (close callbacks), then the
+ * handles are closed. */
+static void conn_close(hl_http_conn_t *C) {
+  if (C->closed)
+    return;
+  C->closed = 1;
+  C->dead = 1;
+  while (C->q_head)
+    req_release(C->q_head, 1);
+  C->cur = C->writer = NULL;
+  C->nclosing = 2;
+  uv_close(&C->io.h, conn_closed_cb);
+  uv_close((uv_handle_t *)&C->timer, conn_closed_cb);
+}
+
+static void linger_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+static void linger_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
+
+static void shutdown_cb(uv_shutdown_t *sd, int status) {
+  hl_http_conn_t *C = hl__container_of(sd, hl_http_conn_t, u.sd);
+  if (C->closed)
+    return;
+  if (status < 0 || C->eof) {
+    conn_close(C);
+    return;
+  }
+  /* Lingering close: read and drop what the client still sends, so the kernel
+   * does not answer unread data with a reset that would destroy the response. */
+  conn_deadline(C, T_LINGER, LINGER_MS);
+  uv_read_stop(&C->io.s);
+  uv_read_start(&C->io.s, linger_alloc, linger_read);
+}
+
+/* Graceful: after everything queued is sent, shut the write side down. */
+static void conn_end(hl_http_conn_t *C) {
+  if (C->closed || C->ending == 2)
+    return;
+  C->dead = 1;
+  if (C->olen || C->writing) {
+    C->ending = 1;
+    return;
+  }
+  C->ending = 2;
+  while (C->q_head)
+    req_release(C->q_head, 1);
+  if (C->closed)
+    return;
+  if (C->reading) {
+    uv_read_stop(&C->io.s);
+    C->reading = 0;
+  }
+  if (uv_shutdown(&C->u.sd, &C->io.s, shutdown_cb) < 0)
+    conn_close(C);
+}
+
+/* Nothing in flight: serve a pending error, close a dying connection, or wait
+ * for the next request. */
+static void conn_idle_check(hl_http_conn_t *C) {
+  if (C->closed || C->nq)
+    return;
+  if (C->err_status) {
+    char line[160];
+    int n = snprintf(line, sizeof line,
+                     "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+                     C->err_status, status_text(C->err_status));
+    C->err_status = 0;
+    if (buf_append(C->S, &C->out, &C->olen, &C->ocap, line, (size_t)n) == 0)
+      C->out_seq += (size_t)n;
+    C->close_when_idle = 1;
+  }
+  if (C->close_when_idle || C->dead || C->S->closing) {
+    conn_end(C);
+    if (!C->in_read && !C->busy)
+      conn_flush(C);
+    return;
+  }
+  conn_deadline(C, T_IDLE, C->S->lim.keep_alive_timeout_ms);
+}
+
+/* A parse error, a limit or a timeout: drop the request being parsed, answer
+ * `status` after the responses before it, then close. */
+static void conn_fail(hl_http_conn_t *C, int status) {
+  if (C->closed)
+    return;
+  C->dead = 1;
+  C->close_when_idle = 1;
+  if (C->reading) {
+    uv_read_stop(&C->io.s);
+    C->reading = 0;
+  }
+  hl_http_req_t *r = C->cur;
+  C->cur = NULL;
+  if (r && r->res.head_sent)
+    status = 0; /* too late for an error response */
+  C->err_status = (uint16_t)status;
+  if (r)
+    req_release(r, 1); /* checks for idle itself */
+  else
+    conn_idle_check(C);
+}
+
+/* ---- requests ---------------------------------------------------------------------------- */
+
+static void req_release(hl_http_req_t *r, int aborted) {
+  hl_http_conn_t *C = r->C;
+  srv_t *S = C->S;
+  hl__loop_t *L = S->L;
+  if (r->released)
+    return;
+  r->released = 1;
+  /* unlink */
+  hl_http_req_t **pp = &C->q_head, *prevr = NULL;
+  while (*pp && *pp != r) {
+    prevr = *pp;
+    pp = &(*pp)->next;
+  }
+  if (*pp) {
+    *pp = r->next;
+    if (C->q_tail == r)
+      C->q_tail = prevr;
+    C->nq--;
+  }
+  if (C->writer == r) {
+    writer_take(C, r->next);
+    writer_advance(C);
+  }
+  if (C->cur == r)
+    C->cur = NULL;
+  if (aborted)
+    r->aborted = 1;
+  if (r->on_close && r->dispatched) {
+    hl_async_id_t id = r->async.id;
+    hl__loop_t *prev = req_enter(r);
+    r->on_close(r, aborted, r->close_arg);
+    C->busy--;
+    hl__leave(L, id, prev);
+  }
+  int close_conn = r->res.close_conn && !aborted;
+  hl__async_end(L, &r->async, r, NULL);
+  buf_release(S, r->res.pb, r->res.pcap);
+  r->res.pb = NULL;
+  if (r->bcap > 8192) {
+    hl__free(r->buf);
+    r->buf = NULL;
+    r->bcap = 0;
+  }
+  if (r->res.hcap > 8192) {
+    hl__free(r->res.hb);
+    r->res.hb = NULL;
+    r->res.hcap = 0;
+  }
+  hl__pool_put(&S->req_pool, r);
+  if (C->closed)
+    return;
+  if (close_conn) {
+    C->close_when_idle = 1;
+    C->dead = 1;
+    while (C->q_head)
+      req_release(C->q_head, 1);
+  }
+  if (C->pause_queue && C->nq < S->lim.max_pipelined) {
+    C->pause_queue = 0;
+    if (!C->in_read) { /* parse on, in the connection's context */
+      hl_async_id_t cid = C->async.id;
+      hl__loop_t *prev = hl__enter(L, &C->async);
+      conn_process(C);
+      hl__leave(L, cid, prev);
+    }
+  }
+  conn_idle_check(C);
+}
+
+static hl_http_req_t *req_new(hl_http_conn_t *C) {
+  srv_t *S = C->S;
+  hl_http_req_t *r = hl__pool_get(&S->req_pool);
+  if (!r)
+    return NULL;
+  char *buf = r->buf, *hb = r->res.hb;
+  uint32_t bcap = r->bcap, hcap = r->res.hcap, hdrcap = r->hdrcap, nhcap = r->res.nhcap;
+  hent_t *hdr = r->hdr, *h = r->res.h;
+  /* the listener array (last) needs no clearing: nls says what is valid */
+  memset(r, 0, offsetof(hl_http_req_t, res) + offsetof(struct hl_http_res_s, ls));
+  r->buf = buf;
+  r->bcap = bcap;
+  r->res.hb = hb;
+  r->res.hcap = hcap;
+  r->hdr = hdr;
+  r->hdrcap = hdrcap;
+  r->res.h = h;
+  r->res.nhcap = nhcap;
+  r->res.status = 200;
+  r->res.reason = HDR_DEAD;
+  r->C = C;
+  return r;
+}
+
+/* Pool teardown: free what pooled requests keep. */
+static void req_free_each(void *obj, void *arg) {
+  (void)arg;
+  hl_http_req_t *r = obj;
+  hl__free(r->buf);
+  hl__free(r->hdr);
+  hl__free(r->res.hb);
+  hl__free(r->res.h);
+}
+
+/* ---- llhttp callbacks ------------------------------------------------------------------------ */
+
+#define CONN(p) ((hl_http_conn_t *)(p)->data)
+
+static int on_message_begin(llhttp_t *p) {
+  hl_http_conn_t *C = CONN(p);
+  srv_t *S = C->S;
+  if (C->dead)
+    return HPE_PAUSED;
+  hl_http_req_t *r = req_new(C);
+  if (!r)
+    return -1;
+  hl__async_init(S->L, &r->async, "HTTPINCOMINGMESSAGE", C->async.id, r);
+  r->times.start = C->read_ns; /* when the read holding its first byte returned */
+  if (C->q_tail)
+    C->q_tail->next = r;
+  else
+    C->q_head = r;
+  C->q_tail = r;
+  C->nq++;
+  if (!C->writer)
+    C->writer = r;
+  C->cur = r;
+  C->hdr_bytes = 0;
+  C->req_start_ms = uv_now(S->L->uv);
+  conn_deadline(C, T_HEADERS, S->lim.headers_timeout_ms);
+  return 0;
+}
+
+static int count_hdr(hl_http_conn_t *C, size_t n) {
+  C->hdr_bytes += (uint32_t)n;
+  if (C->hdr_bytes > C->S->lim.max_header_bytes) {
+    C->err_status = 431;
+    return -1;
+  }
+  return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t n) {
+  hl_http_conn_t *C = CONN(p);
+  if (count_hdr(C, n) || rb_append(C->cur, at, n))
+    return -1;
+  return 0;
+}
+
+static int on_url_complete(llhttp_t *p) {
+  hl_http_req_t *r = CONN(p)->cur;
+  return rb_append(r, "", 1);
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n) {
+  hl_http_conn_t *C = CONN(p);
+  hl_http_req_t *r = C->cur;
+  if (count_hdr(C, n))
+    return -1;
+  if (r->nhdr == 0 || r->in_value) {
+    if (r->nhdr >= C->S->lim.max_headers) {
+      C->err_status = 431;
+      return -1;
+    }
+    if (r->nhdr == r->hdrcap) {
+      uint32_t nc = r->hdrcap ? r->hdrcap * 2 : 16;
+      hent_t *nh = hl__realloc(r->hdr, nc * sizeof *nh);
+      if (!nh)
+        return -1;
+      r->hdr = nh;
+      r->hdrcap = nc;
+    }
+    r->hdr[r->nhdr].name = r->blen;
+    r->hdr[r->nhdr].value = HDR_DEAD;
+    r->nhdr++;
+    r->in_value = 0;
+    count_hdr(C, 4);
+  }
+  return rb_append(r, at, n);
+}
+
+static int on_header_field_complete(llhttp_t *p) {
+  return rb_append(CONN(p)->cur, "", 1);
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n) {
+  hl_http_conn_t *C = CONN(p);
+  hl_http_req_t *r = C->cur;
+  if (count_hdr(C, n))
+    return -1;
+  if (!r->in_value) {
+    r->in_value = 1;
+    r->hdr[r->nhdr - 1].value = r->blen;
+  }
+  return rb_append(r, at, n);
+}
+
+static int on_header_value_complete(llhttp_t *p) {
+  hl_http_req_t *r = CONN(p)->cur;
+  if (!r->in_value) { /* empty value */
+    r->in_value = 1;
+    r->hdr[r->nhdr - 1].value = r->blen;
+  }
+  return rb_append(r, "", 1);
+}
+
+static const char *req_hdr(const hl_http_req_t *r, const char *name) {
+  for (uint32_t i = 0; i < r->nhdr; i++)
+    if (!strcasecmp(r->buf + r->hdr[i].name, name))
+      return r->buf + r->hdr[i].value;
+  return NULL;
+}
+
+static int on_headers_complete(llhttp_t *p) {
+  hl_http_conn_t *C = CONN(p);
+  srv_t *S = C->S;
+  hl__loop_t *L = S->L;
+  hl_http_req_t *r = C->cur;
+  if (r->url == 0 && r->blen == 0 && rb_append(r, "/", 1))
+    return -1;
+  /* path and query: copies after the headers (room made first: the copies
+   * come from the same buffer) */
+  size_t ul = strlen(r->buf + r->url);
+  if (rb_reserve(r, ul + 3))
+    return -1;
+  const char *url = r->buf + r->url;
+  const char *q = memchr(url, '?', ul);
+  size_t pl = q ? (size_t)(q - url) : ul;
+  r->path = r->blen;
+  if (rb_append(r, url, pl) || rb_append(r, "", 1))
+    return -1;
+  r->query = r->blen;
+  url = r->buf + r->url; /* may have moved */
+  if (q) {
+    if (rb_append(r, url + pl + 1, ul - pl - 1))
+      return -1;
+  }
+  if (rb_append(r, "", 1))
+    return -1;
+  r->method = llhttp_method_name(p->method);
+  r->major = p->http_major;
+  r->minor = p->http_minor;
+  r->keep_alive = (uint8_t)llhttp_should_keep_alive(p);
+  r->is_head = p->method == HTTP_HEAD;
+  r->times.headers = uv_hrtime();
+  if ((p->flags & F_CONTENT_LENGTH) && p->content_length > S->lim.max_body_bytes) {
+    C->err_status = 413;
+    return -1;
+  }
+  if (r->major == 1 && r->minor >= 1) {
+    const char *e = req_hdr(r, "expect");
+    if (e && !strcasecmp(e, "100-continue"))
+      r->expect_continue = 1;
+  }
+  if (S->lim.request_timeout_ms) {
+    uint64_t now = uv_now(L->uv), due = C->req_start_ms + S->lim.request_timeout_ms;
+    conn_deadline(C, T_REQUEST, due > now ? due - now : 1);
+  } else {
+    C->tkind = T_NONE;
+  }
+  r->dispatched = 1;
+  hl_async_id_t id = r->async.id;
+  hl__loop_t *prev = req_enter(r);
+  if (HL_UNLIKELY(hl__http_hooks_any())) {
+    hl_http_hook_event_t ev = {HL_HTTP_HOOK_REQUEST, S->pub, C, r, &r->res};
+    hl__http_hooks_fire(L, &ev);
+  }
+  S->on_request(S->pub, r, &r->res);
+  if (r->expect_continue && !r->res.head_sent && !r->res.continue_sent && !r->aborted)
+    hl_http_res_write_continue(&r->res);
+  req_leave(r, id, prev);
+  if (C->closed || C->cur != r)
+    return HPE_PAUSED;
+  return r->paused ? HPE_PAUSED : 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n) {
+  hl_http_conn_t *C = CONN(p);
+  hl_http_req_t *r = C->cur;
+  r->body_bytes += n;
+  if (r->body_bytes > C->S->lim.max_body_bytes) {
+    C->err_status = 413;
+    return -1;
+  }
+  if (r->on_data && !r->aborted) {
+    hl_async_id_t id = r->async.id;
+    hl__loop_t *prev = req_enter(r);
+    r->on_data(r, at, n, r->body_arg);
+    req_leave(r, id, prev);
+    if (C->closed || C->cur != r)
+      return HPE_PAUSED;
+    if (r->paused)
+      return HPE_PAUSED;
+  }
+  return 0;
+}
+
+static int on_message_complete(llhttp_t *p) {
+  hl_http_conn_t *C = CONN(p);
+  srv_t *S = C->S;
+  hl_http_req_t *r = C->cur;
+  C->cur = NULL;
+  r->msg_done = 1;
+  C->tkind = T_NONE;
+  int keep = r->keep_alive;
+  if (r->on_end && !r->aborted) {
+    hl_async_id_t id = r->async.id;
+    hl__loop_t *prev = req_enter(r);
+    r->on_end(r, r->body_arg);
+    req_leave(r, id, prev);
+  }
+  if (C->closed)
+    return HPE_PAUSED;
+  if (!keep || S->closing) {
+    C->dead = 1;
+    C->close_when_idle = 1;
+    return HPE_PAUSED;
+  }
+  if (r->finished && !r->released)
+    req_release(r, 0);
+  if (C->nq >= S->lim.max_pipelined) {
+    C->pause_queue = 1;
+    return HPE_PAUSED;
+  }
+  return 0;
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+static int conn_paused(hl_http_conn_t *C) {
+  /* dead: no new request is parsed, the current one is read to its end */
+  return C->closed || (C->dead && !C->cur) || C->pause_queue || (C->cur && C->cur->paused);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+
+static void conn_read_start(hl_http_conn_t *C);
+
+static int llhttp_status(llhttp_t *p) {
+  llhttp_errno_t e = llhttp_get_errno(p);
+  if (e == HPE_INVALID_VERSION)
+    return 505;
+  return 400;
+}
+
+/* Parse what is buffered until it is used up or parsing pauses. */
+static void conn_process(hl_http_conn_t *C) {
+  C->in_read = 1;
+  while (C->rpos < C->rlen) {
+    if (conn_paused(C))
+      break;
+    const char *d = C->rbuf + C->rpos;
+    llhttp_errno_t e = llhttp_execute(&C->parser, d, C->rlen - C->rpos);
+    if (e == HPE_OK) {
+      C->rpos = C->rlen;
+      break;
+    }
+    if (e == HPE_PAUSED_UPGRADE) { /* no upgrades: answer, then close */
+      C->dead = 1;
+      C->close_when_idle = 1;
+      C->rpos = C->rlen;
+      break;
+    }
+    if (e == HPE_PAUSED) {
+      const char *ep = llhttp_get_error_pos(&C->parser);
+      C->rpos = ep ? (size_t)(ep - C->rbuf) : C->rlen;
+      llhttp_resume(&C->parser);
+      continue;
+    }
+    /* a parse error or a limit */
+    int st = C->err_status ? C->err_status : llhttp_status(&C->parser);
+    C->err_status = 0;
+    conn_fail(C, st);
+    C->rpos = C->rlen;
+    break;
+  }
+  C->in_read = 0;
+  if (C->rpos >= C->rlen || (C->dead && !C->cur)) {
+    buf_release(C->S, C->rbuf, BLK);
+    C->rbuf = NULL;
+    C->rpos = C->rlen = 0;
+  }
+  if (C->closed)
+    return;
+  if (conn_paused(C)) {
+    if (C->reading) {
+      uv_read_stop(&C->io.s);
+      C->reading = 0;
+    }
+  } else if (!C->reading && !C->ending) {
+    conn_read_start(C);
+  }
+  if (!C->busy)
+    conn_flush(C);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b) {
+  (void)hint;
+  hl_http_conn_t *C = h->data;
+  if (!C->rbuf)
+    C->rbuf = blk_get(C->S);
+  *b = uv_buf_init(C->rbuf, C->rbuf ? BLK : 0);
+}
+
+static void conn_read_start(hl_http_conn_t *C) {
+  if (uv_read_start(&C->io.s, alloc_cb, read_cb) == 0)
+    C->reading = 1;
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  (void)b;
+  hl_http_conn_t *C = s->data;
+  hl__loop_t *L = C->S->L;
+  hl_async_id_t id = C->async.id;
+  hl__loop_t *prev = hl__enter(L, &C->async);
+  if (n > 0) {
+    C->rpos = 0;
+    C->rlen = (size_t)n;
+    C->read_ns = uv_hrtime();
+    conn_process(C);
+  } else if (n < 0) {
+    buf_release(C->S, C->rbuf, BLK);
+    C->rbuf = NULL;
+    C->rpos = C->rlen = 0;
+    if (n == UV_EOF) {
+      C->eof = 1;
+      uv_read_stop(s);
+      C->reading = 0;
+      C->dead = 1;
+      /* As Node (allowHalfOpen off): the client is gone, requests not yet
+       * answered are aborted; answers already made are still sent. */
+      C->close_when_idle = 1;
+      if (C->cur) /* its body will not come: over, answered or not */
+        C->cur->msg_done = 1;
+      C->cur = NULL;
+      for (hl_http_req_t *r = C->q_head, *nx; r && !C->closed; r = nx) {
+        nx = r->next;
+        if (!r->res.ended)
+          req_release(r, 1);
+      }
+      if (!C->closed && C->nq == 0)
+        conn_end(C);
+      else if (!C->closed)
+        conn_flush(C); /* answered requests: release once sent */
+    } else {
+      conn_close(C);
+    }
+  } else if (C->rpos >= C->rlen) {
+    buf_release(C->S, C->rbuf, BLK);
+    C->rbuf = NULL;
+  }
+  hl__leave(L, id, prev);
+}
+
+static void linger_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
+  (void)hint;
+  hl_http_conn_t *C = h->data;
+  if (!C->rbuf)
+    C->rbuf = blk_get(C->S);
+  *b = uv_buf_init(C->rbuf, C->rbuf ? BLK : 0);
+}
+
+static void linger_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  (void)b;
+  hl_http_conn_t *C = s->data;
+  if (n < 0)
+    conn_close(C);
+}
+
+/* ---- server ---------------------------------------------------------------------------------- */
+
+static void srv_accept(srv_t *S) {
+  hl__loop_t *L = S->L;
+  S->accept_pending = 0;
+  hl_http_conn_t *C = hl__pool_get(&S->conn_pool);
+  if (!C)
+    return;
+  memset(C, 0, sizeof *C);
+  C->S = S;
+  int e = S->is_pipe ? uv_pipe_init(L->uv, &C->io.pipe, 0) : uv_tcp_init(L->uv, &C->io.tcp);
+  if (e) {
+    hl__pool_put(&S->conn_pool, C);
+    return;
+  }
+  C->io.h.data = C;
+  uv_timer_init(L->uv, &C->timer);
+  C->timer.data = C;
+  S->nconns++;
+  L->live++;
+  C->next = S->conns;
+  if (S->conns)
+    S->conns->prev = C;
+  S->conns = C;
+  hl_async_id_t sid = S->async.id;
+  hl__loop_t *prev = hl__enter(L, &S->async);
+  hl__async_init(L, &C->async, S->is_pipe ? "PIPEWRAP" : "TCPWRAP", sid, C);
+  if (uv_accept(&S->lis.s, &C->io.s) != 0) {
+    conn_close(C);
+    hl__leave(L, sid, prev);
+    return;
+  }
+  if (!S->is_pipe)
+    uv_tcp_nodelay(&C->io.tcp, 1);
+  llhttp_init(&C->parser, HTTP_REQUEST, &settings);
+  C->parser.data = C;
+  if (HL_UNLIKELY(hl__http_hooks_any())) {
+    hl_http_hook_event_t ev = {HL_HTTP_HOOK_CONNECTION, S->pub, C, NULL, NULL};
+    hl__http_hooks_fire(L, &ev);
+  }
+  if (!C->closed) {
+    conn_read_start(C);
+    conn_deadline(C, T_HEADERS, S->lim.headers_timeout_ms);
+  }
+  hl__leave(L, sid, prev);
+}
+
+static void on_connection(uv_stream_t *lis, int status) {
+  srv_t *S = lis->data;
+  if (status < 0 || S->closing)
+    return;
+  if (S->nconns >= (int)S->lim.max_connections) {
+    /* Not accepting makes libuv stop watching the socket until we do:
+     * the kernel's backlog holds the rest. */
+    S->accept_pending = 1;
+    return;
+  }
+  srv_accept(S);
+}
+
+static void srv_maybe_done(srv_t *S) {
+  if (!S->closing || S->lis_open || S->nconns)
+    return;
+  hl__loop_t *L = S->L;
+  hl_http_server_t *pub = S->pub;
+  hl_http_server_close_cb cb = S->on_close;
+  if (S->listening) {
+    hl__async_end(L, &S->async, S, NULL);
+    L->live--;
+  }
+  hl__pool_each(&S->req_pool, req_free_each, NULL);
+  hl__pool_destroy(&S->req_pool);
+  hl__pool_destroy(&S->conn_pool);
+  while (S->free_blocks) {
+    blk_t *b = S->free_blocks;
+    S->free_blocks = b->next;
+    hl__free(b);
+  }
+  hl__free(S);
+  pub->impl = NULL;
+  if (cb)
+    cb(pub);
+}
+
+static void lis_closed_cb(uv_handle_t *h) {
+  srv_t *S = h->data;
+  S->lis_open = 0;
+  srv_maybe_done(S);
+}
+
+static void settings_init(void) {
+  if (settings.on_message_begin)
+    return;
+  llhttp_settings_init(&settings);
+  settings.on_message_begin = on_message_begin;
+  settings.on_url = on_url;
+  settings.on_url_complete = on_url_complete;
+  settings.on_header_field = on_header_field;
+  settings.on_header_field_complete = on_header_field_complete;
+  settings.on_header_value = on_header_value;
+  settings.on_header_value_complete = on_header_value_complete;
+  settings.on_headers_complete = on_headers_complete;
+  settings.on_body = on_body;
+  settings.on_message_complete = on_message_complete;
+}
+
+HL_EXPORT int hl_http_limits_default(hl_http_limits_t *lim) {
+  if (!lim)
+    return HL_EINVAL;
+  lim->max_header_bytes = 16384;
+  lim->max_headers = 100;
+  lim->max_body_bytes = 8u << 20;
+  lim->headers_timeout_ms = 60000;
+  lim->request_timeout_ms = 300000;
+  lim->keep_alive_timeout_ms = 5000;
+  lim->max_connections = 10000;
+  lim->max_pipelined = 64;
+  return 0;
+}
+
+HL_EXPORT int hl_http_server_init(hl_loop_t *loop, hl_http_server_t *server,
+                                  hl_http_request_cb on_request, const hl_http_limits_t *limits) {
+  hl__loop_t *L = hl__L(loop);
+  if (!L || !server || !on_request)
+    return HL_EINVAL;
+  srv_t *S = hl__calloc(1, sizeof *S);
+  if (!S)
+    return HL_ENOMEM;
+  settings_init();
+  /* A write to a socket the client has closed must be an EPIPE, not the end
+   * of the process: as Node does at startup, ignore SIGPIPE unless the
+   * application installed its own handler. */
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    sigaction(SIGPIPE, &sa, NULL);
+  }
+  S->L = L;
+  S->pub = server;
+  S->on_request = on_request;
+  hl_http_limits_default(&S->lim);
+  if (limits) {
+    hl_http_limits_t d = S->lim;
+    S->lim = *limits;
+    if (!S->lim.max_header_bytes)
+      S->lim.max_header_bytes = d.max_header_bytes;
+    if (!S->lim.max_headers)
+      S->lim.max_headers = d.max_headers;
+    if (!S->lim.max_body_bytes)
+      S->lim.max_body_bytes = d.max_body_bytes;
+    if (!S->lim.max_connections)
+      S->lim.max_connections = d.max_connections;
+    if (!S->lim.max_pipelined)
+      S->lim.max_pipelined = d.max_pipelined;
+  }
+  hl__pool_init(&S->conn_pool, sizeof(hl_http_conn_t), 32);
+  hl__pool_init(&S->req_pool, sizeof(hl_http_req_t), 32);
+  server->impl = S;
+  if (HL_UNLIKELY(hl__http_hooks_any())) {
+    hl_http_hook_event_t ev = {HL_HTTP_HOOK_SERVER, server, NULL, NULL, NULL};
+    hl__http_hooks_fire(L, &ev);
+  }
+  return 0;
+}
+
+static int srv_listen_begin(srv_t *S, int pipe) {
+  hl__loop_t *L = S->L;
+  int e = pipe ? uv_pipe_init(L->uv, &S->lis.pipe, 0) : uv_tcp_init(L->uv, &S->lis.tcp);
+  if (e)
+    return e;
+  S->is_pipe = (uint8_t)pipe;
+  S->lis.h.data = S;
+  S->lis_open = 1;
+  return 0;
+}
+
+static int srv_listen_end(srv_t *S, int e, int backlog) {
+  hl__loop_t *L = S->L;
+  if (!e)
+    e = uv_listen(&S->lis.s, backlog > 0 ? backlog : 511, on_connection);
+  if (e) {
+    S->failed = 1;
+    uv_close(&S->lis.h, lis_closed_cb);
+    return e;
+  }
+  S->listening = 1;
+  L->live++;
+  hl__async_init(L, &S->async, S->is_pipe ? "PIPESERVERWRAP" : "TCPSERVERWRAP", -1, S->pub);
+  return 0;
+}
+
+HL_EXPORT int hl_http_server_listen(hl_http_server_t *server, const char *host, int port,
+                                    int backlog) {
+  if (!server || !server->impl || !host || port < 0 || port > 65535)
+    return HL_EINVAL;
+  srv_t *S = server->impl;
+  if (S->listening || S->closing || S->failed || S->lis_open)
+    return HL_ESTATE;
+  struct sockaddr_storage ss;
+  if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) &&
+      uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss))
+    return HL_EINVAL;
+  int e = srv_listen_begin(S, 0);
+  if (e)
+    return e;
+  e = uv_tcp_bind(&S->lis.tcp, (struct sockaddr *)&ss, 0);
+  return srv_listen_end(S, e, backlog);
+}
+
+HL_EXPORT int hl_http_server_listen_unix(hl_http_server_t *server, const char *path, int backlog) {
+  if (!server || !server->impl || !path || !*path)
+    return HL_EINVAL;
+  srv_t *S = server->impl;
+  if (S->listening || S->closing || S->failed || S->lis_open)
+    return HL_ESTATE;
+  int e = srv_listen_begin(S, 1);
+  if (e)
+    return e;
+  e = uv_pipe_bind(&S->lis.pipe, path);
+  return srv_listen_end(S, e, backlog);
+}
+
+HL_EXPORT int hl_http_server_port(const hl_http_server_t *server) {
+  if (!server || !server->impl)
+    return HL_EINVAL;
+  srv_t *S = server->impl;
+  if (!S->listening || S->is_pipe || !S->lis_open)
+    return HL_ESTATE;
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  int e = uv_tcp_getsockname(&S->lis.tcp, (struct sockaddr *)&ss, &len);
+  if (e)
+    return e;
+  if (ss.ss_family == AF_INET)
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+HL_EXPORT int hl_http_server_connections(const hl_http_server_t *server) {
+  if (!server || !server->impl)
+    return HL_EINVAL;
+  return server->impl->nconns;
+}
+
+HL_EXPORT int hl_http_server_close(hl_http_server_t *server, hl_http_server_close_cb on_close) {
+  if (!server || !server->impl)
+    return HL_EINVAL;
+  srv_t *S = server->impl;
+  if (S->closing)
+    return HL_ESTATE;
+  S->closing = 1;
+  S->on_close = on_close;
+  if (S->lis_open && !uv_is_closing(&S->lis.h))
+    uv_close(&S->lis.h, lis_closed_cb);
+  hl_http_conn_t *C = S->conns, *next;
+  for (; C; C = next) {
+    next = C->next;
+    if (C->closed)
+      continue;
+    C->close_when_idle = 1;
+    if (C->nq == 0) {
+      hl_async_id_t id = C->async.id;
+      hl__loop_t *prev = hl__enter(S->L, &C->async);
+      conn_end(C);
+      hl__leave(S->L, id, prev);
+    }
+  }
+  srv_maybe_done(S);
+  return 0;
+}
+
+/* ---- connection accessors ------------------------------------------------------------------ */
+
+HL_EXPORT hl_async_id_t hl_http_conn_async_id(const hl_http_conn_t *conn) {
+  return conn ? conn->async.id : HL_EINVAL;
+}
+
+HL_EXPORT int hl_http_conn_remote(const hl_http_conn_t *conn, struct sockaddr_storage *addr) {
+  if (!conn || !addr)
+    return HL_EINVAL;
+  if (conn->S->is_pipe)
+    return HL_ENOTSUP;
+  int len = sizeof *addr;
+  return uv_tcp_getpeername(&conn->io.tcp, (struct sockaddr *)addr, &len);
+}
+
+HL_EXPORT hl_http_server_t *hl_http_conn_server(const hl_http_conn_t *conn) {
+  return conn ? conn->S->pub : NULL;
+}
+
+/* ---- request accessors ------------------------------------------------------------------- */
+
+HL_EXPORT const char *hl_http_req_method(const hl_http_req_t *r) {
+  return r ? r->method : NULL;
+}
+HL_EXPORT const char *hl_http_req_url(const hl_http_req_t *r) {
+  return r ? r->buf + r->url : NULL;
+}
+HL_EXPORT const char *hl_http_req_path(const hl_http_req_t *r) {
+  return r ? r->buf + r->path : NULL;
+}
+HL_EXPORT const char *hl_http_req_query(const hl_http_req_t *r) {
+  return r ? r->buf + r->query : NULL;
+}
+HL_EXPORT int hl_http_req_version(const hl_http_req_t *r, int *major, int *minor) {
+  if (!r || !major || !minor)
+    return HL_EINVAL;
+  *major = r->major;
+  *minor = r->minor;
+  return 0;
+}
+HL_EXPORT size_t hl_http_req_header_count(const hl_http_req_t *r) {
+  return r ? r->nhdr : 0;
+}
+HL_EXPORT int hl_http_req_header_at(const hl_http_req_t *r, size_t i, const char **name,
+                                    const char **value) {
+  if (!r || i >= r->nhdr)
+    return HL_EINVAL;
+  if (name)
+    *name = r->buf + r->hdr[i].name;
+  if (value)
+    *value = r->buf + r->hdr[i].value;
+  return 0;
+}
+HL_EXPORT const char *hl_http_req_header(const hl_http_req_t *r, const char *name) {
+  return r && name ? req_hdr(r, name) : NULL;
+}
+HL_EXPORT const char *hl_http_req_header_next(const hl_http_req_t *r, const char *name,
+                                              size_t *pos) {
+  if (!r || !name || !pos)
+    return NULL;
+  for (size_t i = *pos; i < r->nhdr; i++)
+    if (!strcasecmp(r->buf + r->hdr[i].name, name)) {
+      *pos = i + 1;
+      return r->buf + r->hdr[i].value;
+    }
+  *pos = r->nhdr;
+  return NULL;
+}
+HL_EXPORT hl_http_conn_t *hl_http_req_conn(const hl_http_req_t *r) {
+  return r ? r->C : NULL;
+}
+HL_EXPORT hl_async_id_t hl_http_req_async_id(const hl_http_req_t *r) {
+  return r ? r->async.id : HL_EINVAL;
+}
+HL_EXPORT int hl_http_req_expects_continue(const hl_http_req_t *r) {
+  return r ? r->expect_continue : 0;
+}
+HL_EXPORT void hl_http_req_set_data(hl_http_req_t *r, void *data) {
+  if (r)
+    r->data = data;
+}
+HL_EXPORT void *hl_http_req_get_data(const hl_http_req_t *r) {
+  return r ? r->data : NULL;
+}
+HL_EXPORT int hl_http_req_on_body(hl_http_req_t *r, hl_http_data_cb on_data, hl_http_end_cb on_end,
+                                  void *arg) {
+  if (!r || r->released)
+    return HL_EINVAL;
+  r->on_data = on_data;
+  r->on_end = on_end;
+  r->body_arg = arg;
+  return 0;
+}
+HL_EXPORT int hl_http_req_on_close(hl_http_req_t *r, hl_http_close_cb cb, void *arg) {
+  if (!r || r->released)
+    return HL_EINVAL;
+  r->on_close = cb;
+  r->close_arg = arg;
+  return 0;
+}
+HL_EXPORT int hl_http_req_pause(hl_http_req_t *r) {
+  if (!r || r->released)
+    return HL_EINVAL;
+  r->paused = 1;
+  hl_http_conn_t *C = r->C;
+  if (!C->in_read && C->reading && C->cur == r) {
+    uv_read_stop(&C->io.s);
+    C->reading = 0;
+  }
+  return 0;
+}
+HL_EXPORT int hl_http_req_resume(hl_http_req_t *r) {
+  if (!r || r->released)
+    return HL_EINVAL;
+  r->paused = 0;
+  hl_http_conn_t *C = r->C;
+  if (C->in_read || C->closed)
+    return 0;
+  hl__loop_t *L = C->S->L;
+  hl_async_id_t id = C->async.id;
+  hl__loop_t *prev = hl__enter(L, &C->async);
+  conn_process(C);
+  hl__leave(L, id, prev);
+  return 0;
+}
+HL_EXPORT const hl_http_times_t *hl_http_req_times(const hl_http_req_t *r) {
+  return r ? &r->times : NULL;
+}
+HL_EXPORT const hl_http_times_t *hl_http_res_times(const hl_http_res_t *res) {
+  return res ? &RES_REQ(res)->times : NULL;
+}
+
+/* ---- response ------------------------------------------------------------------------------- */
+
+static const char *status_text(int st) {
+  switch (st) {
+  case 100:
+    return "Continue";
+  case 101:
+    return "Switching Protocols";
+  case 200:
+    return "OK";
+  case 201:
+    return "Created";
+  case 202:
+    return "Accepted";
+  case 204:
+    return "No Content";
+  case 206:
+    return "Partial Content";
+  case 301:
+    return "Moved Permanently";
+  case 302:
+    return "Found";
+  case 303:
+    return "See Other";
+  case 304:
+    return "Not Modified";
+  case 307:
+    return "Temporary Redirect";
+  case 308:
+    return "Permanent Redirect";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 408:
+    return "Request Timeout";
+  case 409:
+    return "Conflict";
+  case 411:
+    return "Length Required";
+  case 413:
+    return "Payload Too Large";
+  case 414:
+    return "URI Too Long";
+  case 417:
+    return "Expectation Failed";
+  case 429:
+    return "Too Many Requests";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  case 502:
+    return "Bad Gateway";
+  case 503:
+    return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
+  case 505:
+    return "HTTP Version Not Supported";
+  default:
+    return "Unknown";
+  }
+}
+
+static int is_tchar(unsigned char c) {
+  return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static int valid_name(const char *n, size_t len) {
+  if (!n || !len)
+    return 0;
+  for (size_t i = 0; i < len; i++)
+    if (!is_tchar((unsigned char)n[i]))
+      return 0;
+  return 1;
+}
+
+static int valid_value(const char *v, size_t len) {
+  if (!v)
+    return 0;
+  for (size_t i = 0; i < len; i++)
+    if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
+      return 0;
+  return 1;
+}
+
+static int res_usable(const hl_http_res_t *res) {
+  return res && !RES_REQ(res)->released;
+}
+
+static int hb_add(hl_http_res_t *res, const char *s, size_t n, uint32_t *off) {
+  if (res->hlen + n + 1 > res->hcap) {
+    uint32_t nc = res->hcap ? res->hcap : 256;
+    while (nc < res->hlen + n + 1)
+      nc *= 2;
+    char *nb = hl__realloc(res->hb, nc);
+    if (!nb)
+      return HL_ENOMEM;
+    res->hb = nb;
+    res->hcap = nc;
+  }
+  *off = res->hlen;
+  memcpy(res->hb + res->hlen, s, n);
+  res->hb[res->hlen + n] = 0;
+  res->hlen += (uint32_t)n + 1;
+  return 0;
+}
+
+static int hdr_push(hl_http_res_t *res, const char *name, size_t nl, const char *value, size_t vl,
+                    int trailer) {
+  if (res->nh == res->nhcap) {
+    uint32_t nc = res->nhcap ? res->nhcap * 2 : 8;
+    hent_t *nh = hl__realloc(res->h, nc * sizeof *nh);
+    if (!nh)
+      return HL_ENOMEM;
+    res->h = nh;
+    res->nhcap = nc;
+  }
+  hent_t e = {0, 0, (uint8_t)trailer};
+  int r = hb_add(res, name, nl, &e.name);
+  if (!r)
+    r = hb_add(res, value, vl, &e.value);
+  if (r)
+    return r;
+  res->h[res->nh++] = e;
+  return 0;
+}
+
+static int hdr_remove(hl_http_res_t *res, const char *name, size_t nl, int trailer) {
+  int found = 0;
+  for (uint32_t i = 0; i < res->nh; i++) {
+    hent_t *e = &res->h[i];
+    if (e->name != HDR_DEAD && e->trailer == trailer && strlen(res->hb + e->name) == nl &&
+        !strncasecmp(res->hb + e->name, name, nl)) {
+      e->name = HDR_DEAD;
+      found = 1;
+    }
+  }
+  return found;
+}
+
+HL_EXPORT hl_http_req_t *hl_http_res_req(const hl_http_res_t *res) {
+  return res ? RES_REQ(res) : NULL;
+}
+
+HL_EXPORT int hl_http_res_status(hl_http_res_t *res, int status, const char *reason) {
+  if (!res_usable(res) || status < 100 || status > 999 ||
+      (reason && !valid_value(reason, strlen(reason))))
+    return HL_EINVAL;
+  if (res->head_sent)
+    return HL_ESTATE;
+  res->status = status;
+  res->reason = HDR_DEAD;
+  if (reason) {
+    uint32_t off;
+    int r = hb_add(res, reason, strlen(reason), &off);
+    if (r)
+      return r;
+    res->reason = off;
+  }
+  return 0;
+}
+
+HL_EXPORT int hl_http_res_get_status(const hl_http_res_t *res) {
+  return res ? res->status : HL_EINVAL;
+}
+
+HL_EXPORT int hl_http_res_set_header_n(hl_http_res_t *res, const char *name, size_t nl,
+                                       const char *value, size_t vl) {
+  if (!res_usable(res) || !valid_name(name, nl) || !valid_value(value, vl))
+    return HL_EINVAL;
+  if (res->head_sent)
+    return HL_ESTATE;
+  hdr_remove(res, name, nl, 0);
+  return hdr_push(res, name, nl, value, vl, 0);
+}
+
+HL_EXPORT int hl_http_res_set_header(hl_http_res_t *res, const char *name, const char *value) {
+  if (!name || !value)
+    return HL_EINVAL;
+  return hl_http_res_set_header_n(res, name, strlen(name), value, strlen(value));
+}
+
+HL_EXPORT int hl_http_res_add_header(hl_http_res_t *res, const char *name, const char *value) {
+  if (!res_usable(res) || !name || !value || !valid_name(name, strlen(name)) ||
+      !valid_value(value, strlen(value)))
+    return HL_EINVAL;
+  if (res->head_sent)
+    return HL_ESTATE;
+  return hdr_push(res, name, strlen(name), value, strlen(value), 0);
+}
+
+HL_EXPORT int hl_http_res_add_trailer(hl_http_res_t *res, const char *name, const char *value) {
+  if (!res_usable(res) || !name || !value || !valid_name(name, strlen(name)) ||
+      !valid_value(value, strlen(value)))
+    return HL_EINVAL;
+  if (res->ended)
+    return HL_ESTATE;
+  return hdr_push(res, name, strlen(name), value, strlen(value), 1);
+}
+
+HL_EXPORT const char *hl_http_res_get_header(const hl_http_res_t *res, const char *name) {
+  if (!res || !name)
+    return NULL;
+  for (uint32_t i = 0; i < res->nh; i++) {
+    const hent_t *e = &res->h[i];
+    if (e->name != HDR_DEAD && !e->trailer && !strcasecmp(res->hb + e->name, name))
+      return res->hb + e->value;
+  }
+  return NULL;
+}
+
+HL_EXPORT int hl_http_res_remove_header(hl_http_res_t *res, const char *name) {
+  if (!res_usable(res) || !name)
+    return HL_EINVAL;
+  if (res->head_sent)
+    return HL_ESTATE;
+  return hdr_remove(res, name, strlen(name), 0) ? 0 : HL_ENOENT;
+}
+
+HL_EXPORT size_t hl_http_res_header_count(const hl_http_res_t *res) {
+  size_t n = 0;
+  if (res)
+    for (uint32_t i = 0; i < res->nh; i++)
+      n += res->h[i].name != HDR_DEAD && !res->h[i].trailer;
+  return n;
+}
+
+HL_EXPORT int hl_http_res_header_at(const hl_http_res_t *res, size_t idx, const char **name,
+                                    const char **value) {
+  if (!res)
+    return HL_EINVAL;
+  size_t n = 0;
+  for (uint32_t i = 0; i < res->nh; i++) {
+    const hent_t *e = &res->h[i];
+    if (e->name == HDR_DEAD || e->trailer)
+      continue;
+    if (n++ == idx) {
+      if (name)
+        *name = res->hb + e->name;
+      if (value)
+        *value = res->hb + e->value;
+      return 0;
+    }
+  }
+  return HL_EINVAL;
+}
+
+HL_EXPORT int hl_http_res_headers_sent(const hl_http_res_t *res) {
+  return res ? res->head_sent : 0;
+}
+
+HL_EXPORT int hl_http_res_on(hl_http_res_t *res, int mask, hl_http_res_event_cb cb, void *arg) {
+  if (!res_usable(res) || !cb || mask <= 0 || (mask & ~31))
+    return HL_EINVAL;
+  if (res->nls == MAX_LS)
+    return HL_EHTTPLISTENERS;
+  res->ls[res->nls++] = (lsn_t){mask, cb, arg};
+  return 0;
+}
+
+/* The Date header's value, formatted once per second. */
+static const char *http_date(void) {
+  static _Thread_local char buf[40];
+  static _Thread_local time_t last;
+  time_t now = time(NULL);
+  if (now != last) {
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    last = now;
+  }
+  return buf;
+}
+
+static char *put(char *p, const char *s, size_t n) {
+  memcpy(p, s, n);
+  return p + n;
+}
+#define PUTS(p, lit) put(p, lit, sizeof lit - 1)
+
+static char *put_u64(char *p, uint64_t v) {
+  char t[24];
+  int n = 0;
+  do {
+    t[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n)
+    *p++ = t[--n];
+  return p;
+}
+
+static int res_check(hl_http_res_t *res) {
+  if (!res_usable(res))
+    return HL_EINVAL;
+  hl_http_req_t *r = RES_REQ(res);
+  if (r->aborted || r->C->closed)
+    return HL_EHTTPCLOSED;
+  if (res->ended || res->in_head)
+    return HL_ESTATE;
+  return 0;
+}
+
+/* Serialize the head. implicit >= 0: end() without writes, Content-Length
+ * becomes `implicit` unless the application set one. */
+static int res_write_head(hl_http_res_t *res, int status, const char *reason, int64_t implicit,
+                          uint64_t now) {
+  hl_http_req_t *r = RES_REQ(res);
+  hl_http_conn_t *C = r->C;
+  if (status) {
+    int e = hl_http_res_status(res, status, reason);
+    if (e)
+      return e;
+  }
+  res->in_head = 1;
+  r->times.pre_write_head = now ? now : uv_hrtime();
+  res_fire(res, HL_HTTP_RES_PRE_WRITE_HEAD, NULL, 0);
+  int st = res->status;
+  int has_date = 0, has_cl = 0, has_te = 0, has_conn = 0, conn_close = 0;
+  size_t need = 64;
+  for (uint32_t i = 0; i < res->nh; i++) {
+    hent_t *e = &res->h[i];
+    if (e->name == HDR_DEAD || e->trailer)
+      continue;
+    const char *n = res->hb + e->name, *v = res->hb + e->value;
+    need += strlen(n) + strlen(v) + 4;
+    if (!strcasecmp(n, "date"))
+      has_date = 1;
+    else if (!strcasecmp(n, "content-length")) {
+      has_cl = 1;
+      res->cl = strtoull(v, NULL, 10);
+    } else if (!strcasecmp(n, "transfer-encoding")) {
+      has_te = 1;
+      if (strcasestr(v, "chunked"))
+        res->chunked = 1;
+    } else if (!strcasecmp(n, "connection")) {
+      has_conn = 1;
+      if (strcasestr(v, "close"))
+        conn_close = 1;
+    }
+  }
+  const char *reason_s = res->reason == HDR_DEAD ? status_text(st) : res->hb + res->reason;
+  need += strlen(reason_s);
+  int no_body = r->is_head || st < 200 || st == 204 || st == 304;
+  int keep = r->keep_alive && !conn_close && !C->S->closing;
+  int add_cl = 0, add_te = 0;
+  uint64_t cl = 0;
+  if (has_cl) {
+    res->chunked = 0;
+  } else if (has_te) {
+    /* the application frames the body itself */
+  } else if (implicit >= 0) {
+    if (!(st < 200 || st == 204 || st == 304)) {
+      add_cl = 1;
+      cl = (uint64_t)implicit;
+    }
+  } else if (!no_body) {
+    if (r->major == 1 && r->minor >= 1) {
+      add_te = 1;
+      res->chunked = 1;
+    } else {
+      keep = 0; /* HTTP/1.0: the end of the body is the end of the connection */
+    }
+  }
+  if (no_body)
+    res->chunked = 0;
+  res->no_body = (uint8_t)no_body;
+  char stackbuf[1024];
+  char *h = need <= sizeof stackbuf ? stackbuf : hl__malloc(need);
+  if (!h) {
+    res->in_head = 0;
+    return HL_ENOMEM;
+  }
+  char *p = h;
+  p = PUTS(p, "HTTP/1.1 ");
+  p = put_u64(p, (uint64_t)st);
+  *p++ = ' ';
+  p = put(p, reason_s, strlen(reason_s));
+  p = PUTS(p, "\r\n");
+  for (uint32_t i = 0; i < res->nh; i++) {
+    hent_t *e = &res->h[i];
+    if (e->name == HDR_DEAD || e->trailer)
+      continue;
+    const char *n = res->hb + e->name, *v = res->hb + e->value;
+    p = put(p, n, strlen(n));
+    p = PUTS(p, ": ");
+    p = put(p, v, strlen(v));
+    p = PUTS(p, "\r\n");
+  }
+  if (!has_date) {
+    p = PUTS(p, "Date: ");
+    p = put(p, http_date(), 29);
+    p = PUTS(p, "\r\n");
+  }
+  if (add_cl) {
+    p = PUTS(p, "Content-Length: ");
+    p = put_u64(p, cl);
+    p = PUTS(p, "\r\n");
+  }
+  if (add_te)
+    p = PUTS(p, "Transfer-Encoding: chunked\r\n");
+  if (!has_conn) {
+    if (!keep)
+      p = PUTS(p, "Connection: close\r\n");
+    else if (r->minor == 0)
+      p = PUTS(p, "Connection: keep-alive\r\n");
+  }
+  p = PUTS(p, "\r\n");
+  int e = res_emit(r, h, (size_t)(p - h));
+  if (h != stackbuf)
+    hl__free(h);
+  if (e) {
+    res->in_head = 0;
+    return e;
+  }
+  if (!keep)
+    res->close_conn = 1;
+  res->head_sent = 1;
+  r->times.post_write_head = uv_hrtime();
+  res_fire(res, HL_HTTP_RES_POST_WRITE_HEAD, NULL, 0);
+  res->in_head = 0;
+  return 0;
+}
+
+HL_EXPORT int hl_http_res_write_head(hl_http_res_t *res, int status, const char *reason) {
+  int e = res_check(res);
+  if (e)
+    return e;
+  if (res->head_sent)
+    return HL_ESTATE;
+  if (status && (status < 100 || status > 999))
+    return HL_EINVAL;
+  return res_write_head(res, status, reason, -1, 0);
+}
+
+HL_EXPORT int hl_http_res_write_continue(hl_http_res_t *res) {
+  int e = res_check(res);
+  if (e)
+    return e;
+  if (res->head_sent || res->continue_sent)
+    return HL_ESTATE;
+  res->continue_sent = 1;
+  static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  e = res_emit(RES_REQ(res), line, sizeof line - 1);
+  hl_http_conn_t *C = RES_REQ(res)->C;
+  if (!e && !C->busy && !C->in_read)
+    conn_flush(C);
+  return e;
+}
+
+static int body_emit(hl_http_res_t *res, const void *data, size_t len) {
+  hl_http_req_t *r = RES_REQ(res);
+  if (res->no_body || len == 0)
+    return 0;
+  if (res->chunked) {
+    char hx[24];
+    int n = snprintf(hx, sizeof hx, "%zx\r\n", len);
+    int e = res_emit(r, hx, (size_t)n);
+    if (!e)
+      e = res_emit(r, data, len);
+    if (!e)
+      e = res_emit(r, "\r\n", 2);
+    return e;
+  }
+  return res_emit(r, data, len);
+}
+
+HL_EXPORT int hl_http_res_write(hl_http_res_t *res, const void *data, size_t len) {
+  int e = res_check(res);
+  if (e)
+    return e;
+  if (!data && len)
+    return HL_EINVAL;
+  if (!res->head_sent && (e = res_write_head(res, 0, NULL, -1, 0)))
+    return e;
+  res->wrote = 1;
+  e = body_emit(res, data, len);
+  hl_http_conn_t *C = RES_REQ(res)->C;
+  if (!e && !C->busy && !C->in_read)
+    conn_flush(C);
+  return e;
+}
+
+HL_EXPORT int hl_http_res_end(hl_http_res_t *res, const void *data, size_t len) {
+  int e = res_check(res);
+  if (e)
+    return e;
+  if (!data && len)
+    return HL_EINVAL;
+  hl_http_req_t *r = RES_REQ(res);
+  hl_http_conn_t *C = r->C;
+  uint64_t t0 = uv_hrtime();
+  r->times.pre_end = t0;
+  int quiet = res->nls == 0; /* no listener runs between our timestamps */
+  res->in_head = 1;          /* no write/end from the listeners */
+  res_fire(res, HL_HTTP_RES_PRE_END, data, len);
+  res->in_head = 0;
+  if (r->aborted || C->closed)
+    return HL_EHTTPCLOSED;
+  int implicit_head = !res->head_sent;
+  if (implicit_head &&
+      (e = res_write_head(res, 0, NULL, res->wrote ? -1 : (int64_t)len, quiet ? t0 : 0)))
+    return e;
+  if ((e = body_emit(res, data, len)))
+    return e;
+  if (res->chunked) {
+    int e2 = res_emit(r, "0\r\n", 3);
+    for (uint32_t i = 0; !e2 && i < res->nh; i++) {
+      hent_t *t = &res->h[i];
+      if (t->name == HDR_DEAD || !t->trailer)
+        continue;
+      const char *n = res->hb + t->name, *v = res->hb + t->value;
+      e2 = res_emit(r, n, strlen(n));
+      if (!e2)
+        e2 = res_emit(r, ": ", 2);
+      if (!e2)
+        e2 = res_emit(r, v, strlen(v));
+      if (!e2)
+        e2 = res_emit(r, "\r\n", 2);
+    }
+    if (!e2)
+      e2 = res_emit(r, "\r\n", 2);
+    if (e2)
+      return e2;
+  }
+  res->ended = 1;
+  if (res->close_conn) {
+    C->dead = 1;
+    C->close_when_idle = 1;
+  }
+  if (r == C->writer)
+    writer_advance(C);
+  r->times.post_end = quiet && implicit_head && len < 4096 ? r->times.post_write_head : uv_hrtime();
+  res_fire(res, HL_HTTP_RES_POST_END, data, len);
+  if (!C->busy && !C->in_read)
+    conn_flush(C);
+  return 0;
+}
+
+/* For bench/http's memory report. */
+void hl__http_struct_sizes(size_t *conn, size_t *req) {
+  *conn = sizeof(hl_http_conn_t);
+  *req = sizeof(hl_http_req_t);
+}
