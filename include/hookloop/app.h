@@ -43,6 +43,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "http.h"
 #include "loop.h"
 #include "promise.h"
 
@@ -217,8 +218,9 @@ int hl_app_new(hl_loop_t *loop, hl_app_t **out);
 /* Free the app, its routes and its request pool. HL_EBUSY (nothing freed)
  * while a request is in its lifecycle, or ended but still referenced: by a
  * promise it was waiting for when the client went away (until it settles) or
- * by a stream not yet ended with hl_ctx_stream_end(). Free the app once the
- * loop ran dry. HL_EINVAL for NULL. */
+ * by a stream not yet ended with hl_ctx_stream_end(); also while it serves
+ * HTTP (see hl_app_close()). Free the app once the loop ran dry. HL_EINVAL
+ * for NULL. */
 int hl_app_free(hl_app_t *app);
 hl_loop_t *hl_app_loop(const hl_app_t *app);
 /* The per-app store every context sees (hl_ctx_store()); NULL by default. */
@@ -398,6 +400,62 @@ int hl_app_trace(hl_app_t *app, hl_trace_fn fn, void *arg);
  * (`beforeHandle.setup;dur=0.004`). 0, HL_EINVAL, HL_ENOMEM. */
 enum { HL_SERVER_TIMING_FUNCTIONS = 1u << 0 };
 int hl_app_server_timing(hl_app_t *app, unsigned options);
+
+/* ---- serving over HTTP ------------------------------------------------------------ *
+ * The app answers the requests of an hl_http_server_t (include/hookloop/http.h):
+ * its own (hl_app_listen), or one of yours (hl_app_attach, or hl_app_handle
+ * from your request callback). Each request's lifecycle runs in the request's
+ * HTTPINCOMINGMESSAGE execution context. The body is read whole before the
+ * parse stage; the server's max_body_bytes limit answers 413 and closes the
+ * connection (the app sees a client that went away: afterResponse runs). A file
+ * value is opened when the response is sent (HL_ENOENT, a directory included,
+ * becomes the 404 of the error stage), then read through the thread pool and
+ * written with Content-Length (not with sendfile(2): the HTTP server takes no
+ * file descriptor); should a read fail after the head was sent, the body ends
+ * short. afterResponse runs once the response's last byte was handed to the
+ * kernel (the http-hooks FINISH event) or when the connection closed first. */
+
+/* The HTTP limits for the server hl_app_listen() creates (copied; NULL: the
+ * defaults). Before listening: 0, HL_EINVAL, HL_ESTATE (listening or closing),
+ * HL_ENOMEM. */
+int hl_app_set_limits(hl_app_t *app, const hl_http_limits_t *limits);
+
+/* Serve the app on its own HTTP server listening on TCP `host` (an IPv4 or IPv6
+ * literal) and `port` (0: the kernel picks, see hl_app_port()), or on the unix
+ * socket `path`; `backlog` <= 0 means 511. One server per app. 0; HL_EINVAL;
+ * HL_ESTATE (already listening, or closing); HL_ENOMEM; a libuv error
+ * (UV_EADDRINUSE ...: nothing is left listening, call again). */
+int hl_app_listen(hl_app_t *app, const char *host, int port, int backlog);
+int hl_app_listen_unix(hl_app_t *app, const char *path, int backlog);
+/* The bound TCP port: > 0, HL_EINVAL, HL_ESTATE (not listening on TCP). */
+int hl_app_port(const hl_app_t *app);
+/* The app's own server (for hl_http_hooks_on(), hl_http_server_connections()
+ * ...), NULL when it does not listen or is closing. Do not close it yourself. */
+hl_http_server_t *hl_app_server(const hl_app_t *app);
+
+/* Serve the app on a server of yours: initialize the server with
+ * hl_app_http_request as its request callback, then attach (this sets
+ * server->data to the app). 0, HL_EINVAL, HL_ENOMEM. Close the server
+ * yourself; the app must outlive it. */
+int hl_app_attach(hl_app_t *app, hl_http_server_t *server);
+void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req, hl_http_res_t *res);
+
+/* Hand one request to the app, from your own request callback (in the
+ * request's context, before anything was written to `res`). 0; HL_EINVAL
+ * (nothing done); HL_ENOMEM or HL_EHTTPLISTENERS (the response's 8 listener
+ * slots are full): the request was answered with a bare 500. */
+int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res);
+
+/* Stop serving: the app's own server (if any) stops accepting and closes
+ * gracefully (requests in flight finish), then, once every HTTP request of the
+ * app has ended and released (servers you attached included), `cb(app)` runs
+ * (may be NULL; called from an immediate, never inside hl_app_close). The app
+ * may be freed in `cb` (HL_EBUSY if a promise an abandoned request waited for
+ * has not settled yet) or listen again. 0, HL_EINVAL, HL_ESTATE (a close is in
+ * progress), HL_ENOMEM. hl_app_free() returns HL_EBUSY while the app listens
+ * or closes. */
+typedef void (*hl_app_close_cb)(hl_app_t *app);
+int hl_app_close(hl_app_t *app, hl_app_close_cb cb);
 
 #ifdef __cplusplus
 }

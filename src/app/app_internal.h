@@ -72,8 +72,15 @@ struct hl_app_s {
   unsigned live;   /* requests in their lifecycle */
   unsigned held;   /* requests not yet back in the pool */
   uint64_t next_id;
-  hl_ctx_t *all; /* requests not yet back in the pool (for hl_app_free) */
+  hl_ctx_t *all;               /* requests not yet back in the pool (for hl_app_free) */
+  struct hl__app_http_s *http; /* serving over HTTP (http.c), made on first use */
 };
+
+/* ---- over HTTP (http.c) ---- */
+typedef struct hl__app_http_s hl__app_http_t;
+/* 1 while the app listens, closes, or has HTTP requests in flight. */
+int hl__app_http_busy(const hl_app_t *app);
+void hl__app_http_free(hl_app_t *app);
 
 /* ---- router ---- */
 int hl__router_add(hl_app_t *app, hl_route_t *route, const char *path);

@@ -75,6 +75,9 @@ HL_EXPORT int hl_app_free(hl_app_t *app) {
     return HL_EINVAL;
   if (app->live || app->all) /* in their lifecycle, or held by a promise / stream */
     return HL_EBUSY;
+  if (hl__app_http_busy(app)) /* listening, closing, or HTTP requests not yet ended */
+    return HL_EBUSY;
+  hl__app_http_free(app);
   hl__router_free(&app->root);
   while (app->routes) {
     hl_route_t *r = app->routes;

@@ -1,0 +1,328 @@
+/* test/app/test_http_raw.c - the app over HTTP with raw socket clients: a
+ * client that disconnects during an asynchronous handler (afterResponse still
+ * runs, every trace listener stops, the abandoned promise settles later
+ * harmlessly) or while its body is being read; 100 concurrent requests all in
+ * flight at once, answered in reverse order, whose traces and async-local
+ * stores never mix; pipelined requests on one connection; the server's body
+ * limit answering 413. */
+#include "http_fixture.h"
+
+TestSuite(app_http_raw, .init = fx_setup, .fini = fx_teardown);
+
+/* ---- a recorder for one request at a time ---- */
+typedef struct {
+  char buf[2048];
+  int open_stages, open_events, after_response;
+} rec_t;
+static rec_t rec;
+
+static hl_promise_t *rec_ev_stop(const hl_trace_end_t *e, void *arg) {
+  rec_t *r = arg;
+  r->open_events--;
+  char l[64];
+  snprintf(l, sizeof l, "/ev%s ", e->error ? hl_err_name(e->error) : "");
+  strcat(r->buf, l);
+  return NULL;
+}
+static void rec_event(hl_trace_event_t *ev, void *arg) {
+  rec_t *r = arg;
+  r->open_events++;
+  char l[64];
+  snprintf(l, sizeof l, "ev:%s ", ev->name);
+  strcat(r->buf, l);
+  hl_trace_event_on_stop(ev, rec_ev_stop, r);
+}
+static hl_promise_t *rec_stop(const hl_trace_end_t *e, void *arg) {
+  rec_t *r = arg;
+  r->open_stages--;
+  char l[64];
+  snprintf(l, sizeof l, "/%s ", e->error ? hl_err_name(e->error) : "");
+  strcat(r->buf, l);
+  return NULL;
+}
+static void rec_stage(hl_trace_stage_t *st, void *arg) {
+  rec_t *r = arg;
+  r->open_stages++;
+  char l[64];
+  snprintf(l, sizeof l, "%s(%u) ", st->name, st->total);
+  strcat(r->buf, l);
+  hl_trace_stage_on_event(st, rec_event, r);
+  hl_trace_stage_on_stop(st, rec_stop, r);
+}
+static void trace_all(hl_trace_t *t, void *arg) {
+  for (int s = 0; s < HL_STAGE_COUNT; s++)
+    hl_trace_on(t, (hl_stage_t)s, rec_stage, arg);
+}
+static int after_ran;
+static hl_value_t after_fn(hl_ctx_t *ctx, void *arg) {
+  (void)arg;
+  after_ran++;
+  cr_assert_eq(hl_ctx_path(ctx), NULL); /* the transport's request is gone */
+  return hl_none();
+}
+
+/* ---- a client leaves during an asynchronous handler ---- */
+static hl_promise_t *pending;
+static int handler_started;
+static hl_value_t never_yet(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  handler_started = 1;
+  cr_assert_eq(hl_promise_new(&loop, &pending), 0);
+  return hl_async(pending);
+}
+
+Test(app_http_raw, client_leaves_during_async_handler) {
+  cr_assert_eq(hl_app_trace(app, trace_all, &rec), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/slow", "slow", never_yet, NULL, NULL), 0);
+  cr_assert_eq(hl_app_on(app, HL_STAGE_AFTER_RESPONSE, "after", after_fn, NULL), 0);
+  fx_listen();
+  hl_tc_raw_t c;
+  const char *req = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n";
+  cr_assert_eq(hl_tc_raw_start(&loop, &c, port, NULL, req, strlen(req)), 0);
+  hl_tc_wait(&loop, &handler_started);
+  hl_tc_raw_close(&c);
+  hl_tc_wait(&loop, &after_ran);
+  cr_assert_str_eq(rec.buf, "request(0) / parse(0) / transform(0) / beforeHandle(0) / handle(1) "
+                            "ev:slow /evECLIENTGONE /ECLIENTGONE afterResponse(1) ev:after /ev / ");
+  cr_assert_eq(rec.open_stages, 0);
+  cr_assert_eq(rec.open_events, 0);
+  cr_assert_eq(c.len, 0, "nothing was sent: %s", c.in ? c.in : "");
+  /* the request waits for its abandoned promise: the app cannot go yet */
+  cr_assert_eq(hl_app_free(app), HL_EBUSY);
+  cr_assert_eq(hl_promise_resolve(pending, NULL, NULL), 0);
+  hl_run(&loop, HL_RUN_NOWAIT);
+  cr_assert_eq(after_ran, 1);
+  cr_assert_eq(rec.open_stages + rec.open_events, 0);
+  hl_tc_raw_free(&c);
+}
+
+/* ---- a client leaves while its body is still coming ---- */
+static int handled;
+static hl_value_t count_handler(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  handled++;
+  return hl_text("ok");
+}
+static int request_seen;
+static hl_value_t request_fn(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  request_seen = 1;
+  return hl_none();
+}
+
+Test(app_http_raw, client_leaves_during_body) {
+  cr_assert_eq(hl_app_trace(app, trace_all, &rec), 0);
+  cr_assert_eq(hl_app_on(app, HL_STAGE_REQUEST, "seen", request_fn, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_POST, "/up", "up", count_handler, NULL, NULL), 0);
+  cr_assert_eq(hl_app_on(app, HL_STAGE_AFTER_RESPONSE, "after", after_fn, NULL), 0);
+  fx_listen();
+  hl_tc_raw_t c;
+  const char *req = "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789";
+  cr_assert_eq(hl_tc_raw_start(&loop, &c, port, NULL, req, strlen(req)), 0);
+  hl_tc_wait(&loop, &request_seen);
+  hl_tc_raw_close(&c);
+  hl_tc_wait(&loop, &after_ran);
+  cr_assert_eq(handled, 0);
+  cr_assert_str_eq(rec.buf, "request(1) ev:seen /ev / afterResponse(1) ev:after /ev / ");
+  cr_assert_eq(rec.open_stages + rec.open_events, 0);
+  hl_tc_raw_free(&c);
+}
+
+/* ---- 100 concurrent requests ---- */
+#define N 100
+typedef struct {
+  uint64_t id;
+  hl_ctx_t *ctx;
+  char log[512];
+  int open, in_after;
+} treq_t;
+static struct {
+  char log[512];
+  uint64_t id;
+  int done;
+} slots[N];
+static hl_promise_t *held[N];
+static int n_held, n_done;
+static hl_als_t als;
+
+static hl_promise_t *t_stop(const hl_trace_end_t *e, void *arg) {
+  (void)e;
+  treq_t *t = arg;
+  t->open--;
+  strcat(t->log, "/ ");
+  if (t->in_after) { /* the last stage: file the log under the request's parameter */
+    cr_assert_eq(t->open, 0);
+    const char *i = hl_ctx_param(t->ctx, "i");
+    cr_assert_not_null(i);
+    int k = atoi(i);
+    cr_assert(k >= 0 && k < N);
+    cr_assert_eq(slots[k].done, 0, "request %d traced twice", k);
+    strcpy(slots[k].log, t->log);
+    slots[k].id = t->id;
+    slots[k].done = 1;
+    n_done++;
+  }
+  return NULL;
+}
+static hl_promise_t *t_ev_stop(const hl_trace_end_t *e, void *arg) {
+  (void)e;
+  treq_t *t = arg;
+  strcat(t->log, "/e ");
+  return NULL;
+}
+static void t_event(hl_trace_event_t *ev, void *arg) {
+  treq_t *t = arg;
+  char l[48];
+  snprintf(l, sizeof l, "%s ", ev->name);
+  strcat(t->log, l);
+  hl_trace_event_on_stop(ev, t_ev_stop, t);
+}
+static void t_stage(hl_trace_stage_t *st, void *arg) {
+  treq_t *t = arg;
+  t->open++;
+  t->in_after = st->stage == HL_STAGE_AFTER_RESPONSE;
+  char l[48];
+  snprintf(l, sizeof l, "%s#%llu ", st->name, (unsigned long long)t->id);
+  strcat(t->log, l);
+  cr_assert_eq(hl_ctx_id(t->ctx), t->id);
+  hl_trace_stage_on_event(st, t_event, t);
+  hl_trace_stage_on_stop(st, t_stop, t);
+}
+static void t_trace(hl_trace_t *tp, void *arg) {
+  (void)arg;
+  treq_t *t = hl_ctx_alloc(tp->ctx, sizeof *t);
+  cr_assert_not_null(t);
+  t->id = tp->id;
+  t->ctx = tp->ctx;
+  t->log[0] = '\0';
+  t->open = t->in_after = 0;
+  for (int s = 0; s < HL_STAGE_COUNT; s++)
+    hl_trace_on(tp, (hl_stage_t)s, t_stage, t);
+}
+static hl_value_t tag(hl_ctx_t *ctx, void *arg) {
+  (void)arg;
+  cr_assert_eq(hl_als_enter_with(&als, (void *)hl_ctx_param(ctx, "i")), 0);
+  return hl_none();
+}
+static hl_value_t park(hl_ctx_t *ctx, void *arg) {
+  (void)arg;
+  hl_promise_t *p;
+  cr_assert_eq(hl_promise_new(&loop, &p), 0);
+  held[n_held++] = p;
+  if (n_held == N) /* all in flight: settle them in reverse order */
+    for (int k = N - 1; k >= 0; k--)
+      cr_assert_eq(hl_promise_resolve(held[k], NULL, NULL), 0);
+  (void)ctx;
+  return hl_async(p);
+}
+static hl_value_t answer(hl_ctx_t *ctx, void *arg) {
+  (void)arg;
+  const char *i = hl_ctx_param(ctx, "i");
+  /* after the promise: still this request's store */
+  cr_assert_str_eq(hl_als_get_store(&als), i);
+  cr_assert_eq(hl_ctx_set_header(ctx, "X-Id",
+                                 hl_ctx_printf(ctx, "%llu", (unsigned long long)hl_ctx_id(ctx))),
+               0);
+  return hl_text(hl_ctx_printf(ctx, "r%s", i));
+}
+
+Test(app_http_raw, hundred_concurrent_requests_traces_never_mix) {
+  cr_assert_eq(hl_als_init(&loop, &als, NULL), 0);
+  cr_assert_eq(hl_app_trace(app, t_trace, NULL), 0);
+  hl_route_t *r;
+  cr_assert_eq(hl_app_route(app, HL_GET, "/r/:i", "park", park, NULL, &r), 0);
+  cr_assert_eq(hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "tag", tag, NULL), 0);
+  cr_assert_eq(hl_route_on(r, HL_STAGE_AFTER_HANDLE, "answer", answer, NULL), 0);
+  fx_listen();
+  static hl_tc_raw_t c[N];
+  for (int i = 0; i < N; i++) {
+    char req[96];
+    snprintf(req, sizeof req, "GET /r/%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", i);
+    cr_assert_eq(hl_tc_raw_start(&loop, &c[i], port, NULL, req, strlen(req)), 0);
+  }
+  for (int i = 0; i < N; i++)
+    hl_tc_wait(&loop, &c[i].closed);
+  while (n_done < N)
+    hl_run(&loop, HL_RUN_ONCE);
+  cr_assert_eq(n_held, N);
+  uint64_t seen_ids[N];
+  for (int i = 0; i < N; i++) {
+    cr_assert_eq(resp_status(c[i].in), 200, "client %d: %s", i, c[i].in ? c[i].in : "");
+    char want[16], v[32];
+    snprintf(want, sizeof want, "r%d", i);
+    cr_assert_str_eq(resp_body(c[i].in), want);
+    cr_assert_not_null(resp_header(c[i].in, "X-Id", v, sizeof v));
+    cr_assert_eq(strtoull(v, NULL, 10), slots[i].id, "client %d got another request's id", i);
+    unsigned long long id = slots[i].id;
+    char exp[512];
+    snprintf(exp, sizeof exp,
+             "request#%llu / parse#%llu / transform#%llu / beforeHandle#%llu tag /e / "
+             "handle#%llu park /e / afterHandle#%llu answer /e / mapResponse#%llu / "
+             "afterResponse#%llu / ",
+             id, id, id, id, id, id, id, id);
+    cr_assert_str_eq(slots[i].log, exp, "request %d", i);
+    for (int j = 0; j < i; j++)
+      cr_assert_neq(seen_ids[j], slots[i].id);
+    seen_ids[i] = slots[i].id;
+    hl_tc_raw_free(&c[i]);
+  }
+}
+
+/* ---- pipelined requests on one connection ---- */
+static hl_value_t echo_path(hl_ctx_t *ctx, void *arg) {
+  (void)arg;
+  return hl_text(hl_ctx_printf(ctx, "[%s]", hl_ctx_param(ctx, "*")));
+}
+
+Test(app_http_raw, pipelined_requests) {
+  cr_assert_eq(hl_app_route(app, HL_GET, "/p/*", "echo", echo_path, NULL, NULL), 0);
+  fx_listen();
+  hl_tc_raw_t c;
+  raw_exchange(&c, "GET /p/one HTTP/1.1\r\nHost: x\r\n\r\n"
+                   "GET /p/two HTTP/1.1\r\nHost: x\r\n\r\n"
+                   "GET /p/three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  cr_assert_eq(hl_tc_count(c.in, "HTTP/1.1 200 OK"), 3, "%s", c.in);
+  const char *a = strstr(c.in, "[one]"), *b = strstr(c.in, "[two]"), *d = strstr(c.in, "[three]");
+  cr_assert(a && b && d && a < b && b < d, "%s", c.in);
+  hl_tc_raw_free(&c);
+}
+
+/* ---- the body limit: 413 from the HTTP layer ---- */
+Test(app_http_raw, body_limit_413) {
+  hl_http_limits_t lim;
+  cr_assert_eq(hl_http_limits_default(&lim), 0);
+  lim.max_body_bytes = 16;
+  cr_assert_eq(hl_app_set_limits(app, &lim), 0);
+  cr_assert_eq(hl_app_trace(app, trace_all, &rec), 0);
+  cr_assert_eq(hl_app_route(app, HL_POST, "/up", "up", count_handler, NULL, NULL), 0);
+  cr_assert_eq(hl_app_on(app, HL_STAGE_AFTER_RESPONSE, "after", after_fn, NULL), 0);
+  fx_listen();
+  cr_assert_eq(hl_app_set_limits(app, NULL), HL_ESTATE);
+  /* within the limit */
+  hl_tc_raw_t c;
+  raw_exchange(&c, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\nConnection: close\r\n\r\n"
+                   "0123456789abcdef");
+  cr_assert_eq(resp_status(c.in), 200, "%s", c.in);
+  cr_assert_eq(handled, 1);
+  hl_tc_raw_free(&c);
+  /* a declared length above it: answered before the app sees the request */
+  after_ran = 0;
+  rec.buf[0] = '\0';
+  raw_exchange(&c, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n\r\n0123456789abcdefg");
+  cr_assert_eq(resp_status(c.in), 413, "%s", c.in);
+  cr_assert_str_eq(rec.buf, "");
+  hl_tc_raw_free(&c);
+  /* a chunked body that grows past it: the app saw the request, which ends
+   * as a client gone (afterResponse runs; the handler never does) */
+  raw_exchange(&c, "POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "10\r\n0123456789abcdef\r\n5\r\nmore!\r\n0\r\n\r\n");
+  cr_assert_eq(resp_status(c.in), 413, "%s", c.in);
+  hl_tc_wait(&loop, &after_ran);
+  cr_assert_eq(handled, 1);
+  cr_assert_str_eq(rec.buf, "request(0) / afterResponse(1) ev:after /ev / ");
+  cr_assert_eq(rec.open_stages + rec.open_events, 0);
+  hl_tc_raw_free(&c);
+}
