@@ -281,6 +281,10 @@ void hl__destroy_flush(hl__loop_t *L) {
       void *arg = L->hk[HL__F_DESTROY][0].arg;
       L->hook_depth = 1;
       do {
+        /* The objects go back to their pools (a write to their first word)
+         * long after they were last touched: fetch them ahead. */
+        if (i + 16 < L->dq_len)
+          __builtin_prefetch(L->dq[i + 16].obj, 1);
         hl__destroy_t d = L->dq[i++];
         fn(d.id, arg);
         if (d.pool)
