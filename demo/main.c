@@ -1,10 +1,15 @@
 /* demo/main.c - hookloop's main job.
  *
- * Default: an HTTP server on 127.0.0.1:8079 answering GET / with
- * "Hello, World!" and an X-Duration header set in pre-writeHead from the
- * request's start (the http-hooks README example). --print-types prints the
- * type of every async resource created, one per line (the async_hooks seed).
- * Stops on SIGINT (Ctrl-C) with exit code 0.
+ * Default: an HTTP server on 127.0.0.1:8079 (the app layer over the HTTP
+ * server): GET / answers "Hello, World!", GET /users/:id a JSON object, GET
+ * /slow waits in an asynchronous beforeHandle (100 ms, or ?ms=N) first. Every
+ * response carries X-Duration, set in pre-writeHead from the request's start
+ * (the http-hooks README example), X-Elapsed, the beforeHandle stage's time
+ * set from a trace (Elysia's trace example), and Server-Timing (per stage and
+ * function). --trace prints one line per request on stdout with each stage
+ * that ran and its time in ms. --print-types prints the type of every async
+ * resource created, one per line (the async_hooks seed). Stops on SIGINT
+ * (Ctrl-C) with exit code 0.
  *
  * --tree: schedule timers, an interval, immediates, next-ticks, microtasks
  * and a promise chain, watch them all with one async hook, and print the
@@ -12,10 +17,11 @@
  * callback also prints where it runs and the async-local store it sees, to
  * show the context following causality.
  *
- * Usage: hookloop-demo [--port N] [--print-types]
+ * Usage: hookloop-demo [--port N] [--print-types] [--trace]
  *        hookloop-demo --tree [--quiet]   (--quiet prints only the tree)
  */
 #include <hookloop.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,9 +178,10 @@ static int tree_main(int quiet) {
 
 static struct {
   hl_loop_t loop;
-  hl_http_server_t server;
+  hl_app_t *app;
   uv_signal_t sigint;
   hl_hook_t *types;
+  int trace_lines;
 } srv;
 
 static void print_type(hl_async_id_t id, const char *type, hl_async_id_t trigger, void *res,
@@ -203,21 +210,135 @@ static void on_http_request_event(const hl_http_hook_event_t *ev, void *arg) {
   hl_http_res_on(ev->res, HL_HTTP_RES_PRE_WRITE_HEAD, on_pre_write_head, NULL);
 }
 
-static void on_request(hl_http_server_t *server, hl_http_req_t *req, hl_http_res_t *res) {
-  (void)server;
-  static const char hello[] = "Hello, World!";
-  if (!strcmp(hl_http_req_path(req), "/") &&
-      (!strcmp(hl_http_req_method(req), "GET") || !strcmp(hl_http_req_method(req), "HEAD"))) {
-    hl_http_res_set_header(res, "Content-Type", "text/plain");
-    hl_http_res_end(res, hello, sizeof hello - 1);
-  } else {
-    hl_http_res_status(res, 404, NULL);
-    hl_http_res_end(res, "Not Found\n", 10);
-  }
+/* ---- routes ---- */
+static hl_value_t hello(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  return hl_text("Hello, World!");
 }
 
-static void on_server_closed(hl_http_server_t *server) {
-  (void)server;
+static hl_value_t user(hl_ctx_t *ctx, void *arg) {
+  (void)arg;
+  const char *id = hl_ctx_param(ctx, "id");
+  json_t *j = json_object();
+  json_object_set_new(j, "id", json_string(id));
+  json_object_set_new(j, "name", json_string(hl_ctx_printf(ctx, "user %s", id)));
+  return hl_json(j);
+}
+
+/* /slow: an asynchronous beforeHandle (a promise resolved by a 100 ms timer,
+ * or ?ms=N), then the handler. */
+static void wake(void *arg) {
+  hl_promise_resolve(arg, NULL, NULL);
+}
+static hl_value_t wait_fn(hl_ctx_t *ctx, void *arg) {
+  (void)arg;
+  const char *q = hl_ctx_query(ctx, "ms");
+  long ms = q ? strtol(q, NULL, 10) : 100;
+  if (ms < 0 || ms > 10000)
+    return hl_fail(HL_EVALIDATION, "ms must be 0..10000");
+  hl_promise_t *p;
+  int r = hl_promise_new(&srv.loop, &p);
+  if (r == 0 && (r = hl_set_timeout(&srv.loop, wake, p, (uint64_t)ms, NULL)) != 0)
+    hl_promise_resolve(p, NULL, NULL);
+  return r ? hl_fail(r, NULL) : hl_async(p);
+}
+static hl_value_t slow(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  return hl_text("slow, but here\n");
+}
+
+/* ---- trace: X-Elapsed (Elysia's trace example) and, with --trace, one line
+ * per request on stdout with every stage that ran and its time ---- */
+typedef struct {
+  hl_ctx_t *ctx;
+  uint64_t start;
+  char method[8], path[64];
+  char line[512];
+  size_t len;
+} tline_t;
+
+static hl_promise_t *set_x_elapsed(const hl_trace_end_t *e, void *arg) {
+  char v[32];
+  snprintf(v, sizeof v, "%.3f", (double)e->elapsed / 1e6);
+  hl_ctx_set_header(arg, "X-Elapsed", v);
+  return NULL;
+}
+static void on_before_handle(hl_trace_stage_t *st, void *arg) {
+  hl_trace_stage_on_stop(st, set_x_elapsed, arg);
+}
+
+typedef struct {
+  tline_t *t;
+  const char *name;
+  uint64_t begin;
+  int last;
+} tstage_t;
+
+static hl_promise_t *stage_stopped(const hl_trace_end_t *e, void *arg) {
+  tstage_t *s = arg;
+  tline_t *t = s->t;
+  if (t->len < sizeof t->line)
+    t->len += (size_t)snprintf(t->line + t->len, sizeof t->line - t->len, " %s=%.3f%s", s->name,
+                               (double)e->elapsed / 1e6, e->error ? "!" : "");
+  if (s->last) {
+    printf("#%llu %s %s %d%s total=%.3fms\n", (unsigned long long)hl_ctx_id(t->ctx), t->method,
+           t->path, hl_ctx_status(t->ctx), t->line, (double)(e->end - t->start) / 1e6);
+    fflush(stdout);
+  }
+  return NULL;
+}
+static void stage_started(hl_trace_stage_t *st, void *arg) {
+  tline_t *t = arg;
+  tstage_t *s = hl_ctx_alloc(t->ctx, sizeof *s);
+  if (s == NULL)
+    return;
+  if (st->stage == HL_STAGE_REQUEST) { /* the request is still there: keep its line */
+    const char *m = hl_ctx_method(t->ctx), *p = hl_ctx_path(t->ctx);
+    snprintf(t->method, sizeof t->method, "%s", m ? m : "?");
+    snprintf(t->path, sizeof t->path, "%s", p ? p : "?");
+  }
+  s->t = t;
+  s->name = st->name;
+  s->last = st->stage == HL_STAGE_AFTER_RESPONSE;
+  hl_trace_stage_on_stop(st, stage_stopped, s);
+}
+
+static void trace_fn(hl_trace_t *tp, void *arg) {
+  (void)arg;
+  hl_trace_on(tp, HL_STAGE_BEFORE_HANDLE, on_before_handle, tp->ctx);
+  if (!srv.trace_lines)
+    return;
+  tline_t *t = hl_ctx_alloc(tp->ctx, sizeof *t);
+  if (t == NULL)
+    return;
+  t->ctx = tp->ctx;
+  t->start = tp->time;
+  t->len = 0;
+  t->line[0] = '\0';
+  strcpy(t->method, "?");
+  strcpy(t->path, "?");
+  for (int s = 0; s < HL_STAGE_COUNT; s++)
+    hl_trace_on(tp, (hl_stage_t)s, stage_started, t);
+}
+
+static int app_setup(void) {
+  hl_route_t *r;
+  int e;
+  if ((e = hl_app_new(&srv.loop, &srv.app)) ||
+      (e = hl_app_route(srv.app, HL_GET, "/", "hello", hello, NULL, NULL)) ||
+      (e = hl_app_route(srv.app, HL_GET, "/users/:id", "user", user, NULL, NULL)) ||
+      (e = hl_app_route(srv.app, HL_GET, "/slow", "slow", slow, NULL, &r)) ||
+      (e = hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "wait", wait_fn, NULL)) ||
+      (e = hl_app_trace(srv.app, trace_fn, NULL)) ||
+      (e = hl_app_server_timing(srv.app, HL_SERVER_TIMING_FUNCTIONS)))
+    return e;
+  return 0;
+}
+
+static void on_app_closed(hl_app_t *a) {
+  (void)a;
   uv_close((uv_handle_t *)&srv.sigint, NULL);
 }
 
@@ -225,10 +346,11 @@ static void on_sigint(uv_signal_t *h, int signum) {
   (void)signum;
   uv_signal_stop(h);
   fprintf(stderr, "hookloop-demo: SIGINT, closing\n");
-  hl_http_server_close(&srv.server, on_server_closed);
+  hl_app_close(srv.app, on_app_closed);
 }
 
-static int server_main(int port, int print_types) {
+static int server_main(int port, int print_types, int trace_lines) {
+  srv.trace_lines = trace_lines;
   int r = hl_loop_init(&srv.loop);
   if (r) {
     fprintf(stderr, "hl_loop_init: %s\n", hl_strerror(r));
@@ -242,12 +364,11 @@ static int server_main(int port, int print_types) {
     }
   }
   hl_http_hooks_on(&srv.loop, HL_HTTP_HOOK_REQUEST, on_http_request_event, NULL);
-  if ((r = hl_http_server_init(&srv.loop, &srv.server, on_request, NULL)) ||
-      (r = hl_http_server_listen(&srv.server, "127.0.0.1", port, 511))) {
+  if ((r = app_setup()) || (r = hl_app_listen(srv.app, "127.0.0.1", port, 511))) {
     fprintf(stderr, "hookloop-demo: cannot listen on 127.0.0.1:%d: %s\n", port, hl_strerror(r));
-    if (srv.server.impl)
-      hl_http_server_close(&srv.server, NULL);
     hl_run(&srv.loop, HL_RUN_DEFAULT);
+    if (srv.app)
+      hl_app_free(srv.app);
     hl_http_hooks_off(&srv.loop, on_http_request_event, NULL);
     if (srv.types)
       hl_hook_destroy(srv.types);
@@ -257,23 +378,26 @@ static int server_main(int port, int print_types) {
   uv_signal_init(hl_loop_uv(&srv.loop), &srv.sigint);
   uv_signal_start(&srv.sigint, on_sigint, SIGINT);
   fprintf(stderr, "hookloop-demo: listening on http://127.0.0.1:%d/ (Ctrl-C stops)\n",
-          hl_http_server_port(&srv.server));
+          hl_app_port(srv.app));
   hl_run(&srv.loop, HL_RUN_DEFAULT);
+  r = hl_app_free(srv.app);
+  if (r)
+    fprintf(stderr, "hl_app_free: %s\n", hl_strerror(r));
   hl_http_hooks_off(&srv.loop, on_http_request_event, NULL);
   if (srv.types) {
     hl_hook_disable(srv.types);
     hl_hook_destroy(srv.types);
   }
-  r = hl_loop_close(&srv.loop);
-  if (r) {
-    fprintf(stderr, "hl_loop_close: %s\n", hl_strerror(r));
+  int rc = hl_loop_close(&srv.loop);
+  if (rc) {
+    fprintf(stderr, "hl_loop_close: %s\n", hl_strerror(rc));
     return 1;
   }
-  return 0;
+  return r ? 1 : 0;
 }
 
 int main(int argc, char **argv) {
-  int tree = 0, quiet = 0, print_types = 0, port = 8079;
+  int tree = 0, quiet = 0, print_types = 0, trace_lines = 0, port = 8079;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--tree"))
       tree = 1;
@@ -281,6 +405,8 @@ int main(int argc, char **argv) {
       quiet = 1;
     else if (!strcmp(argv[i], "--print-types"))
       print_types = 1;
+    else if (!strcmp(argv[i], "--trace"))
+      trace_lines = 1;
     else if (!strcmp(argv[i], "--port") && i + 1 < argc) {
       char *end;
       long p = strtol(argv[++i], &end, 10);
@@ -290,9 +416,10 @@ int main(int argc, char **argv) {
       }
       port = (int)p;
     } else {
-      fprintf(stderr, "usage: hookloop-demo [--port N] [--print-types] | --tree [--quiet]\n");
+      fprintf(stderr,
+              "usage: hookloop-demo [--port N] [--print-types] [--trace] | --tree [--quiet]\n");
       return 2;
     }
   }
-  return tree ? tree_main(quiet) : server_main(port, print_types);
+  return tree ? tree_main(quiet) : server_main(port, print_types, trace_lines);
 }

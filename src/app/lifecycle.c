@@ -322,6 +322,7 @@ static void begin_error(hl_ctx_t *r, int code, const char *msg) {
 static void body_done(hl__req_t *r, int status, const void *data, size_t len) {
   if (r == NULL || r->phase != HL__PH_BODY_WAIT)
     return;
+  r->t_ok = 0; /* resumed after a wait: the cached trace time is stale */
   if (status < 0) {
     begin_error(r, status, NULL);
   } else {
@@ -595,6 +596,8 @@ int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t 
 
 static void closed_in_ctx(void *arg) {
   hl_ctx_t *r = arg;
+  if (!r->running)
+    r->t_ok = 0; /* resumed after a wait: the cached trace time is stale */
   switch (r->phase) {
   case HL__PH_FN_WAIT: /* abandon the function's promise */
     r->waiting = r->waiting_next = NULL;

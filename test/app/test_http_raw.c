@@ -326,3 +326,44 @@ Test(app_http_raw, body_limit_413) {
   cr_assert_eq(rec.open_stages + rec.open_events, 0);
   hl_tc_raw_free(&c);
 }
+
+/* ---- the parse stage begins when the body is there, not before ---- */
+static uint64_t parse_begin, request_stop;
+static hl_promise_t *req_stopped(const hl_trace_end_t *e, void *arg) {
+  (void)arg;
+  request_stop = e->end;
+  return NULL;
+}
+static void on_parse_or_request(hl_trace_stage_t *st, void *arg) {
+  (void)arg;
+  if (st->stage == HL_STAGE_PARSE)
+    parse_begin = st->begin;
+  else
+    hl_trace_stage_on_stop(st, req_stopped, NULL);
+}
+static void trace_parse(hl_trace_t *t, void *arg) {
+  (void)arg;
+  hl_trace_on(t, HL_STAGE_REQUEST, on_parse_or_request, NULL);
+  hl_trace_on(t, HL_STAGE_PARSE, on_parse_or_request, NULL);
+}
+
+Test(app_http_raw, parse_stage_begins_after_the_body_arrived) {
+  cr_assert_eq(hl_app_trace(app, trace_parse, NULL), 0);
+  cr_assert_eq(hl_app_on(app, HL_STAGE_REQUEST, "seen", request_fn, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_POST, "/up", "up", count_handler, NULL, NULL), 0);
+  fx_listen();
+  hl_tc_raw_t c;
+  const char *head =
+      "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\n";
+  cr_assert_eq(hl_tc_raw_start(&loop, &c, port, NULL, head, strlen(head)), 0);
+  hl_tc_wait(&loop, &request_seen);
+  while (request_stop == 0)
+    hl_run(&loop, HL_RUN_ONCE);
+  uint64_t sent = uv_hrtime();
+  cr_assert_eq(hl_tc_raw_send(&c, "body", 4), 0);
+  hl_tc_wait(&loop, &c.closed);
+  cr_assert_eq(resp_status(c.in), 200, "%s", c.in);
+  cr_assert_eq(handled, 1);
+  cr_assert_geq(parse_begin, sent, "the parse stage's begin predates the body");
+  hl_tc_raw_free(&c);
+}
