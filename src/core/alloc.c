@@ -102,6 +102,8 @@ void hl__pool_init(hl__pool_t *pool, size_t size, uint32_t per_slab) {
   pool->per_slab = per_slab;
   pool->free = NULL;
   pool->slabs = NULL;
+  pool->limbo = pool->limbo_tail = NULL;
+  pool->limbo_next = NULL;
 }
 
 void *hl__pool_refill(hl__pool_t *pool) {
@@ -137,4 +139,5 @@ void hl__pool_destroy(hl__pool_t *pool) {
   }
   pool->slabs = NULL;
   pool->free = NULL;
+  pool->limbo = pool->limbo_tail = NULL;
 }

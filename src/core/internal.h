@@ -49,6 +49,10 @@ typedef struct hl__pool_s {
   uint32_t per_slab;
   void *free;
   void *slabs;
+  /* Objects whose destroy is queued: linked now (while they are in cache),
+   * moved to `free` in one splice when the destroy batch has been emitted. */
+  void *limbo, *limbo_tail;
+  struct hl__pool_s *limbo_next; /* pools with a limbo, from the loop */
 } hl__pool_t;
 void hl__pool_init(hl__pool_t *pool, size_t size, uint32_t per_slab);
 void *hl__pool_refill(hl__pool_t *pool); /* adds a slab; returns an object or NULL */
@@ -63,6 +67,18 @@ static inline void *hl__pool_get(hl__pool_t *pool) {
 static inline void hl__pool_put(hl__pool_t *pool, void *obj) {
   *(void **)obj = pool->free;
   pool->free = obj;
+}
+/* Park obj until the open destroy batch has been emitted (hl__pool_release_limbo).
+ * `L` is the loop (declared below). */
+struct hl__loop_s;
+void hl__pool_limbo_register(struct hl__loop_s *L, hl__pool_t *pool);
+static inline void hl__pool_defer(struct hl__loop_s *L, hl__pool_t *pool, void *obj) {
+  *(void **)obj = pool->limbo;
+  pool->limbo = obj;
+  if (!pool->limbo_tail) {
+    pool->limbo_tail = obj;
+    hl__pool_limbo_register(L, pool);
+  }
 }
 /* Call each(obj, arg) on every object ever handed out (free or not). */
 void hl__pool_each(hl__pool_t *pool, void (*each)(void *obj, void *arg), void *arg);
@@ -112,9 +128,7 @@ typedef struct hl__hk_ent_s {
 } hl__hk_ent_t;
 
 typedef struct hl__destroy_s {
-  hl_async_id_t id;
-  void *obj;
-  hl__pool_t *pool;
+  hl_async_id_t id; /* the object, if pooled, waits in its pool's limbo */
 } hl__destroy_t;
 
 typedef struct hl__exit_listener_s {
@@ -169,6 +183,7 @@ struct hl__loop_s {
   /* destroy batch */
   hl__destroy_t *dq;
   uint32_t dq_len, dq_cap, dq_gen;
+  hl__pool_t *limbo_pools; /* pools holding objects of the open batch */
   uv_check_t dq_check;
 
   /* immediates */
@@ -309,12 +324,11 @@ HL_INLINE void hl__async_end(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_
     if (pool)
       hl__pool_put(pool, obj);
   } else if (HL_LIKELY(L->dq_len && L->dq_len < L->dq_cap)) { /* batch already open */
-    hl__destroy_t *d = &L->dq[L->dq_len++];
-    d->id = a->id;
-    d->obj = obj;
-    d->pool = pool;
+    L->dq[L->dq_len++].id = a->id;
     a->flags |= HL__A_DESTROY_QUEUED;
     a->gen = L->dq_gen;
+    if (pool)
+      hl__pool_defer(L, pool, obj);
   } else {
     hl__destroy_queue(L, a, obj, pool);
   }

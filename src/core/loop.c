@@ -156,6 +156,7 @@ HL_EXPORT int hl_loop_close(hl_loop_t *loop) {
   uv_close((uv_handle_t *)&L->dq_check, NULL);
   hl__timers_close(L);
   uv_run(L->uv, L->owns_uv ? UV_RUN_DEFAULT : UV_RUN_NOWAIT);
+  hl__destroy_flush(L); /* what the closes above ended; empties the pools' limbo */
   if (L->owns_uv) {
     int r = uv_loop_close(L->uv);
     if (r)
@@ -255,14 +256,18 @@ void hl__destroy_queue(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *poo
     L->dq = dq;
     L->dq_cap = cap;
   }
-  L->dq[L->dq_len].id = a->id;
-  L->dq[L->dq_len].obj = obj;
-  L->dq[L->dq_len].pool = pool;
-  L->dq_len++;
+  L->dq[L->dq_len++].id = a->id;
   a->flags |= HL__A_DESTROY_QUEUED;
   a->gen = L->dq_gen;
+  if (pool)
+    hl__pool_defer(L, pool, obj);
   if (L->dq_len == 1)
     uv_check_start(&L->dq_check, hl__dq_check_cb);
+}
+
+void hl__pool_limbo_register(hl__loop_t *L, hl__pool_t *pool) {
+  pool->limbo_next = L->limbo_pools;
+  L->limbo_pools = pool;
 }
 
 void hl__destroy_flush(hl__loop_t *L) {
@@ -280,28 +285,29 @@ void hl__destroy_flush(hl__loop_t *L) {
           (void (*)(hl_async_id_t, void *))L->hk[HL__F_DESTROY][0].fn;
       void *arg = L->hk[HL__F_DESTROY][0].arg;
       L->hook_depth = 1;
-      do {
-        /* The objects go back to their pools (a write to their first word)
-         * long after they were last touched: fetch them ahead. */
-        if (i + 16 < L->dq_len)
-          __builtin_prefetch(L->dq[i + 16].obj, 1);
-        hl__destroy_t d = L->dq[i++];
-        fn(d.id, arg);
-        if (d.pool)
-          hl__pool_put(d.pool, d.obj);
-      } while (i < L->dq_len && !L->has_pend && !L->zombies);
+      do
+        fn(L->dq[i++].id, arg);
+      while (i < L->dq_len && !L->has_pend && !L->zombies);
       L->hook_depth = 0;
       if (L->has_pend || L->zombies)
         hl__hooks_commit(L);
       continue;
     }
-    hl__destroy_t d = L->dq[i++];
+    hl_async_id_t id = L->dq[i++].id;
     if (L->hk_n[HL__F_DESTROY])
-      hl__emit_inline(L, HL__F_DESTROY, d.id);
-    if (d.pool)
-      hl__pool_put(d.pool, d.obj);
+      hl__emit_inline(L, HL__F_DESTROY, id);
   }
   L->dq_len = 0;
+  /* Every destroy is out: the parked objects go back to their pools, one
+   * splice per pool (the objects themselves are not touched again). */
+  while (L->limbo_pools) {
+    hl__pool_t *pool = L->limbo_pools;
+    L->limbo_pools = pool->limbo_next;
+    pool->limbo_next = NULL;
+    *(void **)pool->limbo_tail = pool->free;
+    pool->free = pool->limbo;
+    pool->limbo = pool->limbo_tail = NULL;
+  }
   uv_check_stop(&L->dq_check);
   L->flushing = 0;
 }
