@@ -48,14 +48,16 @@ uv_loop_t *hl_loop_uv(const hl_loop_t *loop);
  * this loop). */
 int hl_run(hl_loop_t *loop, hl_run_mode mode);
 
-/* Number of live resources (timers, immediates, ticks, promises, user
- * resources) hookloop tracks on this loop. Negative error for a bad loop. */
+/* Number of live resources hookloop tracks on this loop: pending timers,
+ * immediates, ticks and microtasks, user resources that require manual
+ * destroy, open streams and HTTP connections, fs/DNS/work requests and module
+ * imports in flight, app requests. Negative error for a bad loop. */
 int hl_loop_alive_resources(const hl_loop_t *loop);
 
-/* Close the loop: emits pending destroys, frees hookloop's memory and closes an
- * owned uv loop. Returns 0; HL_EINVAL for NULL/uninitialized; UV_EBUSY while
- * resources live (pending timers or immediates, ticks not run, open user
- * resources that require manual destroy, or libuv handles of an owned loop).
+/* Close the loop: emits pending destroys (also those of resources its own
+ * closes end), frees hookloop's memory and closes an owned uv loop. Returns 0;
+ * HL_EINVAL for NULL/uninitialized; UV_EBUSY while resources live (anything
+ * hl_loop_alive_resources() counts, or libuv handles of an owned loop).
  * On a joined loop, hookloop's internal handles are closed and one
  * non-blocking pass of the uv loop lets their close callbacks run. */
 int hl_loop_close(hl_loop_t *loop);

@@ -4,60 +4,13 @@
  * functions, afterResponse run; an error inside the error stage, a custom
  * error response, a rejected promise, an error in afterResponse (the response
  * already went out), and an unparsable JSON body. */
+#include "trace_rec.h"
 #include "http_fixture.h"
 
 TestSuite(app_http_errors, .init = fx_setup, .fini = fx_teardown);
 
-/* ---- a recorder: every stage and every event of every request ---- */
-typedef struct {
-  char buf[2048];
-  int open_stages, open_events, after_response;
-} rec_t;
-static rec_t rec;
-
-static void rec_add(rec_t *r, const char *s) {
-  cr_assert_lt(strlen(r->buf) + strlen(s), sizeof r->buf);
-  strcat(r->buf, s);
-}
-static hl_promise_t *rec_ev_stop(const hl_trace_end_t *e, void *arg) {
-  rec_t *r = arg;
-  r->open_events--;
-  char l[64];
-  snprintf(l, sizeof l, "/ev%s ", e->error ? hl_err_name(e->error) : "");
-  rec_add(r, l);
-  return NULL;
-}
-static void rec_event(hl_trace_event_t *ev, void *arg) {
-  rec_t *r = arg;
-  r->open_events++;
-  char l[64];
-  snprintf(l, sizeof l, "ev:%s ", ev->name);
-  rec_add(r, l);
-  hl_trace_event_on_stop(ev, rec_ev_stop, r);
-}
-static hl_promise_t *rec_stop(const hl_trace_end_t *e, void *arg) {
-  rec_t *r = arg;
-  r->open_stages--;
-  char l[64];
-  snprintf(l, sizeof l, "/%s ", e->error ? hl_err_name(e->error) : "");
-  rec_add(r, l);
-  return NULL;
-}
-static void rec_stage(hl_trace_stage_t *st, void *arg) {
-  rec_t *r = arg;
-  r->open_stages++;
-  if (st->stage == HL_STAGE_AFTER_RESPONSE)
-    r->after_response++;
-  char l[64];
-  snprintf(l, sizeof l, "%s(%u) ", st->name, st->total);
-  rec_add(r, l);
-  hl_trace_stage_on_event(st, rec_event, r);
-  hl_trace_stage_on_stop(st, rec_stop, r);
-}
-static void trace_all(hl_trace_t *t, void *arg) {
-  for (int s = 0; s < HL_STAGE_COUNT; s++)
-    hl_trace_on(t, (hl_stage_t)s, rec_stage, arg);
-}
+/* ---- the recorder of every stage and event: test/helpers/trace_rec.h ---- */
+static trace_rec_t rec;
 
 /* ---- functions ---- */
 static hl_value_t ok_fn(hl_ctx_t *ctx, void *arg) {
@@ -77,7 +30,7 @@ static hl_value_t handler(hl_ctx_t *ctx, void *arg) {
 }
 
 static void build(hl_stage_t failing) {
-  cr_assert_eq(hl_app_trace(app, trace_all, &rec), 0);
+  cr_assert_eq(hl_app_trace(app, trace_rec_all, &rec), 0);
   hl_route_t *r;
   if (failing == HL_STAGE_HANDLE)
     cr_assert_eq(hl_app_route(app, HL_POST, "/x", "main", fail_fn, (void *)(intptr_t)failing, &r),
@@ -219,7 +172,7 @@ static hl_value_t rejects(hl_ctx_t *ctx, void *arg) {
   return hl_async(pr);
 }
 Test(app_http_errors, rejected_promise) {
-  cr_assert_eq(hl_app_trace(app, trace_all, &rec), 0);
+  cr_assert_eq(hl_app_trace(app, trace_rec_all, &rec), 0);
   cr_assert_eq(hl_app_route(app, HL_GET, "/r", "rejects", rejects, NULL, NULL), 0);
   fx_listen();
   hl_tc_proc_t p;
@@ -234,7 +187,7 @@ Test(app_http_errors, rejected_promise) {
 /* An error in afterResponse: the 200 already went out; the stage is traced
  * with the error and nothing else happens. */
 Test(app_http_errors, in_after_response) {
-  cr_assert_eq(hl_app_trace(app, trace_all, &rec), 0);
+  cr_assert_eq(hl_app_trace(app, trace_rec_all, &rec), 0);
   cr_assert_eq(hl_app_route(app, HL_GET, "/a", "main", handler, NULL, NULL), 0);
   cr_assert_eq(
       hl_app_on(app, HL_STAGE_AFTER_RESPONSE, "boom", fail_fn, (void *)HL_STAGE_AFTER_RESPONSE), 0);
@@ -255,7 +208,7 @@ Test(app_http_errors, in_after_response) {
 
 /* An unparsable JSON body: the built-in parser raises EPARSE, 400. */
 Test(app_http_errors, unparsable_json_body) {
-  cr_assert_eq(hl_app_trace(app, trace_all, &rec), 0);
+  cr_assert_eq(hl_app_trace(app, trace_rec_all, &rec), 0);
   cr_assert_eq(hl_app_route(app, HL_POST, "/x", "main", handler, NULL, NULL), 0);
   fx_listen();
   hl_tc_proc_t p;

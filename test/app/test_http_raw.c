@@ -5,54 +5,13 @@
  * flight at once, answered in reverse order, whose traces and async-local
  * stores never mix; pipelined requests on one connection; the server's body
  * limit answering 413. */
+#include "trace_rec.h"
 #include "http_fixture.h"
 
 TestSuite(app_http_raw, .init = fx_setup, .fini = fx_teardown);
 
-/* ---- a recorder for one request at a time ---- */
-typedef struct {
-  char buf[2048];
-  int open_stages, open_events, after_response;
-} rec_t;
-static rec_t rec;
-
-static hl_promise_t *rec_ev_stop(const hl_trace_end_t *e, void *arg) {
-  rec_t *r = arg;
-  r->open_events--;
-  char l[64];
-  snprintf(l, sizeof l, "/ev%s ", e->error ? hl_err_name(e->error) : "");
-  strcat(r->buf, l);
-  return NULL;
-}
-static void rec_event(hl_trace_event_t *ev, void *arg) {
-  rec_t *r = arg;
-  r->open_events++;
-  char l[64];
-  snprintf(l, sizeof l, "ev:%s ", ev->name);
-  strcat(r->buf, l);
-  hl_trace_event_on_stop(ev, rec_ev_stop, r);
-}
-static hl_promise_t *rec_stop(const hl_trace_end_t *e, void *arg) {
-  rec_t *r = arg;
-  r->open_stages--;
-  char l[64];
-  snprintf(l, sizeof l, "/%s ", e->error ? hl_err_name(e->error) : "");
-  strcat(r->buf, l);
-  return NULL;
-}
-static void rec_stage(hl_trace_stage_t *st, void *arg) {
-  rec_t *r = arg;
-  r->open_stages++;
-  char l[64];
-  snprintf(l, sizeof l, "%s(%u) ", st->name, st->total);
-  strcat(r->buf, l);
-  hl_trace_stage_on_event(st, rec_event, r);
-  hl_trace_stage_on_stop(st, rec_stop, r);
-}
-static void trace_all(hl_trace_t *t, void *arg) {
-  for (int s = 0; s < HL_STAGE_COUNT; s++)
-    hl_trace_on(t, (hl_stage_t)s, rec_stage, arg);
-}
+/* ---- the recorder of every stage and event: test/helpers/trace_rec.h ---- */
+static trace_rec_t rec;
 static int after_ran;
 static hl_value_t after_fn(hl_ctx_t *ctx, void *arg) {
   (void)arg;
@@ -73,7 +32,7 @@ static hl_value_t never_yet(hl_ctx_t *ctx, void *arg) {
 }
 
 Test(app_http_raw, client_leaves_during_async_handler) {
-  cr_assert_eq(hl_app_trace(app, trace_all, &rec), 0);
+  cr_assert_eq(hl_app_trace(app, trace_rec_all, &rec), 0);
   cr_assert_eq(hl_app_route(app, HL_GET, "/slow", "slow", never_yet, NULL, NULL), 0);
   cr_assert_eq(hl_app_on(app, HL_STAGE_AFTER_RESPONSE, "after", after_fn, NULL), 0);
   fx_listen();
@@ -114,7 +73,7 @@ static hl_value_t request_fn(hl_ctx_t *ctx, void *arg) {
 }
 
 Test(app_http_raw, client_leaves_during_body) {
-  cr_assert_eq(hl_app_trace(app, trace_all, &rec), 0);
+  cr_assert_eq(hl_app_trace(app, trace_rec_all, &rec), 0);
   cr_assert_eq(hl_app_on(app, HL_STAGE_REQUEST, "seen", request_fn, NULL), 0);
   cr_assert_eq(hl_app_route(app, HL_POST, "/up", "up", count_handler, NULL, NULL), 0);
   cr_assert_eq(hl_app_on(app, HL_STAGE_AFTER_RESPONSE, "after", after_fn, NULL), 0);
@@ -296,7 +255,7 @@ Test(app_http_raw, body_limit_413) {
   cr_assert_eq(hl_http_limits_default(&lim), 0);
   lim.max_body_bytes = 16;
   cr_assert_eq(hl_app_set_limits(app, &lim), 0);
-  cr_assert_eq(hl_app_trace(app, trace_all, &rec), 0);
+  cr_assert_eq(hl_app_trace(app, trace_rec_all, &rec), 0);
   cr_assert_eq(hl_app_route(app, HL_POST, "/up", "up", count_handler, NULL, NULL), 0);
   cr_assert_eq(hl_app_on(app, HL_STAGE_AFTER_RESPONSE, "after", after_fn, NULL), 0);
   fx_listen();

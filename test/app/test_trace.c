@@ -7,6 +7,7 @@
  * when the client goes away, several traces, 100 concurrent requests whose
  * traces never mix, no heap allocation per request with trace on, and
  * Server-Timing. */
+#include "trace_rec.h"
 #include <criterion/criterion.h>
 #include <hookloop.h>
 #include <stdio.h>
@@ -249,48 +250,7 @@ Test(trace, async_on_stop_holds_the_next_stage) {
   hl_fake_free(&f);
 }
 
-/* ---- a full recorder: every stage, every event ---- */
-typedef struct {
-  char buf[2048];
-  int open_stages, open_events;
-} rec_t;
-static hl_promise_t *rec_ev_stop(const hl_trace_end_t *e, void *arg) {
-  rec_t *r = arg;
-  r->open_events--;
-  char l[64];
-  snprintf(l, sizeof l, "/ev%s ", e->error ? hl_err_name(e->error) : "");
-  strcat(r->buf, l);
-  return NULL;
-}
-static void rec_event(hl_trace_event_t *ev, void *arg) {
-  rec_t *r = arg;
-  r->open_events++;
-  char l[64];
-  snprintf(l, sizeof l, "ev:%s ", ev->name);
-  strcat(r->buf, l);
-  hl_trace_event_on_stop(ev, rec_ev_stop, r);
-}
-static hl_promise_t *rec_stop(const hl_trace_end_t *e, void *arg) {
-  rec_t *r = arg;
-  r->open_stages--;
-  char l[64];
-  snprintf(l, sizeof l, "/%s ", e->error ? hl_err_name(e->error) : "");
-  strcat(r->buf, l);
-  return NULL;
-}
-static void rec_stage(hl_trace_stage_t *st, void *arg) {
-  rec_t *r = arg;
-  r->open_stages++;
-  char l[64];
-  snprintf(l, sizeof l, "%s(%u) ", st->name, st->total);
-  strcat(r->buf, l);
-  hl_trace_stage_on_event(st, rec_event, r);
-  hl_trace_stage_on_stop(st, rec_stop, r);
-}
-static void trace_all(hl_trace_t *t, void *arg) {
-  for (int s = 0; s < HL_STAGE_COUNT; s++)
-    hl_trace_on(t, (hl_stage_t)s, rec_stage, arg);
-}
+/* ---- the recorder of every stage and event: test/helpers/trace_rec.h ---- */
 
 static hl_value_t fail_(hl_ctx_t *ctx, void *arg) {
   (void)ctx;
@@ -303,8 +263,8 @@ static hl_value_t on_error(hl_ctx_t *ctx, void *arg) {
 }
 
 Test(trace, error_sets_event_and_stage_error_and_error_stage_is_traced) {
-  static rec_t rec;
-  hl_app_trace(app, trace_all, &rec);
+  static trace_rec_t rec;
+  hl_app_trace(app, trace_rec_all, &rec);
   hl_route_t *r;
   hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r);
   hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "ok", setup_fn, NULL);
@@ -327,9 +287,9 @@ static hl_value_t slow(hl_ctx_t *ctx, void *arg) {
 }
 
 Test(trace, client_gone_stops_every_listener) {
-  static rec_t rec, rec2;
-  hl_app_trace(app, trace_all, &rec);
-  hl_app_trace(app, trace_all, &rec2); /* several traces: each sees every stage */
+  static trace_rec_t rec, rec2;
+  hl_app_trace(app, trace_rec_all, &rec);
+  hl_app_trace(app, trace_rec_all, &rec2); /* several traces: each sees every stage */
   hl_app_route(app, HL_GET, "/", "slow", slow, NULL, NULL);
   hl_fake_req_t f = {.path = "/"};
   cr_assert_eq(hl_fake_dispatch(app, &f), 0);
@@ -414,11 +374,11 @@ static int trace_calls;
 static void trace_count(hl_trace_t *t, void *arg) {
   (void)arg;
   trace_calls++;
-  trace_all(t, arg);
+  trace_rec_all(t, arg);
 }
 
 Test(trace, no_heap_allocation_per_request_with_trace_on) {
-  static rec_t rec;
+  static trace_rec_t rec;
   hl_app_trace(app, trace_count, &rec);
   cr_assert_eq(hl_app_server_timing(app, HL_SERVER_TIMING_FUNCTIONS), 0);
   hl_route_t *r;
@@ -472,10 +432,10 @@ Test(trace, server_timing_header) {
 }
 
 Test(trace, argument_checks) {
-  cr_assert_eq(hl_trace_on(NULL, HL_STAGE_HANDLE, rec_stage, NULL), HL_EINVAL);
-  cr_assert_eq(hl_trace_stage_on_stop(NULL, rec_stop, NULL), HL_EINVAL);
-  cr_assert_eq(hl_trace_stage_on_event(NULL, rec_event, NULL), HL_EINVAL);
-  cr_assert_eq(hl_trace_event_on_stop(NULL, rec_stop, NULL), HL_EINVAL);
+  cr_assert_eq(hl_trace_on(NULL, HL_STAGE_HANDLE, trace_rec_stage, NULL), HL_EINVAL);
+  cr_assert_eq(hl_trace_stage_on_stop(NULL, trace_rec_stop, NULL), HL_EINVAL);
+  cr_assert_eq(hl_trace_stage_on_event(NULL, trace_rec_event, NULL), HL_EINVAL);
+  cr_assert_eq(hl_trace_event_on_stop(NULL, trace_rec_stop, NULL), HL_EINVAL);
 }
 
 static hl_value_t early(hl_ctx_t *ctx, void *arg) {
@@ -485,8 +445,8 @@ static hl_value_t early(hl_ctx_t *ctx, void *arg) {
 }
 
 Test(trace, a_stage_cut_short_stops_what_began) {
-  static rec_t rec;
-  hl_app_trace(app, trace_all, &rec);
+  static trace_rec_t rec;
+  hl_app_trace(app, trace_rec_all, &rec);
   hl_route_t *r;
   hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r);
   hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "ok", setup_fn, NULL);
