@@ -256,8 +256,8 @@ typedef void (*hl_http_hook_cb)(const hl_http_hook_event_t *ev, void *arg);
 
 /* Subscribe cb(ev, arg) to the events in `mask` on every server of `loop`
  * (process-level in http-hooks; loop-level here). Up to 16 subscriptions per
- * thread. 0, HL_EINVAL, HL_EHTTPLISTENERS (full). Remove with
- * hl_http_hooks_off() before closing the loop. */
+ * thread. 0, HL_EINVAL, HL_EHTTPLISTENERS (full). hl_http_hooks_off() removes
+ * one; hl_loop_close() drops those of its loop. */
 int hl_http_hooks_on(hl_loop_t *loop, int mask, hl_http_hook_cb cb, void *arg);
 /* Remove the subscription of (cb, arg): 0, HL_ENOENT, HL_EINVAL. */
 int hl_http_hooks_off(hl_loop_t *loop, hl_http_hook_cb cb, void *arg);

@@ -258,7 +258,8 @@ void hl__timers_free(hl__loop_t *L);
 void hl__microtask_push(hl__loop_t *L, hl__job_t *job);
 int hl__timers_init(hl__loop_t *L);
 void hl__hooks_close(hl__loop_t *L);
-void hl__io_free(hl__loop_t *L); /* src/io/stream.c */
+void hl__io_free(hl__loop_t *L);           /* src/io/stream.c */
+void hl__http_hooks_forget(hl__loop_t *L); /* src/http/hooks.c */
 
 static inline hl__loop_t *hl__L(const hl_loop_t *loop) {
   return loop ? loop->impl : NULL;

@@ -164,6 +164,7 @@ HL_EXPORT int hl_loop_close(hl_loop_t *loop) {
   }
   hl__timers_free(L);
   hl__io_free(L);
+  hl__http_hooks_forget(L);
   hl__pool_destroy(&L->timer_pool);
   hl__pool_destroy(&L->imm_pool);
   hl__pool_destroy(&L->task_pool);

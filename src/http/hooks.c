@@ -68,6 +68,16 @@ void hl__http_hooks_fire(hl__loop_t *L, hl_http_hook_event_t *ev) {
       copy[i].cb(ev, copy[i].arg);
 }
 
+/* hl_loop_close: the loop's subscriptions go with it (a later loop may get the
+ * same address and must not inherit them). */
+void hl__http_hooks_forget(hl__loop_t *L) {
+  int n = 0;
+  for (int i = 0; i < nsubs; i++)
+    if (subs[i].L != L)
+      subs[n++] = subs[i];
+  nsubs = n;
+}
+
 int hl__http_hooks_any(void) {
   return nsubs;
 }

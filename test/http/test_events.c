@@ -282,3 +282,24 @@ Test(http_events, als_isolated_across_1000_pipelined_requests) {
   cr_assert_eq(finished_ok, NCONN * NPER);
   srv_stop();
 }
+
+/* Subscriptions end with their loop: one left on a closed loop neither fires
+ * for nor counts against a later loop. */
+static void never(const hl_http_hook_event_t *ev, void *arg) {
+  (void)ev, (void)arg;
+  cr_assert_fail("a closed loop's subscription fired");
+}
+int hl__http_hooks_any(void);
+Test(http_events, loop_close_drops_subscriptions) {
+  hl_loop_t a;
+  cr_assert_eq(hl_loop_init(&a), 0);
+  int before = hl__http_hooks_any();
+  cr_assert_eq(hl_http_hooks_on(&a, HL_HTTP_HOOK_SERVER, never, NULL), 0);
+  cr_assert_eq(hl__http_hooks_any(), before + 1);
+  cr_assert_eq(hl_loop_close(&a), 0);
+  cr_assert_eq(hl__http_hooks_any(), before);
+  hl_loop_t b;
+  cr_assert_eq(hl_loop_init(&b), 0);
+  cr_assert_eq(hl_http_hooks_off(&b, never, NULL), HL_ENOENT);
+  cr_assert_eq(hl_loop_close(&b), 0);
+}
