@@ -38,7 +38,8 @@ static inline const char *fsu_path(const char *name) {
   static char bufs[8][256];
   static int i;
   char *b = bufs[i++ & 7];
-  snprintf(b, sizeof bufs[0], "%s/%s", fsu_dir, name);
+  int n = snprintf(b, sizeof bufs[0], "%s/%s", fsu_dir, name);
+  cr_assert(n > 0 && (size_t)n < sizeof bufs[0], "path too long: %s", name);
   return b;
 }
 
