@@ -157,10 +157,21 @@ typedef struct raw_imm_s {
   void *arg;
 } raw_imm_t;
 
+/* An immediate as one libuv check handle of its own (the per-op analogue of
+ * the timer baseline): started when set, stopped in its callback. */
+typedef struct raw_chk_s {
+  struct raw_chk_s *next_free;
+  raw_t *r;
+  hl_fn cb;
+  void *arg;
+  uv_check_t uv;
+} raw_chk_t;
+
 struct raw_s {
   uv_loop_t uv;
   raw_timer_t *timers, *tfree;
   raw_imm_t *imms, *ifree, *ihead, *itail;
+  raw_chk_t *chks, *cfree;
   uv_check_t check;
   uv_idle_t idle;
   long live;
@@ -230,6 +241,29 @@ NOINLINE_RAW static void raw_set_immediate(raw_t *r, hl_fn cb, void *arg) {
   r->live++;
 }
 
+static void raw_chk_cb(uv_check_t *h) {
+  raw_chk_t *c = container_of(h, raw_chk_t, uv);
+  raw_t *r = c->r;
+  uv_check_stop(h);
+  if (--r->live == 0)
+    uv_idle_stop(&r->idle);
+  c->cb(c->arg);
+  c->next_free = r->cfree;
+  r->cfree = c;
+}
+
+NOINLINE_RAW static void raw_set_immediate_check(raw_t *r, hl_fn cb, void *arg) {
+  raw_chk_t *c = r->cfree;
+  if (!c)
+    die("raw check pool exhausted", 0);
+  r->cfree = c->next_free;
+  c->cb = cb;
+  c->arg = arg;
+  if (r->live++ == 0)
+    uv_idle_start(&r->idle, raw_idle_cb); /* the loop must not block in poll */
+  uv_check_start(&c->uv, raw_chk_cb);
+}
+
 static raw_t *raw_new(int n) {
   raw_t *r = calloc(1, sizeof *r);
   if (!r)
@@ -237,7 +271,8 @@ static raw_t *raw_new(int n) {
   CHECK(uv_loop_init(&r->uv));
   r->timers = calloc((size_t)n, sizeof *r->timers);
   r->imms = calloc((size_t)n, sizeof *r->imms);
-  if (!r->timers || !r->imms)
+  r->chks = calloc((size_t)n, sizeof *r->chks);
+  if (!r->timers || !r->imms || !r->chks)
     die("calloc", 0);
   for (int i = n; i-- > 0;) {
     raw_timer_t *t = &r->timers[i];
@@ -247,6 +282,11 @@ static raw_t *raw_new(int n) {
     r->tfree = t;
     r->imms[i].next = r->ifree;
     r->ifree = &r->imms[i];
+    raw_chk_t *c = &r->chks[i];
+    uv_check_init(&r->uv, &c->uv);
+    c->r = r;
+    c->next_free = r->cfree;
+    r->cfree = c;
   }
   uv_check_init(&r->uv, &r->check);
   uv_idle_init(&r->uv, &r->idle);
@@ -254,14 +294,17 @@ static raw_t *raw_new(int n) {
 }
 
 static void raw_free(raw_t *r, int n) {
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < n; i++) {
     uv_close((uv_handle_t *)&r->timers[i].uv, NULL);
+    uv_close((uv_handle_t *)&r->chks[i].uv, NULL);
+  }
   uv_close((uv_handle_t *)&r->check, NULL);
   uv_close((uv_handle_t *)&r->idle, NULL);
   uv_run(&r->uv, UV_RUN_DEFAULT);
   CHECK(uv_loop_close(&r->uv));
   free(r->timers);
   free(r->imms);
+  free(r->chks);
   free(r);
 }
 
@@ -274,7 +317,9 @@ enum { MD_NOHOOK, MD_HOOK, MD_ALS, MD_COUNT };
 static const char *const md_names[MD_COUNT] = {"nohook", "hook", "als"};
 
 typedef struct bench_s {
-  int raw; /* raw libuv baseline instead of hookloop */
+  int raw; /* raw libuv baseline instead of hookloop: 1 (timer: a uv_timer_t per op;
+            * immediate: a FIFO drained by one uv_check), 2 (immediate: a
+            * uv_check_t per op) */
   int lc, md;
   hl_loop_t loop;
   hl_hook_t *hook;
@@ -395,8 +440,12 @@ static uint64_t bench_batch(bench_t *b) {
       return (t1 - t0) + (t3 - t2);
     }
     t0 = now_ns();
-    for (int i = 0; i < opt.batch; i++)
-      raw_set_immediate(r, cb_plain, NULL);
+    if (b->raw == 2)
+      for (int i = 0; i < opt.batch; i++)
+        raw_set_immediate_check(r, cb_plain, NULL);
+    else
+      for (int i = 0; i < opt.batch; i++)
+        raw_set_immediate(r, cb_plain, NULL);
     uv_run(&r->uv, UV_RUN_DEFAULT);
     t1 = now_ns();
     return t1 - t0;
@@ -461,13 +510,18 @@ static void report(const char *impl, const char *lifecycle, const char *mode, co
 }
 
 static void bench_lifecycle(int lc) {
-  bench_t benches[1 + MD_COUNT];
+  bench_t benches[2 + MD_COUNT];
   int n = 0;
   memset(benches, 0, sizeof benches);
   if ((lc == LC_TIMER || lc == LC_IMMEDIATE) && (!opt.mode || !strcmp(opt.mode, "raw"))) {
     benches[n].raw = 1;
     benches[n].lc = lc;
     benches[n++].md = MD_NOHOOK;
+    if (lc == LC_IMMEDIATE) {
+      benches[n].raw = 2;
+      benches[n].lc = lc;
+      benches[n++].md = MD_NOHOOK;
+    }
   }
   for (int md = 0; md < MD_COUNT; md++) {
     if (opt.mode && strcmp(opt.mode, md_names[md]))
@@ -489,7 +543,8 @@ static void bench_lifecycle(int lc) {
     }
   for (int i = 0; i < n; i++) {
     bench_t *b = &benches[i];
-    report(b->raw ? "libuv" : "hookloop", lc_names[lc], md_names[b->md], b->samples, opt.reps, ops);
+    report(b->raw ? "libuv" : "hookloop", lc_names[lc],
+           b->raw == 2 ? "check_per_op" : md_names[b->md], b->samples, opt.reps, ops);
     bench_teardown(b);
   }
 }

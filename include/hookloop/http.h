@@ -117,7 +117,9 @@ const char *hl_http_req_path(const hl_http_req_t *req);   /* "/a/b" */
 const char *hl_http_req_query(const hl_http_req_t *req);  /* "x=1"; "" when none */
 /* HTTP version: 0, HL_EINVAL. */
 int hl_http_req_version(const hl_http_req_t *req, int *major, int *minor);
-/* Headers in the order received, repeats kept, names as sent. */
+/* Headers in the order received, repeats kept, names as sent. The strings
+ * stay valid until the request is released. Trailers of a chunked request
+ * body count against the header limits and are not kept. */
 size_t hl_http_req_header_count(const hl_http_req_t *req);
 /* 0, or HL_EINVAL (NULL, index out of range). */
 int hl_http_req_header_at(const hl_http_req_t *req, size_t i, const char **name,
@@ -165,9 +167,10 @@ int hl_http_req_on_close(hl_http_req_t *req, hl_http_close_cb on_close, void *ar
  * requests read together share it); headers: headers parsed; the others just
  * before/after write_head and end; finish: when the write holding the last
  * byte was handed to the kernel. Points with nothing but the server's own
- * code between them (no listener on the response) may share one clock read
- * (end() without write_head: pre_end == pre_write_head, post_write_head ==
- * post_end for a last chunk under 4 KiB). */
+ * code between them (no listener on the response) may share one clock read:
+ * end() without write_head reads it once for pre_write_head, post_write_head,
+ * pre_end and post_end when the last chunk is under 4 KiB (with a listener:
+ * pre_end == pre_write_head, post_write_head == post_end). */
 typedef struct hl_http_times_s {
   uint64_t start, headers, pre_write_head, post_write_head, pre_end, post_end, finish;
 } hl_http_times_t;

@@ -86,7 +86,8 @@ struct hl_http_res_s {
   char *pb; /* output made before this response's turn */
   size_t plen, pcap;
   uint64_t cl;
-  uint8_t head_sent, chunked, no_body, wrote, in_head, ended, continue_sent, close_conn;
+  uint8_t head_sent, chunked, no_body, wrote, in_head, ended, continue_sent, close_conn,
+      body_in_head;
   uint8_t nls;
   lsn_t ls[MAX_LS];
 };
@@ -103,7 +104,7 @@ struct hl_http_req_s {
   uint32_t nhdr, hdrcap;
   uint32_t url, path, query;
   const char *method;
-  uint8_t major, minor, keep_alive, expect_continue, in_value, is_head;
+  uint8_t major, minor, keep_alive, expect_continue, hs, is_head;
   uint8_t dispatched, msg_done, appended, finished, aborted, paused, released;
   uint64_t body_bytes, end_seq;
   hl_http_data_cb on_data;
@@ -133,7 +134,7 @@ struct hl_http_conn_s {
     uv_write_t w;
     uv_shutdown_t sd;
   } u;
-  uint64_t out_seq, sent_seq, deadline, req_start_ms, read_ns;
+  uint64_t out_seq, sent_seq, deadline, timer_due, req_start_ms, read_ns;
   uint32_t hdr_bytes;
   uint16_t err_status;
   uint8_t tkind, in_read, reading, writing, dead, close_when_idle, ending, closed, nclosing,
@@ -186,34 +187,36 @@ static int buf_append(srv_t *S, char **b, size_t *len, size_t *cap, const void *
   return 0;
 }
 
-/* Request strings: appended to req->buf. */
-static int rb_reserve(hl_http_req_t *r, size_t n) {
-  if (r->blen + n + 1 > r->bcap) {
-    uint32_t nc = r->bcap ? r->bcap : 256;
-    while (nc < r->blen + n + 1)
-      nc *= 2;
-    char *nb = hl__realloc(r->buf, nc);
-    if (!nb)
-      return -1;
-    r->buf = nb;
-    r->bcap = nc;
-  }
+/* Request strings: appended to req->buf. The growth path is out of line. */
+static int rb_grow(hl_http_req_t *r, size_t n) {
+  uint32_t nc = r->bcap ? r->bcap : 256;
+  while (nc < r->blen + n + 1)
+    nc *= 2;
+  char *nb = hl__realloc(r->buf, nc);
+  if (!nb)
+    return -1;
+  r->buf = nb;
+  r->bcap = nc;
   return 0;
 }
 
-static int rb_append(hl_http_req_t *r, const char *d, size_t n) {
-  if (r->blen + n + 1 > r->bcap) {
-    uint32_t nc = r->bcap ? r->bcap : 256;
-    while (nc < r->blen + n + 1)
-      nc *= 2;
-    char *nb = hl__realloc(r->buf, nc);
-    if (!nb)
-      return -1;
-    r->buf = nb;
-    r->bcap = nc;
-  }
+static inline int rb_reserve(hl_http_req_t *r, size_t n) {
+  return HL_LIKELY(r->blen + n + 1 <= r->bcap) ? 0 : rb_grow(r, n);
+}
+
+static inline int rb_append(hl_http_req_t *r, const char *d, size_t n) {
+  if (HL_UNLIKELY(r->blen + n + 1 > r->bcap) && rb_grow(r, n))
+    return -1;
   memcpy(r->buf + r->blen, d, n);
   r->blen += (uint32_t)n;
+  return 0;
+}
+
+/* One NUL: ends the string being collected (room for it is always kept). */
+static inline int rb_nul(hl_http_req_t *r) {
+  if (HL_UNLIKELY(r->blen + 2 > r->bcap) && rb_grow(r, 1))
+    return -1;
+  r->buf[r->blen++] = 0;
   return 0;
 }
 
@@ -229,7 +232,7 @@ static void req_release(hl_http_req_t *r, int aborted);
 static void srv_maybe_done(srv_t *S);
 static void srv_accept(srv_t *S);
 static int res_write_head(hl_http_res_t *res, int status, const char *reason, int64_t implicit,
-                          uint64_t now);
+                          uint64_t now, const void *body, size_t blen);
 
 static const char *status_text(int st);
 
@@ -246,16 +249,21 @@ static void conn_deadline(hl_http_conn_t *C, int kind, uint64_t ms) {
   }
   C->tkind = (uint8_t)kind;
   C->deadline = uv_now(C->S->L->uv) + ms;
-  if (!uv_is_active((uv_handle_t *)&C->timer) || uv_timer_get_due_in(&C->timer) > ms)
+  /* the timer may fire early (it re-arms itself then), never late */
+  if (!C->timer_due || C->timer_due > C->deadline) {
+    C->timer_due = C->deadline;
     uv_timer_start(&C->timer, timer_cb, ms, 0);
+  }
 }
 
 static void timer_cb(uv_timer_t *t) {
   hl_http_conn_t *C = hl__container_of(t, hl_http_conn_t, timer);
+  C->timer_due = 0;
   if (C->closed || C->tkind == T_NONE)
     return;
   uint64_t now = uv_now(C->S->L->uv);
   if (now < C->deadline) {
+    C->timer_due = C->deadline;
     uv_timer_start(&C->timer, timer_cb, C->deadline - now, 0);
     return;
   }
@@ -322,6 +330,40 @@ static int res_emit(hl_http_req_t *r, const void *d, size_t n) {
     return e;
   }
   return buf_append(C->S, &r->res.pb, &r->res.plen, &r->res.pcap, d, n);
+}
+
+/* Room for n more bytes at the end of r's output (the connection's buffer
+ * when r is the writer, else r's own); res_commit says how many were used. */
+static char *res_reserve(hl_http_req_t *r, size_t n) {
+  hl_http_conn_t *C = r->C;
+  char **b = &r->res.pb;
+  size_t *len = &r->res.plen, *cap = &r->res.pcap;
+  if (r == C->writer)
+    b = &C->out, len = &C->olen, cap = &C->ocap;
+  if (*len + n > *cap) {
+    size_t nc = *cap ? *cap * 2 : BLK;
+    while (nc < *len + n)
+      nc *= 2;
+    char *nb = nc == BLK ? blk_get(C->S) : hl__malloc(nc);
+    if (!nb)
+      return NULL;
+    if (*len)
+      memcpy(nb, *b, *len);
+    buf_release(C->S, *b, *cap);
+    *b = nb;
+    *cap = nc;
+  }
+  return *b + *len;
+}
+
+static void res_commit(hl_http_req_t *r, size_t n) {
+  hl_http_conn_t *C = r->C;
+  if (r == C->writer) {
+    C->olen += n;
+    C->out_seq += n;
+  } else {
+    r->res.plen += n;
+  }
 }
 
 /* `w` becomes the request whose output goes straight to the connection. */
@@ -710,6 +752,10 @@ static int count_hdr(hl_http_conn_t *C, size_t n) {
   return 0;
 }
 
+/* What the parser is collecting into req->buf; a string's NUL is written
+ * when the next one begins (no *_complete callbacks for url and values). */
+enum { HS_URL, HS_FIELD, HS_FIELD_DONE, HS_VALUE, HS_DONE };
+
 static int on_url(llhttp_t *p, const char *at, size_t n) {
   hl_http_conn_t *C = CONN(p);
   if (count_hdr(C, n) || rb_append(C->cur, at, n))
@@ -717,9 +763,22 @@ static int on_url(llhttp_t *p, const char *at, size_t n) {
   return 0;
 }
 
-static int on_url_complete(llhttp_t *p) {
-  hl_http_req_t *r = CONN(p)->cur;
-  return rb_append(r, "", 1);
+/* End what is being collected: the url, or a header's value (empty when the
+ * field was the last thing seen). */
+static int hs_end(hl_http_req_t *r) {
+  switch (r->hs) {
+  case HS_URL:
+    if (r->blen == 0 && rb_append(r, "/", 1))
+      return -1;
+    return rb_nul(r);
+  case HS_FIELD_DONE:
+    r->hdr[r->nhdr - 1].value = r->blen;
+    return rb_nul(r);
+  case HS_VALUE:
+    return rb_nul(r);
+  default:
+    return 0;
+  }
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t n) {
@@ -727,7 +786,11 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
   hl_http_req_t *r = C->cur;
   if (count_hdr(C, n))
     return -1;
-  if (r->nhdr == 0 || r->in_value) {
+  if (r->hs == HS_DONE) /* a trailer: counted, not kept */
+    return 0;
+  if (r->hs != HS_FIELD) {
+    if (hs_end(r))
+      return -1;
     if (r->nhdr >= C->S->lim.max_headers) {
       C->err_status = 431;
       return -1;
@@ -743,14 +806,18 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
     r->hdr[r->nhdr].name = r->blen;
     r->hdr[r->nhdr].value = HDR_DEAD;
     r->nhdr++;
-    r->in_value = 0;
+    r->hs = HS_FIELD;
     count_hdr(C, 4);
   }
   return rb_append(r, at, n);
 }
 
 static int on_header_field_complete(llhttp_t *p) {
-  return rb_append(CONN(p)->cur, "", 1);
+  hl_http_req_t *r = CONN(p)->cur;
+  if (r->hs == HS_DONE)
+    return 0;
+  r->hs = HS_FIELD_DONE;
+  return rb_nul(r);
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t n) {
@@ -758,20 +825,13 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
   hl_http_req_t *r = C->cur;
   if (count_hdr(C, n))
     return -1;
-  if (!r->in_value) {
-    r->in_value = 1;
+  if (r->hs == HS_DONE)
+    return 0;
+  if (r->hs == HS_FIELD_DONE) {
+    r->hs = HS_VALUE;
     r->hdr[r->nhdr - 1].value = r->blen;
   }
   return rb_append(r, at, n);
-}
-
-static int on_header_value_complete(llhttp_t *p) {
-  hl_http_req_t *r = CONN(p)->cur;
-  if (!r->in_value) { /* empty value */
-    r->in_value = 1;
-    r->hdr[r->nhdr - 1].value = r->blen;
-  }
-  return rb_append(r, "", 1);
 }
 
 static const char *req_hdr(const hl_http_req_t *r, const char *name) {
@@ -786,8 +846,9 @@ static int on_headers_complete(llhttp_t *p) {
   srv_t *S = C->S;
   hl__loop_t *L = S->L;
   hl_http_req_t *r = C->cur;
-  if (r->url == 0 && r->blen == 0 && rb_append(r, "/", 1))
+  if (hs_end(r))
     return -1;
+  r->hs = HS_DONE; /* trailers, if any, are not kept: pointers handed out stay valid */
   /* path and query: copies after the headers (room made first: the copies
    * come from the same buffer) */
   size_t ul = strlen(r->buf + r->url);
@@ -818,9 +879,12 @@ static int on_headers_complete(llhttp_t *p) {
     return -1;
   }
   if (r->major == 1 && r->minor >= 1) {
-    const char *e = req_hdr(r, "expect");
-    if (e && !strcasecmp(e, "100-continue"))
-      r->expect_continue = 1;
+    for (uint32_t i = 0; i < r->nhdr; i++) /* "expect": a 6-letter name */
+      if (r->hdr[i].value - r->hdr[i].name == 7 && !strcasecmp(r->buf + r->hdr[i].name, "expect") &&
+          !strcasecmp(r->buf + r->hdr[i].value, "100-continue")) {
+        r->expect_continue = 1;
+        break;
+      }
   }
   if (S->lim.request_timeout_ms) {
     uint64_t now = uv_now(L->uv), due = C->req_start_ms + S->lim.request_timeout_ms;
@@ -1133,11 +1197,9 @@ static void settings_init(void) {
   llhttp_settings_init(&settings);
   settings.on_message_begin = on_message_begin;
   settings.on_url = on_url;
-  settings.on_url_complete = on_url_complete;
   settings.on_header_field = on_header_field;
   settings.on_header_field_complete = on_header_field_complete;
   settings.on_header_value = on_header_value;
-  settings.on_header_value_complete = on_header_value_complete;
   settings.on_headers_complete = on_headers_complete;
   settings.on_body = on_body;
   settings.on_message_complete = on_message_complete;
@@ -1712,10 +1774,18 @@ HL_EXPORT int hl_http_res_on(hl_http_res_t *res, int mask, hl_http_res_event_cb 
   return 0;
 }
 
-/* The Date header's value, formatted once per second. */
-static const char *http_date(void) {
+/* The Date header's value, formatted once per second; the clock is read
+ * once per loop iteration (uv_now changes only between iterations). */
+static const char *http_date(uv_loop_t *uv) {
   static _Thread_local char buf[40];
   static _Thread_local time_t last;
+  static _Thread_local uint64_t last_iter = UINT64_MAX;
+  static _Thread_local uv_loop_t *last_loop;
+  uint64_t iter = uv_now(uv);
+  if (iter == last_iter && uv == last_loop)
+    return buf;
+  last_iter = iter;
+  last_loop = uv;
   time_t now = time(NULL);
   if (now != last) {
     struct tm tm;
@@ -1755,10 +1825,12 @@ static int res_check(hl_http_res_t *res) {
   return 0;
 }
 
-/* Serialize the head. implicit >= 0: end() without writes, Content-Length
- * becomes `implicit` unless the application set one. */
+/* Serialize the head, straight into the output. implicit >= 0: end()
+ * without writes, Content-Length becomes `implicit` unless the application
+ * set one. body: end()'s data, appended in the same step when the head frames
+ * it as plain bytes (res->body_in_head says it was). */
 static int res_write_head(hl_http_res_t *res, int status, const char *reason, int64_t implicit,
-                          uint64_t now) {
+                          uint64_t now, const void *body, size_t blen) {
   hl_http_req_t *r = RES_REQ(res);
   hl_http_conn_t *C = r->C;
   if (status) {
@@ -1771,7 +1843,8 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
   res_fire(res, HL_HTTP_RES_PRE_WRITE_HEAD, NULL, 0);
   int st = res->status;
   int has_date = 0, has_cl = 0, has_te = 0, has_conn = 0, conn_close = 0;
-  size_t need = 64;
+  size_t need =
+      160; /* status line, Date, Content-Length, Transfer-Encoding, Connection, CRLF: at most 144 */
   for (uint32_t i = 0; i < res->nh; i++) {
     hent_t *e = &res->h[i];
     if (e->name == HDR_DEAD || e->trailer)
@@ -1819,18 +1892,22 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
   if (no_body)
     res->chunked = 0;
   res->no_body = (uint8_t)no_body;
-  char stackbuf[1024];
-  char *h = need <= sizeof stackbuf ? stackbuf : hl__malloc(need);
+  int with_body = body && blen && !no_body && !res->chunked;
+  char *h = res_reserve(r, need + (with_body ? blen : 0));
   if (!h) {
     res->in_head = 0;
     return HL_ENOMEM;
   }
   char *p = h;
-  p = PUTS(p, "HTTP/1.1 ");
-  p = put_u64(p, (uint64_t)st);
-  *p++ = ' ';
-  p = put(p, reason_s, strlen(reason_s));
-  p = PUTS(p, "\r\n");
+  if (st == 200 && res->reason == HDR_DEAD) {
+    p = PUTS(p, "HTTP/1.1 200 OK\r\n");
+  } else {
+    p = PUTS(p, "HTTP/1.1 ");
+    p = put_u64(p, (uint64_t)st);
+    *p++ = ' ';
+    p = put(p, reason_s, strlen(reason_s));
+    p = PUTS(p, "\r\n");
+  }
   for (uint32_t i = 0; i < res->nh; i++) {
     hent_t *e = &res->h[i];
     if (e->name == HDR_DEAD || e->trailer)
@@ -1843,7 +1920,7 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
   }
   if (!has_date) {
     p = PUTS(p, "Date: ");
-    p = put(p, http_date(), 29);
+    p = put(p, http_date(C->S->L->uv), 29);
     p = PUTS(p, "\r\n");
   }
   if (add_cl) {
@@ -1860,17 +1937,16 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
       p = PUTS(p, "Connection: keep-alive\r\n");
   }
   p = PUTS(p, "\r\n");
-  int e = res_emit(r, h, (size_t)(p - h));
-  if (h != stackbuf)
-    hl__free(h);
-  if (e) {
-    res->in_head = 0;
-    return e;
+  if (with_body) {
+    p = put(p, body, blen);
+    res->body_in_head = 1;
   }
+  res_commit(r, (size_t)(p - h));
   if (!keep)
     res->close_conn = 1;
   res->head_sent = 1;
-  r->times.post_write_head = uv_hrtime();
+  /* quiet end(): nothing but this formatting ran since `now` was read */
+  r->times.post_write_head = now && res->nls == 0 && blen < 4096 ? now : uv_hrtime();
   res_fire(res, HL_HTTP_RES_POST_WRITE_HEAD, NULL, 0);
   res->in_head = 0;
   return 0;
@@ -1884,7 +1960,7 @@ HL_EXPORT int hl_http_res_write_head(hl_http_res_t *res, int status, const char 
     return HL_ESTATE;
   if (status && (status < 100 || status > 999))
     return HL_EINVAL;
-  return res_write_head(res, status, reason, -1, 0);
+  return res_write_head(res, status, reason, -1, 0, NULL, 0);
 }
 
 HL_EXPORT int hl_http_res_write_continue(hl_http_res_t *res) {
@@ -1925,7 +2001,7 @@ HL_EXPORT int hl_http_res_write(hl_http_res_t *res, const void *data, size_t len
     return e;
   if (!data && len)
     return HL_EINVAL;
-  if (!res->head_sent && (e = res_write_head(res, 0, NULL, -1, 0)))
+  if (!res->head_sent && (e = res_write_head(res, 0, NULL, -1, 0, NULL, 0)))
     return e;
   res->wrote = 1;
   e = body_emit(res, data, len);
@@ -1953,9 +2029,9 @@ HL_EXPORT int hl_http_res_end(hl_http_res_t *res, const void *data, size_t len) 
     return HL_EHTTPCLOSED;
   int implicit_head = !res->head_sent;
   if (implicit_head &&
-      (e = res_write_head(res, 0, NULL, res->wrote ? -1 : (int64_t)len, quiet ? t0 : 0)))
+      (e = res_write_head(res, 0, NULL, res->wrote ? -1 : (int64_t)len, quiet ? t0 : 0, data, len)))
     return e;
-  if ((e = body_emit(res, data, len)))
+  if (!res->body_in_head && (e = body_emit(res, data, len)))
     return e;
   if (res->chunked) {
     int e2 = res_emit(r, "0\r\n", 3);

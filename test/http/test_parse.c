@@ -1,0 +1,160 @@
+/* test/http/test_parse.c - what the parser callbacks collect: the url, path
+ * and query, header names and values (empty ones too, first, middle and
+ * last), the same request arriving one byte per loop iteration (the parser's
+ * spans then cross read boundaries), trailers of a chunked body (counted, not
+ * kept, earlier strings intact), and a response whose head is larger than any
+ * fixed estimate (the head is formatted straight into the output buffer). */
+#include "common.h"
+
+/* The body lists what the server saw: "METHOD url|path|query\n" then
+ * "name=value\n" for each header. */
+static void list_request(hl_http_req_t *req, hl_http_res_t *res) {
+  char out[4096];
+  int n = snprintf(out, sizeof out, "%s %s|%s|%s\n", hl_http_req_method(req), hl_http_req_url(req),
+                   hl_http_req_path(req), hl_http_req_query(req));
+  for (size_t i = 0; i < hl_http_req_header_count(req); i++) {
+    const char *k, *v;
+    cr_assert_eq(hl_http_req_header_at(req, i, &k, &v), 0);
+    n += snprintf(out + n, sizeof out - (size_t)n, "%s=%s\n", k, v);
+  }
+  cr_assert_lt((size_t)n, sizeof out);
+  cr_assert_eq(hl_http_res_end(res, out, (size_t)n), 0);
+}
+
+static void on_end(hl_http_req_t *req, void *arg) {
+  list_request(req, arg);
+}
+
+static void handler(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  (void)s;
+  if (!strcmp(hl_http_req_method(req), "POST")) {
+    cr_assert_eq(hl_http_req_on_body(req, NULL, on_end, res), 0);
+    return;
+  }
+  list_request(req, res);
+}
+
+static const char *body_of(const char *in) {
+  const char *b = strstr(in, "\r\n\r\n");
+  cr_assert(b, "no response head: %s", in);
+  return b + 4;
+}
+
+static const char req_text[] = "GET /a/b?x=1&y HTTP/1.1\r\n"
+                               "X-Empty-First:\r\n"
+                               "Host: h\r\n"
+                               "X-Mid:   \r\n"
+                               "Accept: */*\r\n"
+                               "X-Last:\r\n"
+                               "Connection: close\r\n"
+                               "X-Really-Last:\r\n"
+                               "\r\n";
+static const char want[] = "GET /a/b?x=1&y|/a/b|x=1&y\n"
+                           "X-Empty-First=\n"
+                           "Host=h\n"
+                           "X-Mid=\n"
+                           "Accept=*/*\n"
+                           "X-Last=\n"
+                           "Connection=close\n"
+                           "X-Really-Last=\n";
+
+Test(http_parse, url_path_query_and_empty_values) {
+  srv_start(handler, NULL);
+  hl_tc_raw_t c;
+  raw_exchange(&c, req_text);
+  cr_assert_str_eq(body_of(c.in), want);
+  hl_tc_raw_free(&c);
+  srv_stop();
+}
+
+/* One byte per loop iteration: each immediate sends the next byte, and the
+ * poll phase between two immediates lets the server read what has come. */
+typedef struct {
+  hl_tc_raw_t *c;
+  const char *s;
+  size_t i, n;
+} drip_t;
+
+static void drip(void *arg) {
+  drip_t *d = arg;
+  if (d->c->closed || d->i >= d->n)
+    return;
+  cr_assert_eq(hl_tc_raw_send(d->c, d->s + d->i, 1), 0);
+  d->i++;
+  cr_assert_eq(hl_set_immediate(&loop, drip, d, NULL), 0);
+}
+
+Test(http_parse, one_byte_per_read) {
+  srv_start(handler, NULL);
+  hl_tc_raw_t c;
+  cr_assert_eq(hl_tc_raw_start(&loop, &c, port, NULL, req_text, 1), 0);
+  drip_t d = {&c, req_text, 1, strlen(req_text)};
+  cr_assert_eq(hl_set_immediate(&loop, drip, &d, NULL), 0);
+  hl_tc_wait(&loop, &c.closed);
+  cr_assert_eq(d.i, d.n);
+  cr_assert_str_eq(body_of(c.in), want);
+  hl_tc_raw_free(&c);
+  srv_stop();
+}
+
+Test(http_parse, request_trailers_are_not_kept) {
+  srv_start(handler, NULL);
+  hl_tc_raw_t c;
+  raw_exchange(&c, "POST /up?q HTTP/1.1\r\nHost: h\r\nX-V:\r\nTransfer-Encoding: chunked\r\n"
+                   "Connection: close\r\n\r\n"
+                   "3\r\nabc\r\n0\r\nX-Trailer: t\r\nX-Empty-Trailer:\r\n\r\n");
+  cr_assert_str_eq(body_of(c.in), "POST /up?q|/up|q\nHost=h\nX-V=\nTransfer-Encoding=chunked\n"
+                                  "Connection=close\n");
+  hl_tc_raw_free(&c);
+  srv_stop();
+}
+
+/* Trailers count against the header byte limit with the headers. */
+Test(http_parse, trailers_count_against_the_header_limit) {
+  hl_http_limits_t lim;
+  cr_assert_eq(hl_http_limits_default(&lim), 0);
+  lim.max_header_bytes = 200;
+  srv_start(handler, &lim);
+  char big[400];
+  int n = snprintf(big, sizeof big,
+                   "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "1\r\na\r\n0\r\nX-T: %0200d\r\n\r\n",
+                   0);
+  cr_assert_lt((size_t)n, sizeof big);
+  hl_tc_raw_t c;
+  raw_exchange(&c, big);
+  cr_assert(strstr(c.in, "HTTP/1.1 431 "), "%s", c.in);
+  hl_tc_raw_free(&c);
+  srv_stop();
+}
+
+/* A head of several KiB: eight 1000-byte header values. */
+static void big_head(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  (void)s;
+  (void)req;
+  char v[1001], name[16];
+  for (int i = 0; i < 8; i++) {
+    memset(v, 'a' + i, 1000);
+    v[1000] = 0;
+    snprintf(name, sizeof name, "X-Big-%d", i);
+    cr_assert_eq(hl_http_res_set_header(res, name, v), 0);
+  }
+  cr_assert_eq(hl_http_res_end(res, "done", 4), 0);
+}
+
+Test(http_parse, large_response_head) {
+  srv_start(big_head, NULL);
+  hl_tc_raw_t c;
+  raw_exchange(&c, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  for (int i = 0; i < 8; i++) {
+    char line[1100];
+    int n = snprintf(line, sizeof line, "X-Big-%d: ", i);
+    memset(line + n, 'a' + i, 1000);
+    strcpy(line + n + 1000, "\r\n");
+    cr_assert(strstr(c.in, line), "header %d missing or damaged", i);
+  }
+  cr_assert(strstr(c.in, "Content-Length: 4\r\n"), "%s", c.in);
+  cr_assert_str_eq(body_of(c.in), "done");
+  hl_tc_raw_free(&c);
+  srv_stop();
+}
