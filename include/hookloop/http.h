@@ -162,7 +162,9 @@ int hl_http_req_on_close(hl_http_req_t *req, hl_http_close_cb on_close, void *ar
 
 /* ---- timestamps ------------------------------------------------------------------ */
 
-/* Monotonic nanoseconds (uv_hrtime()); 0 while the point has not been reached.
+/* Monotonic nanoseconds on uv_hrtime()'s scale (read from the CPU's invariant
+ * TSC where there is one, calibrated against CLOCK_MONOTONIC: within tens of
+ * nanoseconds of uv_hrtime()); 0 while the point has not been reached.
  * start: when the read holding the request's first byte returned (pipelined
  * requests read together share it); headers: headers parsed; the others just
  * before/after write_head and end; finish: when the write holding the last

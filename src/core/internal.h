@@ -243,6 +243,11 @@ void hl__fatal(hl__loop_t *L, const char *message, int code) __attribute__((nore
 void hl__run_exit_listeners(hl__loop_t *L, int code);
 hl_error_t *hl__oom_error(void);
 
+/* Monotonic ns on uv_hrtime()'s scale, from the TSC when it is invariant
+ * (src/core/clock.c): for timestamps on hot paths. */
+uint64_t hl__clock_ns(void);
+int hl__clock_uses_tsc(void); /* 1 once this thread's clock extrapolates the TSC */
+
 /* process module (src/proc), called by the core only when L->proc is set */
 extern int hl__exit_code;               /* the process's exit code (hl_process_set_exit_code) */
 int hl__proc_loop_empty(hl__loop_t *L); /* beforeExit/exit; 1: work was scheduled, run again */

@@ -77,7 +77,8 @@ typedef struct {
 } lsn_t;
 
 struct hl_http_res_s {
-  int status;
+  int status, std_status; /* std_status: the status std_reason is for */
+  const char *std_reason;
   uint32_t reason; /* offset in hb, or HDR_DEAD: the standard phrase */
   char *hb;        /* header strings: name\0value\0 ... */
   uint32_t hlen, hcap;
@@ -312,7 +313,15 @@ static void res_fire(hl_http_res_t *res, int kind, const void *chunk, size_t len
   if (HL_LIKELY(res->nls == 0))
     return;
   hl_http_res_event_t ev = {kind, res->status, NULL, chunk, len};
-  ev.reason = res->reason == HDR_DEAD ? status_text(res->status) : res->hb + res->reason;
+  if (res->reason != HDR_DEAD) {
+    ev.reason = res->hb + res->reason;
+  } else { /* the standard phrase, looked up once per status */
+    if (res->std_status != res->status) {
+      res->std_reason = status_text(res->status);
+      res->std_status = res->status;
+    }
+    ev.reason = res->std_reason;
+  }
   for (int i = 0; i < res->nls; i++)
     if (res->ls[i].mask & kind)
       res->ls[i].cb(res, &ev, res->ls[i].arg);
@@ -395,7 +404,7 @@ static void conn_sent(hl_http_conn_t *C) {
   while ((r = C->q_head) && r->appended && r->end_seq <= C->sent_seq && !C->closed) {
     if (!r->finished) {
       r->finished = 1;
-      r->times.finish = now ? now : (now = uv_hrtime());
+      r->times.finish = now ? now : (now = hl__clock_ns());
       if (r->res.nls) {
         hl_async_id_t id = r->async.id;
         hl__loop_t *prev = req_enter(r);
@@ -873,7 +882,7 @@ static int on_headers_complete(llhttp_t *p) {
   r->minor = p->http_minor;
   r->keep_alive = (uint8_t)llhttp_should_keep_alive(p);
   r->is_head = p->method == HTTP_HEAD;
-  r->times.headers = uv_hrtime();
+  r->times.headers = hl__clock_ns();
   if ((p->flags & F_CONTENT_LENGTH) && p->content_length > S->lim.max_body_bytes) {
     C->err_status = 413;
     return -1;
@@ -1050,7 +1059,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   if (n > 0) {
     C->rpos = 0;
     C->rlen = (size_t)n;
-    C->read_ns = uv_hrtime();
+    C->read_ns = hl__clock_ns();
     conn_process(C);
   } else if (n < 0) {
     buf_release(C->S, C->rbuf, BLK);
@@ -1776,24 +1785,32 @@ HL_EXPORT int hl_http_res_on(hl_http_res_t *res, int mask, hl_http_res_event_cb 
 
 /* The Date header's value, formatted once per second; the clock is read
  * once per loop iteration (uv_now changes only between iterations). */
-static const char *http_date(uv_loop_t *uv) {
-  static _Thread_local char buf[40];
-  static _Thread_local time_t last;
-  static _Thread_local uint64_t last_iter = UINT64_MAX;
-  static _Thread_local uv_loop_t *last_loop;
+typedef struct {
+  char date[40];     /* the Date value */
+  char head200[112]; /* "HTTP/1.1 200 OK\r\nDate: ...\r\nContent-Length: " */
+  size_t head200_len;
+  time_t last;
+  uint64_t last_iter;
+  uv_loop_t *last_loop;
+} date_cache_t;
+
+static const date_cache_t *http_date(uv_loop_t *uv) {
+  static _Thread_local date_cache_t dc = {.last_iter = UINT64_MAX};
   uint64_t iter = uv_now(uv);
-  if (iter == last_iter && uv == last_loop)
-    return buf;
-  last_iter = iter;
-  last_loop = uv;
+  if (iter == dc.last_iter && uv == dc.last_loop)
+    return &dc;
+  dc.last_iter = iter;
+  dc.last_loop = uv;
   time_t now = time(NULL);
-  if (now != last) {
+  if (now != dc.last) {
     struct tm tm;
     gmtime_r(&now, &tm);
-    strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    last = now;
+    strftime(dc.date, sizeof dc.date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    dc.head200_len = (size_t)snprintf(dc.head200, sizeof dc.head200,
+                                      "HTTP/1.1 200 OK\r\nDate: %s\r\nContent-Length: ", dc.date);
+    dc.last = now;
   }
-  return buf;
+  return &dc;
 }
 
 static char *put(char *p, const char *s, size_t n) {
@@ -1839,9 +1856,30 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
       return e;
   }
   res->in_head = 1;
-  r->times.pre_write_head = now ? now : uv_hrtime();
+  r->times.pre_write_head = now ? now : hl__clock_ns();
   res_fire(res, HL_HTTP_RES_PRE_WRITE_HEAD, NULL, 0);
   int st = res->status;
+  /* The commonest head, from end(): 200 with its standard reason, no header
+   * set, HTTP/1.1 keep-alive, a small body; a cached prefix (status line and
+   * Date) and the length. What the general path below would write. */
+  if (st == 200 && res->nh == 0 && res->reason == HDR_DEAD && implicit >= 0 && blen < 4096 &&
+      !r->is_head && r->keep_alive && r->major == 1 && r->minor >= 1 && !C->S->closing) {
+    const date_cache_t *dc = http_date(C->S->L->uv);
+    char *h = res_reserve(r, dc->head200_len + 24 + blen);
+    if (!h) {
+      res->in_head = 0;
+      return HL_ENOMEM;
+    }
+    char *p = put(h, dc->head200, dc->head200_len);
+    p = put_u64(p, (uint64_t)implicit);
+    p = PUTS(p, "\r\n\r\n");
+    if (blen) {
+      p = put(p, body, blen);
+      res->body_in_head = 1;
+    }
+    res_commit(r, (size_t)(p - h));
+    goto sent;
+  }
   int has_date = 0, has_cl = 0, has_te = 0, has_conn = 0, conn_close = 0;
   size_t need =
       160; /* status line, Date, Content-Length, Transfer-Encoding, Connection, CRLF: at most 144 */
@@ -1920,7 +1958,7 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
   }
   if (!has_date) {
     p = PUTS(p, "Date: ");
-    p = put(p, http_date(C->S->L->uv), 29);
+    p = put(p, http_date(C->S->L->uv)->date, 29);
     p = PUTS(p, "\r\n");
   }
   if (add_cl) {
@@ -1944,9 +1982,10 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
   res_commit(r, (size_t)(p - h));
   if (!keep)
     res->close_conn = 1;
+sent:
   res->head_sent = 1;
   /* quiet end(): nothing but this formatting ran since `now` was read */
-  r->times.post_write_head = now && res->nls == 0 && blen < 4096 ? now : uv_hrtime();
+  r->times.post_write_head = now && res->nls == 0 && blen < 4096 ? now : hl__clock_ns();
   res_fire(res, HL_HTTP_RES_POST_WRITE_HEAD, NULL, 0);
   res->in_head = 0;
   return 0;
@@ -2019,7 +2058,7 @@ HL_EXPORT int hl_http_res_end(hl_http_res_t *res, const void *data, size_t len) 
     return HL_EINVAL;
   hl_http_req_t *r = RES_REQ(res);
   hl_http_conn_t *C = r->C;
-  uint64_t t0 = uv_hrtime();
+  uint64_t t0 = hl__clock_ns();
   r->times.pre_end = t0;
   int quiet = res->nls == 0; /* no listener runs between our timestamps */
   res->in_head = 1;          /* no write/end from the listeners */
@@ -2060,7 +2099,8 @@ HL_EXPORT int hl_http_res_end(hl_http_res_t *res, const void *data, size_t len) 
   }
   if (r == C->writer)
     writer_advance(C);
-  r->times.post_end = quiet && implicit_head && len < 4096 ? r->times.post_write_head : uv_hrtime();
+  r->times.post_end =
+      quiet && implicit_head && len < 4096 ? r->times.post_write_head : hl__clock_ns();
   res_fire(res, HL_HTTP_RES_POST_END, data, len);
   if (!C->busy && !C->in_read)
     conn_flush(C);
