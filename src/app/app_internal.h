@@ -132,7 +132,6 @@ typedef enum {
   HL__PH_FN_WAIT,
   HL__PH_STAGE_END,
   HL__PH_LOCK,
-  HL__PH_NEXT,
   HL__PH_BODY_WAIT,
   HL__PH_SEND,
   HL__PH_SEND_WAIT,
@@ -179,7 +178,7 @@ struct hl_ctx_s {
   int builtin_parse; /* index of the built-in parser in the parse stage, or -1 */
   const char *builtin_name;
   unsigned running : 1, again : 1, closed : 1, abandoned : 1, handled : 1, in_error : 1,
-      streaming : 1, cut : 1, stream_ref : 1;
+      streaming : 1, cut : 1, stream_ref : 1, traced : 1;
   int close_status;
   unsigned lock_pending;
   hl_promise_t *waiting, *waiting_next;
