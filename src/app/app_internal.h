@@ -19,7 +19,17 @@ typedef struct hl__fn_s {
   hl_app_fn fn;
   void *arg;
   const char *name; /* owned copy */
+  /* the name as a Server-Timing metric token (non-token characters as '_'):
+   * `name` itself when it is one, else an owned copy; made once, at
+   * registration, so a traced request only copies it */
+  const char *tok;
+  size_t tok_len;
 } hl__fn_t;
+
+/* Fill f->tok / f->tok_len from f->name (an owned copy when it must differ).
+ * 0 or HL_ENOMEM. hl__fn_free_names() frees both. */
+int hl__fn_names(hl__fn_t *f);
+void hl__fn_free_names(hl__fn_t *f);
 
 typedef struct hl__fnlist_s {
   hl__fn_t *v;
@@ -88,6 +98,9 @@ int hl__router_add(hl_app_t *app, hl_route_t *route, const char *path);
 void hl__router_free(hl__rnode_t *root);
 int hl__router_match(const hl__rnode_t *root, unsigned mbit, const char *path, size_t n,
                      hl_route_match_t *m);
+
+/* hl_stage_name()'s table (ctx.c), for the lifecycle's hot path */
+extern const char *const hl__stage_names[HL_STAGE_COUNT];
 
 /* ---- lists ---- */
 int hl__fnlist_add(hl__fnlist_t *l, const char *name, hl_app_fn fn, void *arg);

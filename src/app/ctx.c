@@ -13,12 +13,49 @@
 #include <strings.h>
 #include "app_internal.h"
 
-static const char *const stage_names[HL_STAGE_COUNT] = {"request",      "parse",  "transform",
-                                                        "beforeHandle", "handle", "afterHandle",
-                                                        "mapResponse",  "error",  "afterResponse"};
+const char *const hl__stage_names[HL_STAGE_COUNT] = {"request",      "parse",  "transform",
+                                                     "beforeHandle", "handle", "afterHandle",
+                                                     "mapResponse",  "error",  "afterResponse"};
 
 HL_EXPORT const char *hl_stage_name(hl_stage_t stage) {
-  return (unsigned)stage < HL_STAGE_COUNT ? stage_names[stage] : NULL;
+  return (unsigned)stage < HL_STAGE_COUNT ? hl__stage_names[stage] : NULL;
+}
+
+/* HTTP token characters (RFC 9110 tchar): a Server-Timing metric name */
+static const unsigned char tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
+
+int hl__fn_names(hl__fn_t *f) {
+  size_t n = strlen(f->name), i = 0;
+  while (i < n && tchar[(unsigned char)f->name[i]])
+    i++;
+  f->tok = f->name;
+  f->tok_len = n;
+  if (i == n)
+    return 0;
+  char *t = hl__malloc(n + 1);
+  if (t == NULL)
+    return HL_ENOMEM;
+  for (i = 0; i <= n; i++)
+    t[i] = i == n || tchar[(unsigned char)f->name[i]] ? f->name[i] : '_';
+  f->tok = t;
+  return 0;
+}
+
+void hl__fn_free_names(hl__fn_t *f) {
+  if (f->tok != f->name)
+    hl__free((void *)f->tok);
+  hl__free((void *)f->name);
+  f->tok = f->name = NULL;
 }
 
 int hl__fnlist_add(hl__fnlist_t *l, const char *name, hl_app_fn fn, void *arg) {
@@ -30,19 +67,21 @@ int hl__fnlist_add(hl__fnlist_t *l, const char *name, hl_app_fn fn, void *arg) {
     l->v = v;
     l->cap = cap;
   }
-  char *nm = hl__strdup(name ? name : "anonymous");
-  if (nm == NULL)
+  hl__fn_t *f = &l->v[l->n];
+  f->tok = f->name = hl__strdup(name ? name : "anonymous");
+  if (f->name == NULL || hl__fn_names(f) != 0) {
+    hl__free((void *)f->name);
     return HL_ENOMEM;
-  l->v[l->n].fn = fn;
-  l->v[l->n].arg = arg;
-  l->v[l->n].name = nm;
+  }
+  f->fn = fn;
+  f->arg = arg;
   l->n++;
   return 0;
 }
 
 void hl__fnlist_free(hl__fnlist_t *l) {
   for (unsigned i = 0; i < l->n; i++)
-    hl__free((void *)l->v[i].name);
+    hl__fn_free_names(&l->v[i]);
   hl__free(l->v);
   l->v = NULL;
   l->n = l->cap = 0;
@@ -65,7 +104,10 @@ static void route_free(hl_route_t *r) {
     hl__fnlist_free(&r->stages[s]);
   for (unsigned i = 0; i < r->n_names_mem; i++)
     hl__free(r->names_mem[i]);
-  hl__free((void *)r->handler.name);
+  if (r->handler.tok)
+    hl__fn_free_names(&r->handler);
+  else
+    hl__free((void *)r->handler.name);
   hl__free(r->path);
   hl__free(r);
 }
@@ -119,7 +161,7 @@ HL_EXPORT int hl_app_route(hl_app_t *app, unsigned methods, const char *path, co
   r->handler.arg = arg;
   r->handler.name = hl__strdup(name ? name : "anonymous");
   r->path = hl__strdup(path);
-  if (r->handler.name == NULL || r->path == NULL) {
+  if (r->handler.name == NULL || r->path == NULL || hl__fn_names(&r->handler) != 0) {
     route_free(r);
     return HL_ENOMEM;
   }

@@ -37,19 +37,22 @@ static uint64_t tnow(hl_ctx_t *r) {
 /* ---- Server-Timing's record (written at the end of this file) ---- */
 #define ST_MAX 40
 typedef struct {
-  const char *stage, *fn; /* fn NULL for a stage metric */
+  const char *fn; /* the function's metric token, NULL for a stage metric */
+  uint32_t fn_len;
+  uint32_t stage;
   uint64_t ns;
 } st_metric_t;
 
 struct hl__st_s {
   unsigned n;
+  size_t need; /* bytes the header needs so far */
   uint64_t stage_begin, ev_begin;
-  const char *ev_name;
+  const hl__fn_t *ev_fn;
   st_metric_t m[ST_MAX];
 };
 
 static void st_write(hl_ctx_t *r);
-static void st_add(struct hl__st_s *rec, const char *stage, const char *fn, uint64_t ns);
+static void st_add(struct hl__st_s *rec, hl_stage_t stage, const hl__fn_t *fn, uint64_t ns);
 
 /* ---- trace ------------------------------------------------------------------------ */
 static void lock_done(hl_promise_t *next, void *value, void *arg) {
@@ -138,7 +141,7 @@ static void trace_stage_begin(hl_ctx_t *r) {
     r->st->stage_begin = t;
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     s->st.stage = r->stage;
-    s->st.name = hl_stage_name(r->stage);
+    s->st.name = hl__stage_names[r->stage];
     s->st.begin = t;
     s->st.total = r->total;
     s->st.sub = s;
@@ -147,14 +150,15 @@ static void trace_stage_begin(hl_ctx_t *r) {
   }
 }
 
-static void trace_event_begin(hl_ctx_t *r, const char *name) {
+static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
+  const char *name = f->name;
   if (r->subs[r->stage] == NULL && r->st == NULL)
     return;
   uint64_t t = tnow(r);
   r->ev_active = 1;
   if (r->st) {
     r->st->ev_begin = t;
-    r->st->ev_name = name;
+    r->st->ev_fn = f;
   }
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     s->ev.name = name;
@@ -176,7 +180,7 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
   uint64_t t = tnow(r);
   if (r->st && (r->app->st_opts & HL_SERVER_TIMING_FUNCTIONS) &&
       r->stage != HL_STAGE_AFTER_RESPONSE)
-    st_add(r->st, hl_stage_name(r->stage), r->st->ev_name, t - r->st->ev_begin);
+    st_add(r->st, r->stage, r->st->ev_fn, t - r->st->ev_begin);
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     hl_trace_end_t e = {t, err, t - s->ev.begin};
     hl__tcb_t *c = s->ev_stop, *nx;
@@ -193,7 +197,7 @@ static void trace_stage_stop(hl_ctx_t *r, int err) {
     return;
   uint64_t t = tnow(r);
   if (r->st && r->stage != HL_STAGE_AFTER_RESPONSE) {
-    st_add(r->st, hl_stage_name(r->stage), NULL, t - r->st->stage_begin);
+    st_add(r->st, r->stage, NULL, t - r->st->stage_begin);
     if (r->stage == HL_STAGE_MAP_RESPONSE || r->stage == HL_STAGE_ERROR)
       st_write(r);
   }
@@ -235,6 +239,8 @@ static void stage_begin(hl_ctx_t *r, hl_stage_t s) {
     if (s == HL_STAGE_PARSE && (r->builtin_fn.name = hl__parser_for(r)) != NULL) {
       r->builtin_fn.fn = builtin_parse;
       r->builtin_fn.arg = NULL;
+      r->builtin_fn.tok = r->builtin_fn.name; /* a static token */
+      r->builtin_fn.tok_len = strlen(r->builtin_fn.name);
       r->total++;
     }
   }
@@ -546,7 +552,7 @@ static void run(hl_ctx_t *r) {
         goto stage_end;
       const hl__fn_t *f = stage_fn(r);
       if (r->traced)
-        trace_event_begin(r, f->name);
+        trace_event_begin(r, f);
       r->t_ok = 0;
       on_value(r, f->fn(r, f->arg));
       continue;
@@ -594,8 +600,10 @@ static void start(void *arg) {
      * only trace functions run in between */
     r->start = tnow(r);
   }
-  if (app->st_on && (r->st = hl_ctx_alloc(r, sizeof(*r->st))) != NULL)
+  if (app->st_on && (r->st = hl_ctx_alloc(r, sizeof(*r->st))) != NULL) {
     r->st->n = 0;
+    r->st->need = 0;
+  }
   for (unsigned i = 0; i < app->ntraces; i++) {
     hl_trace_t *t = hl__ctx_alloc_fast(r, sizeof(*t));
     if (t == NULL)
@@ -723,72 +731,76 @@ HL_EXPORT int hl_ctx_stream_end(hl_ctx_t *r) {
  * integers, and the header is written once, when the mapResponse or error
  * stage stops (just before the response is sent), before that stage's trace
  * listeners run (so a listener may still replace it). */
-/* HTTP token characters (RFC 9110 tchar) */
-static const unsigned char st_tchar[256] = {
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
-    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
-    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
-    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
-    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
-    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
-    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
-    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
-    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
-    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
+/* The stage names as metric tokens (they are tokens) with their lengths. */
+static const struct {
+  const char *s;
+  uint32_t len;
+} st_stage[HL_STAGE_COUNT] = {
+#define ST_S(x)                                                                                    \
+  { x, sizeof x - 1 }
+    ST_S("request"),      ST_S("parse"),       ST_S("transform"),   ST_S("beforeHandle"),
+    ST_S("handle"),       ST_S("afterHandle"), ST_S("mapResponse"), ST_S("error"),
+    ST_S("afterResponse")
+#undef ST_S
+};
 
-static char *st_put_name(char *w, const char *s) {
-  for (; *s; s++) /* a metric name is an HTTP token */
-    *w++ = st_tchar[(unsigned char)*s] ? *s : '_';
-  return w;
-}
-
+/* Milliseconds with three decimals ("0.042"). */
 static char *st_put_ms(char *w, uint64_t ns) {
-  uint64_t us = ns / 1000, ms = us / 1000, frac = us % 1000;
-  char tmp[24];
-  int n = 0;
-  do
-    tmp[n++] = (char)('0' + ms % 10);
-  while ((ms /= 10) != 0);
-  while (n)
-    *w++ = tmp[--n];
-  *w++ = '.';
-  *w++ = (char)('0' + frac / 100);
-  *w++ = (char)('0' + frac / 10 % 10);
-  *w++ = (char)('0' + frac % 10);
-  return w;
+  uint64_t us = ns / 1000, ms = us / 1000;
+  unsigned frac = (unsigned)(us - ms * 1000);
+  if (ms < 10) {
+    *w++ = (char)('0' + ms);
+  } else {
+    char tmp[24];
+    int n = 0;
+    do
+      tmp[n++] = (char)('0' + ms % 10);
+    while ((ms /= 10) != 0);
+    while (n)
+      *w++ = tmp[--n];
+  }
+  w[0] = '.';
+  w[1] = (char)('0' + frac / 100);
+  w[2] = (char)('0' + frac / 10 % 10);
+  w[3] = (char)('0' + frac % 10);
+  return w + 4;
 }
 
 static void st_write(hl_ctx_t *r) {
   struct hl__st_s *rec = r->st;
-  size_t need = 1;
-  for (unsigned i = 0; i < rec->n; i++) /* ", " name "." fn ";dur=" up to 20 + 4 digits */
-    need += strlen(rec->m[i].stage) + (rec->m[i].fn ? strlen(rec->m[i].fn) + 1 : 0) + 32;
-  char *buf = hl_ctx_alloc(r, need), *w = buf;
+  char *buf = hl_ctx_alloc(r, rec->need + 1), *w = buf;
   if (buf == NULL)
     return;
   for (unsigned i = 0; i < rec->n; i++) {
+    const st_metric_t *m = &rec->m[i];
     if (i) {
-      *w++ = ',';
-      *w++ = ' ';
+      w[0] = ',';
+      w[1] = ' ';
+      w += 2;
     }
-    w = st_put_name(w, rec->m[i].stage);
-    if (rec->m[i].fn) {
+    memcpy(w, st_stage[m->stage].s, st_stage[m->stage].len);
+    w += st_stage[m->stage].len;
+    if (m->fn) {
       *w++ = '.';
-      w = st_put_name(w, rec->m[i].fn);
+      memcpy(w, m->fn, m->fn_len);
+      w += m->fn_len;
     }
     memcpy(w, ";dur=", 5);
-    w = st_put_ms(w + 5, rec->m[i].ns);
+    w = st_put_ms(w + 5, m->ns);
   }
   *w = '\0';
   hl__ctx_set_header_owned(r, "Server-Timing", buf);
 }
 
-static void st_add(struct hl__st_s *rec, const char *stage, const char *fn, uint64_t ns) {
+static void st_add(struct hl__st_s *rec, hl_stage_t stage, const hl__fn_t *fn, uint64_t ns) {
   if (rec->n < ST_MAX) {
-    rec->m[rec->n].stage = stage;
-    rec->m[rec->n].fn = fn;
-    rec->m[rec->n].ns = ns;
-    rec->n++;
+    st_metric_t *m = &rec->m[rec->n++];
+    m->stage = stage;
+    m->fn = fn ? fn->tok : NULL;
+    m->fn_len = fn ? (uint32_t)fn->tok_len : 0;
+    m->ns = ns;
+    /* ", " stage ["." fn] ";dur=" up to 20 digits "." 3 digits */
+    rec->need += 2 + st_stage[stage].len + (fn ? 1 + m->fn_len : 0) + 5 + 24;
   }
 }
 
