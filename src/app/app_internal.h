@@ -162,10 +162,8 @@ struct hl_ctx_s {
   void *data;
   unsigned refs;
   unsigned mbit;
-  /* routing */
+  /* routing (the match itself is below) */
   hl_route_t *route;
-  hl_route_match_t match;
-  char *pdec[HL__MAX_PARAMS];
   /* query (parsed on first use) */
   int query_done;
   size_t nq;
@@ -198,7 +196,6 @@ struct hl_ctx_s {
   unsigned ev_active : 1;
   hl__fn_t builtin_fn;
   /* trace */
-  struct hl__tsub_s *subs[HL_STAGE_COUNT], *subs_tail[HL_STAGE_COUNT];
   uint64_t t;          /* cached trace time, valid while t_ok */
   struct hl__st_s *st; /* Server-Timing's record (in the arena), NULL when off */
   int t_ok;
@@ -206,6 +203,14 @@ struct hl_ctx_s {
   hl__cleanup_t *cleanups;
   hl__chunk_t *chunks;
   size_t used;
+  /* ---- not cleared by hl__ctx_reset (over half of the header): each is
+   * made valid where it starts to be used ---- */
+  /* routing: match.route and match.n_params are cleared by the reset, the
+   * rest is written by the router; pdec[0..n_params) cleared after routing */
+  hl_route_match_t match;
+  char *pdec[HL__MAX_PARAMS];
+  /* trace subscriptions: cleared when the request starts traced */
+  struct hl__tsub_s *subs[HL_STAGE_COUNT], *subs_tail[HL_STAGE_COUNT];
   max_align_t buf[HL__ARENA_INLINE / sizeof(max_align_t)];
 };
 

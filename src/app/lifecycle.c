@@ -222,31 +222,65 @@ static const hl__fnlist_t *route_list(hl_ctx_t *r, hl_stage_t s) {
   return r->route && s != HL_STAGE_REQUEST ? &r->route->stages[s] : NULL;
 }
 
+/* The functions stage `s` holds for this request. */
+static unsigned stage_total(hl_ctx_t *r, hl_stage_t s) {
+  if (s == HL_STAGE_HANDLE) {
+    r->napp = 0;
+    return 1;
+  }
+  if (s == HL_STAGE_PARSE && r->body_len == 0) {
+    r->napp = 0;
+    return 0;
+  }
+  const hl__fnlist_t *rl = route_list(r, s);
+  r->napp = r->app->stages[s].n;
+  unsigned total = r->napp + (rl ? rl->n : 0);
+  if (s == HL_STAGE_PARSE && (r->builtin_fn.name = hl__parser_for(r)) != NULL) {
+    r->builtin_fn.fn = builtin_parse;
+    r->builtin_fn.arg = NULL;
+    r->builtin_fn.tok = r->builtin_fn.name; /* a static token */
+    r->builtin_fn.tok_len = strlen(r->builtin_fn.name);
+    total++;
+  }
+  return total;
+}
+
 static void stage_begin(hl_ctx_t *r, hl_stage_t s) {
-  r->stage = s;
   r->idx = 0;
   r->stage_err = 0;
   r->cut = 0;
-  const hl__fnlist_t *rl = route_list(r, s);
-  r->napp = r->app->stages[s].n;
-  if (s == HL_STAGE_HANDLE) {
-    r->napp = 0;
-    r->total = 1;
-  } else if (s == HL_STAGE_PARSE && r->body_len == 0) {
-    r->total = 0;
-  } else {
-    r->total = r->napp + (rl ? rl->n : 0);
-    if (s == HL_STAGE_PARSE && (r->builtin_fn.name = hl__parser_for(r)) != NULL) {
-      r->builtin_fn.fn = builtin_parse;
-      r->builtin_fn.arg = NULL;
-      r->builtin_fn.tok = r->builtin_fn.name; /* a static token */
-      r->builtin_fn.tok_len = strlen(r->builtin_fn.name);
-      r->total++;
+  r->phase = HL__PH_FN_NEXT;
+  for (;;) {
+    r->stage = s;
+    r->total = stage_total(r, s);
+    if (r->total || r->traced || r->closed)
+      break;
+    /* An empty stage of an untraced request: nothing runs, nothing is
+     * reported, no lock; straight on to the stage next_stage() would choose
+     * for it (no error, nothing cut) without a turn of run() per stage. */
+    switch (s) {
+    case HL_STAGE_PARSE:
+      s = HL_STAGE_TRANSFORM;
+      continue;
+    case HL_STAGE_TRANSFORM:
+      s = HL_STAGE_BEFORE_HANDLE;
+      continue;
+    case HL_STAGE_BEFORE_HANDLE:
+      s = HL_STAGE_HANDLE;
+      continue;
+    case HL_STAGE_AFTER_HANDLE:
+      s = HL_STAGE_MAP_RESPONSE;
+      continue;
+    case HL_STAGE_MAP_RESPONSE:
+      r->phase = HL__PH_SEND;
+      return;
+    default:
+      break;
     }
+    break;
   }
   if (s == HL_STAGE_ERROR)
     r->in_error = 1;
-  r->phase = HL__PH_FN_NEXT;
   if (r->traced)
     trace_stage_begin(r);
 }
@@ -415,6 +449,8 @@ static void after_routing(hl_ctx_t *r) {
     return;
   }
   r->route = r->match.route;
+  for (size_t i = 0; i < r->match.n_params; i++)
+    r->pdec[i] = NULL; /* decoded on first use (hl_ctx_param) */
   r->phase = HL__PH_BODY_WAIT;
   int rc = r->vt->read_body(r->io, r, body_done);
   if (rc != 0 && r->phase == HL__PH_BODY_WAIT)
@@ -596,6 +632,8 @@ static void start(void *arg) {
   hl_app_t *app = r->app;
   if (app->ntraces || app->st_on) {
     r->traced = 1;
+    memset(r->subs, 0, sizeof(r->subs));
+    memset(r->subs_tail, 0, sizeof(r->subs_tail));
     /* the trace parameter's start time is also the request stage's begin:
      * only trace functions run in between */
     r->start = tnow(r);

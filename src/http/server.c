@@ -1537,18 +1537,27 @@ static int valid_name(const char *n, size_t len) {
   return (int)ok;
 }
 
-/* No CR, LF or NUL in the value: short values byte by byte, longer ones (a
- * Server-Timing list, a cookie) with memchr, which scans many bytes a step. */
+/* No CR, LF or NUL in the value. Eight bytes a step (a zero byte in x, in
+ * x ^ CRs or in x ^ LFs, by the exact "has a zero byte" test); a long value
+ * (a Server-Timing list, a cookie) with memchr, which takes many more. */
 static int valid_value(const char *v, size_t len) {
   if (!v)
     return 0;
-  if (len < 32) {
-    for (size_t i = 0; i < len; i++)
-      if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
-        return 0;
-    return 1;
+  if (len >= 128)
+    return !memchr(v, '\r', len) && !memchr(v, '\n', len) && !memchr(v, '\0', len);
+  const uint64_t ones = 0x0101010101010101u, cr = ones * '\r', lf = ones * '\n';
+  uint64_t bad = 0;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t x, a, b;
+    memcpy(&x, v + i, 8);
+    a = x ^ cr;
+    b = x ^ lf;
+    bad |= ((x - ones) & ~x) | ((a - ones) & ~a) | ((b - ones) & ~b);
   }
-  return !memchr(v, '\r', len) && !memchr(v, '\n', len) && !memchr(v, '\0', len);
+  for (; i < len; i++)
+    bad |= v[i] == '\r' || v[i] == '\n' || v[i] == '\0' ? 0x80u : 0;
+  return (bad & (ones << 7)) == 0;
 }
 
 static int res_usable(const hl_http_res_t *res) {

@@ -1,9 +1,10 @@
 /* test/app/test_http_res_headers.c - the HTTP response-header checks the app
  * relies on for every response it sends (hl_http_res_add_header and
  * set_header[_n]): a name must be an RFC 9110 token, a value must hold no CR,
- * LF or NUL, at any length (short values are scanned byte by byte, long ones
- * a block at a time: both paths, with the bad byte first, inside and last);
- * what is refused leaves nothing behind, what is accepted is sent as given. */
+ * LF or NUL, at any length (the check goes eight bytes a step with a byte
+ * tail, long values by memchr: every path and each boundary, with the bad
+ * byte first, inside and last); what is refused leaves nothing behind, what
+ * is accepted is sent as given. */
 #include <criterion/criterion.h>
 #include <hookloop.h>
 #include <string.h>
@@ -31,7 +32,7 @@ static void handler(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res)
   (void)s;
   (void)req;
   char buf[600];
-  const size_t lens[] = {1, 2, 15, 31, 32, 33, 64, 100, 333, 512};
+  const size_t lens[] = {1, 2, 7, 8, 9, 15, 16, 31, 32, 33, 64, 100, 127, 128, 129, 333, 512};
   const char bads[] = {'\r', '\n'};
   for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
     size_t n = lens[i];
