@@ -19,16 +19,16 @@ typedef struct hl__fn_s {
   hl_app_fn fn;
   void *arg;
   const char *name; /* owned copy */
-  /* the name as a Server-Timing metric token (non-token characters as '_'):
-   * `name` itself when it is one, else an owned copy; made once, at
-   * registration, so a traced request only copies it */
-  const char *tok;
-  size_t tok_len;
+  /* its Server-Timing metric up to the number, "<stage>.<name>;dur=" (the
+   * name's non-token characters as '_'), made once at registration so a
+   * traced request only copies it */
+  const char *st_pre;
+  size_t st_pre_len;
 } hl__fn_t;
 
-/* Fill f->tok / f->tok_len from f->name (an owned copy when it must differ).
- * 0 or HL_ENOMEM. hl__fn_free_names() frees both. */
-int hl__fn_names(hl__fn_t *f);
+/* Make f->st_pre (owned) for f->name in `stage`. 0 or HL_ENOMEM.
+ * hl__fn_free_names() frees the name and it. */
+int hl__fn_names(hl__fn_t *f, hl_stage_t stage);
 void hl__fn_free_names(hl__fn_t *f);
 
 typedef struct hl__fnlist_s {
@@ -103,7 +103,7 @@ int hl__router_match(const hl__rnode_t *root, unsigned mbit, const char *path, s
 extern const char *const hl__stage_names[HL_STAGE_COUNT];
 
 /* ---- lists ---- */
-int hl__fnlist_add(hl__fnlist_t *l, const char *name, hl_app_fn fn, void *arg);
+int hl__fnlist_add(hl__fnlist_t *l, hl_stage_t stage, const char *name, hl_app_fn fn, void *arg);
 void hl__fnlist_free(hl__fnlist_t *l);
 
 /* ---- the arena ---- */
@@ -198,6 +198,10 @@ struct hl_ctx_s {
   /* trace */
   uint64_t t;          /* cached trace time, valid while t_ok */
   struct hl__st_s *st; /* Server-Timing's record (in the arena), NULL when off */
+  /* the Server-Timing value the app wrote (valid by construction: tokens,
+   * digits, ".;=, "): the HTTP adapter adds it without a second check */
+  const char *st_hv;
+  size_t st_hv_len;
   int t_ok;
   /* arena */
   hl__cleanup_t *cleanups;

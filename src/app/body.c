@@ -233,6 +233,7 @@ static hl_header_t *headers(hl_ctx_t *r, const char *ctype, const hl_response_t 
     return NULL;
   size_t k = 0;
   int have_ct = 0;
+  const char *set = NULL; /* the first set Content-Type (what hl_ctx_get_header finds) */
   for (size_t i = 0; i < extra; i++) {
     h[k++] = res->headers[i];
     have_ct |= strcasecmp(res->headers[i].name, "content-type") == 0;
@@ -244,6 +245,8 @@ static hl_header_t *headers(hl_ctx_t *r, const char *ctype, const hl_response_t 
     if (dup)
       continue;
     if (strcasecmp(r->hdrs[i].name, "content-type") == 0) {
+      if (set == NULL)
+        set = r->hdrs[i].value;
       if (have_ct || ctype == NULL) {
         h[k++] = r->hdrs[i];
         have_ct = 1;
@@ -254,7 +257,6 @@ static hl_header_t *headers(hl_ctx_t *r, const char *ctype, const hl_response_t 
   }
   if (ctype && !have_ct) {
     /* a set Content-Type wins over the value's default */
-    const char *set = hl_ctx_get_header(r, "content-type");
     h[k].name = "Content-Type";
     h[k++].value = set ? set : ctype;
   }

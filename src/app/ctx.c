@@ -34,31 +34,29 @@ static const unsigned char tchar[256] = {
     ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
     ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
 
-int hl__fn_names(hl__fn_t *f) {
-  size_t n = strlen(f->name), i = 0;
-  while (i < n && tchar[(unsigned char)f->name[i]])
-    i++;
-  f->tok = f->name;
-  f->tok_len = n;
-  if (i == n)
-    return 0;
-  char *t = hl__malloc(n + 1);
-  if (t == NULL)
+int hl__fn_names(hl__fn_t *f, hl_stage_t stage) {
+  const char *sn = hl__stage_names[stage];
+  size_t sl = strlen(sn), n = strlen(f->name), len = sl + 1 + n + 5;
+  char *p = hl__malloc(len + 1);
+  if (p == NULL)
     return HL_ENOMEM;
-  for (i = 0; i <= n; i++)
-    t[i] = i == n || tchar[(unsigned char)f->name[i]] ? f->name[i] : '_';
-  f->tok = t;
+  memcpy(p, sn, sl);
+  p[sl] = '.';
+  for (size_t i = 0; i < n; i++) /* a metric name is an HTTP token */
+    p[sl + 1 + i] = tchar[(unsigned char)f->name[i]] ? f->name[i] : '_';
+  memcpy(p + sl + 1 + n, ";dur=", 6);
+  f->st_pre = p;
+  f->st_pre_len = len;
   return 0;
 }
 
 void hl__fn_free_names(hl__fn_t *f) {
-  if (f->tok != f->name)
-    hl__free((void *)f->tok);
+  hl__free((void *)f->st_pre);
   hl__free((void *)f->name);
-  f->tok = f->name = NULL;
+  f->st_pre = f->name = NULL;
 }
 
-int hl__fnlist_add(hl__fnlist_t *l, const char *name, hl_app_fn fn, void *arg) {
+int hl__fnlist_add(hl__fnlist_t *l, hl_stage_t stage, const char *name, hl_app_fn fn, void *arg) {
   if (l->n == l->cap) {
     unsigned cap = l->cap ? l->cap * 2 : 4;
     hl__fn_t *v = hl__realloc(l->v, cap * sizeof(*v));
@@ -68,8 +66,9 @@ int hl__fnlist_add(hl__fnlist_t *l, const char *name, hl_app_fn fn, void *arg) {
     l->cap = cap;
   }
   hl__fn_t *f = &l->v[l->n];
-  f->tok = f->name = hl__strdup(name ? name : "anonymous");
-  if (f->name == NULL || hl__fn_names(f) != 0) {
+  f->st_pre = NULL;
+  f->name = hl__strdup(name ? name : "anonymous");
+  if (f->name == NULL || hl__fn_names(f, stage) != 0) {
     hl__free((void *)f->name);
     return HL_ENOMEM;
   }
@@ -104,10 +103,7 @@ static void route_free(hl_route_t *r) {
     hl__fnlist_free(&r->stages[s]);
   for (unsigned i = 0; i < r->n_names_mem; i++)
     hl__free(r->names_mem[i]);
-  if (r->handler.tok)
-    hl__fn_free_names(&r->handler);
-  else
-    hl__free((void *)r->handler.name);
+  hl__fn_free_names(&r->handler);
   hl__free(r->path);
   hl__free(r);
 }
@@ -161,7 +157,8 @@ HL_EXPORT int hl_app_route(hl_app_t *app, unsigned methods, const char *path, co
   r->handler.arg = arg;
   r->handler.name = hl__strdup(name ? name : "anonymous");
   r->path = hl__strdup(path);
-  if (r->handler.name == NULL || r->path == NULL || hl__fn_names(&r->handler) != 0) {
+  if (r->handler.name == NULL || r->path == NULL ||
+      hl__fn_names(&r->handler, HL_STAGE_HANDLE) != 0) {
     route_free(r);
     return HL_ENOMEM;
   }
@@ -188,7 +185,7 @@ HL_EXPORT int hl_app_on(hl_app_t *app, hl_stage_t stage, const char *name, hl_ap
                         void *arg) {
   if (app == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT || stage == HL_STAGE_HANDLE)
     return HL_EINVAL;
-  return hl__fnlist_add(&app->stages[stage], name, fn, arg);
+  return hl__fnlist_add(&app->stages[stage], stage, name, fn, arg);
 }
 
 HL_EXPORT int hl_route_on(hl_route_t *route, hl_stage_t stage, const char *name, hl_app_fn fn,
@@ -196,7 +193,7 @@ HL_EXPORT int hl_route_on(hl_route_t *route, hl_stage_t stage, const char *name,
   if (route == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT ||
       stage == HL_STAGE_HANDLE || stage == HL_STAGE_REQUEST)
     return HL_EINVAL;
-  return hl__fnlist_add(&route->stages[stage], name, fn, arg);
+  return hl__fnlist_add(&route->stages[stage], stage, name, fn, arg);
 }
 
 HL_EXPORT int hl_app_trace(hl_app_t *app, hl_trace_fn fn, void *arg) {

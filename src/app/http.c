@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include "app_internal.h"
 #include "hookloop/fs.h"
+#include "http/http_internal.h"
 #include "hookloop/timer.h"
 
 #define FILE_CHUNK    65536u
@@ -201,9 +202,13 @@ static int v_read_body(void *p, hl__req_t *req, hl__app_body_cb cb) {
  * error the headers added here are removed again: nothing is left behind. */
 static int set_head(hio_t *io, int status, const hl_header_t *h, size_t n) {
   int rc = hl_http_res_status(io->res, status, NULL);
+  const char *own = io->areq ? io->areq->st_hv : NULL; /* the app's Server-Timing */
   size_t i = 0;
   for (; rc == 0 && i < n; i++)
-    rc = hl_http_res_add_header(io->res, h[i].name, h[i].value);
+    rc = own && h[i].value == own
+             ? hl__http_res_add_header_trusted(io->res, h[i].name, strlen(h[i].name), own,
+                                               io->areq->st_hv_len)
+             : hl_http_res_add_header(io->res, h[i].name, h[i].value);
   if (rc) {
     for (size_t j = 0; j + 1 < i; j++)
       hl_http_res_remove_header(io->res, h[j].name);
@@ -412,7 +417,9 @@ static void answer_500(hl_http_res_t *res) {
   hl_http_res_end(res, NULL, 0);
 }
 
-HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res) {
+/* t0: when the server parsed the headers, if it called us right then (0 when
+ * the application hands the request over itself, maybe later). */
+static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uint64_t t0) {
   if (app == NULL || req == NULL || res == NULL || hl_http_res_req(res) != req ||
       hl_http_res_headers_sent(res))
     return HL_EINVAL;
@@ -442,7 +449,7 @@ HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *re
   hl_http_req_on_body(req, on_data, on_end, io);
   hl_http_req_on_close(req, on_close, io);
   io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
-  rc = hl__app_dispatch(app, &http_vt, io, &io->areq);
+  rc = hl__app_dispatch_at(app, &http_vt, io, &io->areq, t0);
   if (rc) { /* nothing started: the app will not release */
     io->areq = NULL;
     io->released = 1;
@@ -452,13 +459,20 @@ HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *re
   return rc;
 }
 
+HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res) {
+  return app_handle(app, req, res, 0);
+}
+
 HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
                                    hl_http_res_t *res) {
   if (server == NULL || server->data == NULL) {
     answer_500(res);
     return;
   }
-  hl_app_handle(server->data, req, res);
+  /* the server's reading when it parsed the headers, just before calling
+   * us: a traced request starts there (one clock reading less) */
+  const hl_http_times_t *tm = hl_http_req_times(req);
+  app_handle(server->data, req, res, tm ? tm->headers : 0);
 }
 
 HL_EXPORT int hl_app_attach(hl_app_t *app, hl_http_server_t *server) {

@@ -35,24 +35,47 @@ static uint64_t tnow(hl_ctx_t *r) {
 }
 
 /* ---- Server-Timing's record (written at the end of this file) ---- */
-#define ST_MAX 40
-typedef struct {
-  const char *fn; /* the function's metric token, NULL for a stage metric */
-  uint32_t fn_len;
-  uint32_t stage;
-  uint64_t ns;
-} st_metric_t;
+#define ST_MAX    40  /* metrics per request */
+#define ST_INLINE 640 /* the text's first buffer (13 metrics take ~330 bytes) */
 
 struct hl__st_s {
-  unsigned n;
-  size_t need; /* bytes the header needs so far */
+  unsigned n; /* metrics so far */
+  char *buf;  /* the header's text so far, NUL-terminated */
+  size_t len, cap;
+  int shared; /* buf is the header's value: copy before appending */
   uint64_t stage_begin, ev_begin;
-  const hl__fn_t *ev_fn;
-  st_metric_t m[ST_MAX];
+  const char *ev_pre; /* the running function's metric prefix */
+  size_t ev_pre_len;
+  char inl[ST_INLINE];
 };
 
 static void st_write(hl_ctx_t *r);
-static void st_add(struct hl__st_s *rec, hl_stage_t stage, const hl__fn_t *fn, uint64_t ns);
+static void st_add(hl_ctx_t *r, const char *pre, size_t pre_len, uint64_t ns);
+
+/* Each stage's metric up to the number, with its length. */
+static const struct {
+  const char *s;
+  size_t len;
+} st_stage[HL_STAGE_COUNT] = {
+#define ST_S(x)                                                                                    \
+  { x ";dur=", sizeof x ";dur=" - 1 }
+    ST_S("request"),      ST_S("parse"),       ST_S("transform"),   ST_S("beforeHandle"),
+    ST_S("handle"),       ST_S("afterHandle"), ST_S("mapResponse"), ST_S("error"),
+    ST_S("afterResponse")
+#undef ST_S
+};
+
+/* The built-in parsers' metric prefixes (their names are tokens). */
+static void st_builtin_pre(hl__fn_t *f) {
+  static const char *const pre[] = {
+      "parse.json;dur=", "parse.text;dur=", "parse.urlencoded;dur=", "parse.multipart;dur="};
+  static const char *const names[] = {"json", "text", "urlencoded", "multipart"};
+  f->st_pre = "parse.anonymous;dur=";
+  for (int i = 0; i < 4; i++)
+    if (strcmp(f->name, names[i]) == 0)
+      f->st_pre = pre[i];
+  f->st_pre_len = strlen(f->st_pre);
+}
 
 /* ---- trace ------------------------------------------------------------------------ */
 static void lock_done(hl_promise_t *next, void *value, void *arg) {
@@ -81,8 +104,8 @@ static void lock_on(hl_ctx_t *r, hl_promise_t *p) {
  * (`inl`), so the usual one-callback lists cost no arena record. Lists are
  * walked reading `next` before each call, so a registration made from inside
  * a callback never disturbs the walk. */
-static int cb_add(hl_ctx_t *r, hl__tcb_t **list, hl__tcb_t *inl, void (*fn)(void), void *arg) {
-  hl__tcb_t *c = *list == NULL ? inl : hl__ctx_alloc_fast(r, sizeof(*c));
+static int cb_add_more(hl_ctx_t *r, hl__tcb_t **list, void (*fn)(void), void *arg) {
+  hl__tcb_t *c = hl__ctx_alloc_fast(r, sizeof(*c));
   if (c == NULL)
     return HL_ENOMEM;
   c->fn = fn;
@@ -91,6 +114,16 @@ static int cb_add(hl_ctx_t *r, hl__tcb_t **list, hl__tcb_t *inl, void (*fn)(void
   while (*list)
     list = &(*list)->next;
   *list = c;
+  return 0;
+}
+
+HL_INLINE int cb_add(hl_ctx_t *r, hl__tcb_t **list, hl__tcb_t *inl, void (*fn)(void), void *arg) {
+  if (*list) /* the usual single callback takes the inline record, in the caller */
+    return cb_add_more(r, list, fn, arg);
+  inl->fn = fn;
+  inl->arg = arg;
+  inl->next = NULL;
+  *list = inl;
   return 0;
 }
 
@@ -158,7 +191,8 @@ static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
   r->ev_active = 1;
   if (r->st) {
     r->st->ev_begin = t;
-    r->st->ev_fn = f;
+    r->st->ev_pre = f->st_pre;
+    r->st->ev_pre_len = f->st_pre_len;
   }
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     s->ev.name = name;
@@ -180,7 +214,7 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
   uint64_t t = tnow(r);
   if (r->st && (r->app->st_opts & HL_SERVER_TIMING_FUNCTIONS) &&
       r->stage != HL_STAGE_AFTER_RESPONSE)
-    st_add(r->st, r->stage, r->st->ev_fn, t - r->st->ev_begin);
+    st_add(r, r->st->ev_pre, r->st->ev_pre_len, t - r->st->ev_begin);
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     hl_trace_end_t e = {t, err, t - s->ev.begin};
     hl__tcb_t *c = s->ev_stop, *nx;
@@ -197,7 +231,7 @@ static void trace_stage_stop(hl_ctx_t *r, int err) {
     return;
   uint64_t t = tnow(r);
   if (r->st && r->stage != HL_STAGE_AFTER_RESPONSE) {
-    st_add(r->st, r->stage, NULL, t - r->st->stage_begin);
+    st_add(r, st_stage[r->stage].s, st_stage[r->stage].len, t - r->st->stage_begin);
     if (r->stage == HL_STAGE_MAP_RESPONSE || r->stage == HL_STAGE_ERROR)
       st_write(r);
   }
@@ -238,8 +272,7 @@ static unsigned stage_total(hl_ctx_t *r, hl_stage_t s) {
   if (s == HL_STAGE_PARSE && (r->builtin_fn.name = hl__parser_for(r)) != NULL) {
     r->builtin_fn.fn = builtin_parse;
     r->builtin_fn.arg = NULL;
-    r->builtin_fn.tok = r->builtin_fn.name; /* a static token */
-    r->builtin_fn.tok_len = strlen(r->builtin_fn.name);
+    st_builtin_pre(&r->builtin_fn);
     total++;
   }
   return total;
@@ -638,9 +671,12 @@ static void start(void *arg) {
      * only trace functions run in between */
     r->start = tnow(r);
   }
-  if (app->st_on && (r->st = hl_ctx_alloc(r, sizeof(*r->st))) != NULL) {
+  if (app->st_on && (r->st = hl__ctx_alloc_fast(r, sizeof(*r->st))) != NULL) {
     r->st->n = 0;
-    r->st->need = 0;
+    r->st->buf = r->st->inl;
+    r->st->len = 0;
+    r->st->cap = sizeof(r->st->inl);
+    r->st->shared = 0;
   }
   for (unsigned i = 0; i < app->ntraces; i++) {
     hl_trace_t *t = hl__ctx_alloc_fast(r, sizeof(*t));
@@ -659,6 +695,11 @@ static void start(void *arg) {
 }
 
 int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out) {
+  return hl__app_dispatch_at(app, vt, io, out, 0);
+}
+
+int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
+                        uint64_t t0) {
   if (app == NULL || vt == NULL || io == NULL || vt->method == NULL || vt->path == NULL ||
       vt->header == NULL || vt->header_at == NULL || vt->read_body == NULL || vt->respond == NULL ||
       vt->respond_file == NULL || vt->stream_start == NULL || vt->stream_write == NULL ||
@@ -675,6 +716,8 @@ int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t 
   r->refs = 1; /* the lifecycle's, dropped in finish() */
   r->mbit = hl_method_bit(vt->method(io));
   r->phase = HL__PH_FN_WAIT; /* nothing runs before start() */
+  r->t = t0;                 /* start()'s first trace reading, when given */
+  r->t_ok = t0 != 0;
   r->all_next = app->all;
   if (app->all)
     app->all->all_prev = r;
@@ -769,23 +812,14 @@ HL_EXPORT int hl_ctx_stream_end(hl_ctx_t *r) {
  * integers, and the header is written once, when the mapResponse or error
  * stage stops (just before the response is sent), before that stage's trace
  * listeners run (so a listener may still replace it). */
-/* The stage names as metric tokens (they are tokens) with their lengths. */
-static const struct {
-  const char *s;
-  uint32_t len;
-} st_stage[HL_STAGE_COUNT] = {
-#define ST_S(x)                                                                                    \
-  { x, sizeof x - 1 }
-    ST_S("request"),      ST_S("parse"),       ST_S("transform"),   ST_S("beforeHandle"),
-    ST_S("handle"),       ST_S("afterHandle"), ST_S("mapResponse"), ST_S("error"),
-    ST_S("afterResponse")
-#undef ST_S
-};
-
 /* Milliseconds with three decimals ("0.042"). */
 static char *st_put_ms(char *w, uint64_t ns) {
+  static const char d2[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536"
+      "37383940414243444546474849505152535455565758596061626364656667686970717273"
+      "7475767778798081828384858687888990919293949596979899";
   uint64_t us = ns / 1000, ms = us / 1000;
-  unsigned frac = (unsigned)(us - ms * 1000);
+  unsigned frac = (unsigned)(us - ms * 1000), hi = frac / 100, lo = frac - hi * 100;
   if (ms < 10) {
     *w++ = (char)('0' + ms);
   } else {
@@ -798,47 +832,53 @@ static char *st_put_ms(char *w, uint64_t ns) {
       *w++ = tmp[--n];
   }
   w[0] = '.';
-  w[1] = (char)('0' + frac / 100);
-  w[2] = (char)('0' + frac / 10 % 10);
-  w[3] = (char)('0' + frac % 10);
+  w[1] = (char)('0' + hi);
+  w[2] = d2[2 * lo];
+  w[3] = d2[2 * lo + 1];
   return w + 4;
 }
 
-static void st_write(hl_ctx_t *r) {
+/* Append one metric: ", " (after the first) pre (up to "dur=") and the
+ * duration. The text stays NUL-terminated. */
+static void st_add(hl_ctx_t *r, const char *pre, size_t pre_len, uint64_t ns) {
   struct hl__st_s *rec = r->st;
-  char *buf = hl_ctx_alloc(r, rec->need + 1), *w = buf;
-  if (buf == NULL)
+  if (rec->n >= ST_MAX)
     return;
-  for (unsigned i = 0; i < rec->n; i++) {
-    const st_metric_t *m = &rec->m[i];
-    if (i) {
-      w[0] = ',';
-      w[1] = ' ';
-      w += 2;
-    }
-    memcpy(w, st_stage[m->stage].s, st_stage[m->stage].len);
-    w += st_stage[m->stage].len;
-    if (m->fn) {
-      *w++ = '.';
-      memcpy(w, m->fn, m->fn_len);
-      w += m->fn_len;
-    }
-    memcpy(w, ";dur=", 5);
-    w = st_put_ms(w + 5, m->ns);
+  size_t need = rec->len + 2 + pre_len + 24 + 1; /* ms up to 20 digits, ".ddd", NUL */
+  if (need > rec->cap || rec->shared) {
+    size_t cap = rec->cap;
+    while (cap < need)
+      cap *= 2;
+    char *nb = hl_ctx_alloc(r, cap);
+    if (nb == NULL)
+      return;
+    memcpy(nb, rec->buf, rec->len + 1);
+    rec->buf = nb;
+    rec->cap = cap;
+    rec->shared = 0;
   }
+  char *w = rec->buf + rec->len;
+  if (rec->n++) {
+    w[0] = ',';
+    w[1] = ' ';
+    w += 2;
+  }
+  memcpy(w, pre, pre_len);
+  w = st_put_ms(w + pre_len, ns);
   *w = '\0';
-  hl__ctx_set_header_owned(r, "Server-Timing", buf);
+  rec->len = (size_t)(w - rec->buf);
 }
 
-static void st_add(struct hl__st_s *rec, hl_stage_t stage, const hl__fn_t *fn, uint64_t ns) {
-  if (rec->n < ST_MAX) {
-    st_metric_t *m = &rec->m[rec->n++];
-    m->stage = stage;
-    m->fn = fn ? fn->tok : NULL;
-    m->fn_len = fn ? (uint32_t)fn->tok_len : 0;
-    m->ns = ns;
-    /* ", " stage ["." fn] ";dur=" up to 20 digits "." 3 digits */
-    rec->need += 2 + st_stage[stage].len + (fn ? 1 + m->fn_len : 0) + 5 + 24;
+/* The header, set once the mapResponse (or error) stage stopped: the text as
+ * it is (a later metric appends to a copy). */
+static void st_write(hl_ctx_t *r) {
+  struct hl__st_s *rec = r->st;
+  if (rec->n == 0)
+    return;
+  rec->shared = 1;
+  if (hl__ctx_set_header_owned(r, "Server-Timing", rec->buf) == 0) {
+    r->st_hv = rec->buf;
+    r->st_hv_len = rec->len;
   }
 }
 

@@ -7,5 +7,11 @@
 void hl__http_hooks_fire(hl__loop_t *L, hl_http_hook_event_t *ev);
 int hl__http_hooks_any(void);
 void hl__http_struct_sizes(size_t *conn, size_t *req); /* bench/http */
+/* hl_http_res_add_header() for a name and value the caller made valid itself
+ * (a token; no CR, LF or NUL) with their lengths: no check, no strlen (the
+ * app's Server-Timing value, a few hundred bytes per traced response).
+ * 0, HL_EINVAL (res unusable), HL_ESTATE (head sent), HL_ENOMEM. */
+int hl__http_res_add_header_trusted(hl_http_res_t *res, const char *name, size_t nl,
+                                    const char *value, size_t vl);
 
 #endif

@@ -1668,6 +1668,15 @@ HL_EXPORT int hl_http_res_add_header(hl_http_res_t *res, const char *name, const
   return hdr_push(res, name, nl, value, vl, 0);
 }
 
+int hl__http_res_add_header_trusted(hl_http_res_t *res, const char *name, size_t nl,
+                                    const char *value, size_t vl) {
+  if (!res_usable(res))
+    return HL_EINVAL;
+  if (res->head_sent)
+    return HL_ESTATE;
+  return hdr_push(res, name, nl, value, vl, 0);
+}
+
 HL_EXPORT int hl_http_res_add_trailer(hl_http_res_t *res, const char *name, const char *value) {
   if (!res_usable(res) || !name || !value || !valid_name(name, strlen(name)) ||
       !valid_value(value, strlen(value)))

@@ -326,3 +326,79 @@ Test(app_http_raw, parse_stage_begins_after_the_body_arrived) {
   cr_assert_geq(parse_begin, sent, "the parse stage's begin predates the body");
   hl_tc_raw_free(&c);
 }
+
+/* ---- over HTTP, a traced request starts at the server's own reading ---- */
+/* The server reads the clock when it has parsed the headers and calls the app
+ * right then; the trace's time and the request stage's begin are that reading
+ * (not a later one of the app's). A request handed over by the application
+ * itself (hl_app_handle, maybe later) starts at a reading of the app's. */
+static uint64_t st_time, st_req_begin, st_headers_at;
+static void on_req_stage(hl_trace_stage_t *st, void *arg) {
+  (void)arg;
+  st_req_begin = st->begin;
+}
+static void trace_start(hl_trace_t *t, void *arg) {
+  (void)arg;
+  st_time = t->time;
+  hl_trace_on(t, HL_STAGE_REQUEST, on_req_stage, NULL);
+}
+static void headers_at(const hl_http_hook_event_t *ev, void *arg) {
+  (void)arg;
+  st_headers_at = hl_http_req_times(ev->req)->headers;
+}
+static hl_value_t hi_fn(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  return hl_text("hi");
+}
+
+Test(app_http_raw, traced_request_starts_at_the_servers_reading) {
+  cr_assert_eq(hl_app_trace(app, trace_start, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/", "hi", hi_fn, NULL, NULL), 0);
+  cr_assert_eq(hl_http_hooks_on(&loop, HL_HTTP_HOOK_REQUEST, headers_at, NULL), 0);
+  fx_listen();
+  hl_tc_raw_t c;
+  const char *rq = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  cr_assert_eq(hl_tc_raw_start(&loop, &c, port, NULL, rq, strlen(rq)), 0);
+  hl_tc_wait(&loop, &c.closed);
+  cr_assert_eq(resp_status(c.in), 200, "%s", c.in);
+  cr_assert_gt(st_headers_at, 0);
+  cr_assert_eq(st_time, st_headers_at);
+  cr_assert_eq(st_req_begin, st_headers_at);
+  hl_tc_raw_free(&c);
+  hl_http_hooks_off(&loop, headers_at, NULL);
+}
+
+/* hl_app_handle from a callback of the application's own: the app reads the
+ * clock itself when it starts the request */
+static uint64_t handed_at;
+static void own_request(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  handed_at = uv_hrtime();
+  st_headers_at = hl_http_req_times(req)->headers;
+  cr_assert_eq(hl_app_handle(s->data, req, res), 0);
+}
+static int own_closed;
+static void own_srv_closed(hl_http_server_t *s) {
+  (void)s;
+  own_closed = 1;
+}
+
+Test(app_http_raw, handed_over_request_starts_at_the_apps_reading) {
+  cr_assert_eq(hl_app_trace(app, trace_start, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/", "hi", hi_fn, NULL, NULL), 0);
+  hl_http_server_t srv;
+  cr_assert_eq(hl_http_server_init(&loop, &srv, own_request, NULL), 0);
+  cr_assert_eq(hl_http_server_listen(&srv, "127.0.0.1", 0, 16), 0);
+  srv.data = app;
+  hl_tc_raw_t c;
+  const char *rq = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  cr_assert_eq(hl_tc_raw_start(&loop, &c, hl_http_server_port(&srv), NULL, rq, strlen(rq)), 0);
+  hl_tc_wait(&loop, &c.closed);
+  cr_assert_eq(resp_status(c.in), 200, "%s", c.in);
+  cr_assert_gt(handed_at, st_headers_at);
+  cr_assert_geq(st_time, handed_at); /* read after the hand-over, not the server's */
+  cr_assert_eq(st_req_begin, st_time);
+  hl_tc_raw_free(&c);
+  cr_assert_eq(hl_http_server_close(&srv, own_srv_closed), 0);
+  hl_tc_wait(&loop, &own_closed);
+}
