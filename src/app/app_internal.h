@@ -43,6 +43,7 @@ struct hl_route_s {
   char *path;
   hl__fn_t handler;
   hl__fnlist_t stages[HL_STAGE_COUNT];
+  unsigned stage_mask; /* bit s: stages[s] holds a function (lists only grow) */
   /* the parameter-name arrays of each expanded path (optional segments) */
   const char **names_mem[16];
   unsigned n_names_mem;
@@ -76,6 +77,8 @@ struct hl_app_s {
   hl__rnode_t root;
   hl_route_t *routes;
   hl__fnlist_t stages[HL_STAGE_COUNT];
+  unsigned stage_mask;              /* bit s: stages[s] holds a function (lists only grow) */
+  const struct hl__app_io_s *vt_ok; /* the last transport table found complete */
   hl__trace_reg_t *traces;
   unsigned ntraces, cap_traces;
   hl__pool_t pool; /* requests */

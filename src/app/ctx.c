@@ -185,7 +185,10 @@ HL_EXPORT int hl_app_on(hl_app_t *app, hl_stage_t stage, const char *name, hl_ap
                         void *arg) {
   if (app == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT || stage == HL_STAGE_HANDLE)
     return HL_EINVAL;
-  return hl__fnlist_add(&app->stages[stage], stage, name, fn, arg);
+  int rc = hl__fnlist_add(&app->stages[stage], stage, name, fn, arg);
+  if (rc == 0)
+    app->stage_mask |= 1u << stage;
+  return rc;
 }
 
 HL_EXPORT int hl_route_on(hl_route_t *route, hl_stage_t stage, const char *name, hl_app_fn fn,
@@ -193,7 +196,10 @@ HL_EXPORT int hl_route_on(hl_route_t *route, hl_stage_t stage, const char *name,
   if (route == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT ||
       stage == HL_STAGE_HANDLE || stage == HL_STAGE_REQUEST)
     return HL_EINVAL;
-  return hl__fnlist_add(&route->stages[stage], stage, name, fn, arg);
+  int rc = hl__fnlist_add(&route->stages[stage], stage, name, fn, arg);
+  if (rc == 0)
+    route->stage_mask |= 1u << stage;
+  return rc;
 }
 
 HL_EXPORT int hl_app_trace(hl_app_t *app, hl_trace_fn fn, void *arg) {

@@ -63,7 +63,8 @@ typedef struct hl__app_io_s {
 } hl__app_io_t;
 
 /* Start the lifecycle of one request (call it from the transport's request
- * callback). 0; HL_EINVAL; HL_ENOMEM (nothing started: answer 500 yourself).
+ * callback). `vt` is the transport's constant table (checked once per app,
+ * not per request). 0; HL_EINVAL; HL_ENOMEM (nothing started: answer 500 yourself).
  * `*out` (may be NULL) is the handle for hl__app_io_closed(). */
 int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out);
 /* The same with `t0`, a uv_hrtime() reading the transport took for this

@@ -283,9 +283,16 @@ static void stage_begin(hl_ctx_t *r, hl_stage_t s) {
   r->stage_err = 0;
   r->cut = 0;
   r->phase = HL__PH_FN_NEXT;
+  unsigned held = r->app->stage_mask | (r->route ? r->route->stage_mask : 0);
   for (;;) {
     r->stage = s;
-    r->total = stage_total(r, s);
+    if (!(held & (1u << s)) && s != HL_STAGE_HANDLE &&
+        (s != HL_STAGE_PARSE || r->body_len == 0)) { /* no function, no built-in parser */
+      r->napp = 0;
+      r->total = 0;
+    } else {
+      r->total = stage_total(r, s);
+    }
     if (r->total || r->traced || r->closed)
       break;
     /* An empty stage of an untraced request: nothing runs, nothing is
@@ -700,11 +707,16 @@ int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t 
 
 int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
                         uint64_t t0) {
-  if (app == NULL || vt == NULL || io == NULL || vt->method == NULL || vt->path == NULL ||
-      vt->header == NULL || vt->header_at == NULL || vt->read_body == NULL || vt->respond == NULL ||
-      vt->respond_file == NULL || vt->stream_start == NULL || vt->stream_write == NULL ||
-      vt->stream_end == NULL || vt->query == NULL)
+  if (app == NULL || vt == NULL || io == NULL)
     return HL_EINVAL;
+  if (vt != app->vt_ok) { /* a transport's table is const: checked once */
+    if (vt->method == NULL || vt->path == NULL || vt->header == NULL || vt->header_at == NULL ||
+        vt->read_body == NULL || vt->respond == NULL || vt->respond_file == NULL ||
+        vt->stream_start == NULL || vt->stream_write == NULL || vt->stream_end == NULL ||
+        vt->query == NULL)
+      return HL_EINVAL;
+    app->vt_ok = vt;
+  }
   hl_ctx_t *r = hl__pool_get(&app->pool);
   if (r == NULL)
     return HL_ENOMEM;
