@@ -1746,6 +1746,17 @@ HL_EXPORT int hl_http_res_on(hl_http_res_t *res, int mask, hl_http_res_event_cb 
   return 0;
 }
 
+int hl__http_res_off(hl_http_res_t *res, hl_http_res_event_cb cb, void *arg) {
+  for (int i = 0; res && i < res->nls; i++)
+    if (res->ls[i].cb == cb && res->ls[i].arg == arg) {
+      for (int j = i + 1; j < res->nls; j++)
+        res->ls[j - 1] = res->ls[j];
+      res->nls--;
+      return 0;
+    }
+  return HL_ENOENT;
+}
+
 /* The Date header's value, formatted once per second. */
 static const char *http_date(void) {
   static _Thread_local char buf[40];

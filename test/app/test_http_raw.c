@@ -402,3 +402,77 @@ Test(app_http_raw, handed_over_request_starts_at_the_apps_reading) {
   cr_assert_eq(hl_http_server_close(&srv, own_srv_closed), 0);
   hl_tc_wait(&loop, &own_closed);
 }
+
+/* ---- afterResponse: when the last byte was handed over, reported once, as a
+ * finish (not a client gone), whichever way the adapter learns it: the
+ * response's FINISH event while the request's body is still coming, the
+ * request's close callback (the same step of the server) once it was read
+ * whole ---- */
+static int ar_count, ar_err[8];
+static hl_promise_t *ar_stop(const hl_trace_end_t *e, void *arg) {
+  (void)arg;
+  if (ar_count < 8)
+    ar_err[ar_count] = e->error;
+  ar_count++;
+  return NULL;
+}
+static void ar_stage(hl_trace_stage_t *st, void *arg) {
+  (void)arg;
+  hl_trace_stage_on_stop(st, ar_stop, NULL);
+}
+static void trace_ar(hl_trace_t *t, void *arg) {
+  (void)arg;
+  hl_trace_on(t, HL_STAGE_AFTER_RESPONSE, ar_stage, NULL);
+}
+
+Test(app_http_raw, after_response_once_per_request_on_keep_alive_and_pipelining) {
+  cr_assert_eq(hl_app_trace(app, trace_ar, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/p/*", "echo", echo_path, NULL, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_POST, "/up", "up", count_handler, NULL, NULL), 0);
+  cr_assert_eq(hl_app_on(app, HL_STAGE_AFTER_RESPONSE, "after", after_fn, NULL), 0);
+  fx_listen();
+  hl_tc_raw_t c;
+  raw_exchange(&c, "GET /p/one HTTP/1.1\r\nHost: x\r\n\r\n"
+                   "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                   "GET /p/three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  cr_assert_eq(hl_tc_count(c.in, "HTTP/1.1 200 OK"), 3, "%s", c.in);
+  cr_assert_eq(after_ran, 3);
+  cr_assert_eq(ar_count, 3);
+  for (int i = 0; i < 3; i++)
+    cr_assert_eq(ar_err[i], 0, "request %d: %s", i, hl_err_name(ar_err[i]));
+  hl_tc_raw_free(&c);
+}
+
+/* The app answers in the request stage, before the body came: afterResponse
+ * runs once the response went out, not when the body ends. */
+static hl_value_t answer_early(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  request_seen = 1;
+  return hl_text("early");
+}
+
+Test(app_http_raw, after_response_before_the_body_ends_when_answered_early) {
+  cr_assert_eq(hl_app_trace(app, trace_ar, NULL), 0);
+  cr_assert_eq(hl_app_on(app, HL_STAGE_REQUEST, "early", answer_early, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_POST, "/up", "up", count_handler, NULL, NULL), 0);
+  cr_assert_eq(hl_app_on(app, HL_STAGE_AFTER_RESPONSE, "after", after_fn, NULL), 0);
+  fx_listen();
+  hl_tc_raw_t c;
+  const char *head = "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234";
+  cr_assert_eq(hl_tc_raw_start(&loop, &c, port, NULL, head, strlen(head)), 0);
+  hl_tc_wait(&loop, &after_ran); /* the body is still 5 bytes short */
+  cr_assert_eq(ar_count, 1);
+  cr_assert_eq(ar_err[0], 0, "%s", hl_err_name(ar_err[0]));
+  while (hl_tc_count(c.in ? c.in : "", "early") == 0)
+    hl_run(&loop, HL_RUN_ONCE);
+  const char *rest = "56789GET /p/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  cr_assert_eq(hl_tc_raw_send(&c, rest, strlen(rest)), 0);
+  hl_tc_wait(&loop, &c.closed);
+  cr_assert_eq(hl_tc_count(c.in, "early"), 2, "%s", c.in); /* the second one too */
+  cr_assert_eq(after_ran, 2);
+  cr_assert_eq(ar_count, 2);
+  cr_assert_eq(ar_err[1], 0);
+  cr_assert_eq(handled, 0);
+  hl_tc_raw_free(&c);
+}
