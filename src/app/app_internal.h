@@ -201,10 +201,13 @@ struct hl_ctx_s {
   /* trace */
   uint64_t t;          /* cached trace time, valid while t_ok */
   struct hl__st_s *st; /* Server-Timing's record (in the arena), NULL when off */
-  /* the Server-Timing value the app wrote (valid by construction: tokens,
-   * digits, ".;=, "): the HTTP adapter adds it without a second check */
-  const char *st_hv;
-  size_t st_hv_len;
+  /* Header values the app made itself, valid by construction: [0] the
+   * Server-Timing text (tokens, digits, ".;=, "), [1] a built-in default
+   * Content-Type (a literal), each with its name (a literal). The HTTP
+   * adapter adds a header whose name and value are one of these pairs (the
+   * same pointers) without a second check. */
+  const char *own_hn[2], *own_hv[2];
+  size_t own_hv_len[2];
   int t_ok;
   /* arena */
   hl__cleanup_t *cleanups;

@@ -202,13 +202,17 @@ static int v_read_body(void *p, hl__req_t *req, hl__app_body_cb cb) {
  * error the headers added here are removed again: nothing is left behind. */
 static int set_head(hio_t *io, int status, const hl_header_t *h, size_t n) {
   int rc = hl_http_res_status(io->res, status, NULL);
-  const char *own = io->areq ? io->areq->st_hv : NULL; /* the app's Server-Timing */
+  const hl__req_t *ar = io->areq;
   size_t i = 0;
-  for (; rc == 0 && i < n; i++)
-    rc = own && h[i].value == own
-             ? hl__http_res_add_header_trusted(io->res, h[i].name, strlen(h[i].name), own,
-                                               io->areq->st_hv_len)
-             : hl_http_res_add_header(io->res, h[i].name, h[i].value);
+  for (; rc == 0 && i < n; i++) {
+    int own = -1; /* a header the app made itself (see hl_ctx_t.own_hv) */
+    for (int k = 0; ar && k < 2; k++)
+      if (h[i].value == ar->own_hv[k] && h[i].name == ar->own_hn[k] && h[i].value)
+        own = k;
+    rc = own >= 0 ? hl__http_res_add_header_trusted(io->res, h[i].name, strlen(h[i].name),
+                                                    h[i].value, ar->own_hv_len[own])
+                  : hl_http_res_add_header(io->res, h[i].name, h[i].value);
+  }
   if (rc) {
     for (size_t j = 0; j + 1 < i; j++)
       hl_http_res_remove_header(io->res, h[j].name);

@@ -888,9 +888,11 @@ static void st_write(hl_ctx_t *r) {
   if (rec->n == 0)
     return;
   rec->shared = 1;
-  if (hl__ctx_set_header_owned(r, "Server-Timing", rec->buf) == 0) {
-    r->st_hv = rec->buf;
-    r->st_hv_len = rec->len;
+  static const char name[] = "Server-Timing";
+  if (hl__ctx_set_header_owned(r, name, rec->buf) == 0) {
+    r->own_hn[0] = name;
+    r->own_hv[0] = rec->buf;
+    r->own_hv_len[0] = rec->len;
   }
 }
 
