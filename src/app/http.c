@@ -428,6 +428,31 @@ static void answer_500(hl_http_res_t *res) {
   hl_http_res_end(res, NULL, 0);
 }
 
+/* A request has a body when it has a Content-Length other than 0 or a
+ * Transfer-Encoding (RFC 9112 6.3); one pass over the headers, a first-letter
+ * test before each comparison. */
+static int has_body(const hl_http_req_t *req) {
+  size_t n = hl_http_req_header_count(req);
+  for (size_t i = 0; i < n; i++) {
+    const char *name, *value;
+    if (hl_http_req_header_at(req, i, &name, &value) != 0)
+      continue;
+    switch (name[0] | 0x20) {
+    case 'c':
+      if (strcasecmp(name, "content-length") == 0 && strcmp(value, "0") != 0)
+        return 1;
+      break;
+    case 't':
+      if (strcasecmp(name, "transfer-encoding") == 0)
+        return 1;
+      break;
+    default:
+      break;
+    }
+  }
+  return 0;
+}
+
 /* t0: when the server parsed the headers, if it called us right then (0 when
  * the application hands the request over itself, maybe later). */
 static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uint64_t t0) {
@@ -457,7 +482,10 @@ static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uin
     answer_500(res);
     return rc;
   }
-  hl_http_req_on_body(req, on_data, on_end, io);
+  if (has_body(req))
+    hl_http_req_on_body(req, on_data, on_end, io);
+  else /* whole now: the lifecycle need not wait for the end-of-message callback */
+    io->body_end = 1;
   hl_http_req_on_close(req, on_close, io);
   io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
   rc = hl__app_dispatch_at(app, &http_vt, io, &io->areq, t0);

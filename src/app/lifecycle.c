@@ -457,7 +457,8 @@ static void begin_error(hl_ctx_t *r, int code, const char *msg) {
 static void body_done(hl__req_t *r, int status, const void *data, size_t len) {
   if (r == NULL || r->phase != HL__PH_BODY_WAIT)
     return;
-  r->t_ok = 0; /* resumed after a wait: the cached trace time is stale */
+  if (!r->running) /* resumed after a wait (not from inside read_body): stale */
+    r->t_ok = 0;
   if (status < 0) {
     begin_error(r, status, NULL);
   } else {

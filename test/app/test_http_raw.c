@@ -476,3 +476,59 @@ Test(app_http_raw, after_response_before_the_body_ends_when_answered_early) {
   cr_assert_eq(handled, 0);
   hl_tc_raw_free(&c);
 }
+
+/* ---- a body by its framing: Content-Length, chunked, none ---- */
+/* A request without a Content-Length (other than 0) or Transfer-Encoding has
+ * no body and is whole with its headers; the others wait for their body,
+ * whatever the case of the header names. A traced bodyless request does not
+ * wait: its parse stage begins at the request stage's reading. */
+static hl_value_t echo_body(hl_ctx_t *ctx, void *arg) {
+  (void)arg;
+  size_t n;
+  const char *b = hl_ctx_body_raw(ctx, &n);
+  return hl_text(hl_ctx_printf(ctx, "[%.*s]", (int)n, b));
+}
+static uint64_t fr_req_end[4], fr_parse_begin[4];
+static int fr_n;
+static hl_promise_t *fr_req_stop(const hl_trace_end_t *e, void *arg) {
+  (void)arg;
+  if (fr_n < 4)
+    fr_req_end[fr_n] = e->end;
+  return NULL;
+}
+static void fr_stage(hl_trace_stage_t *st, void *arg) {
+  (void)arg;
+  if (st->stage == HL_STAGE_REQUEST)
+    hl_trace_stage_on_stop(st, fr_req_stop, NULL);
+  else if (fr_n < 4)
+    fr_parse_begin[fr_n++] = st->begin;
+}
+static void fr_trace(hl_trace_t *t, void *arg) {
+  (void)arg;
+  hl_trace_on(t, HL_STAGE_REQUEST, fr_stage, NULL);
+  hl_trace_on(t, HL_STAGE_PARSE, fr_stage, NULL);
+}
+
+Test(app_http_raw, bodies_by_their_framing) {
+  cr_assert_eq(hl_app_trace(app, fr_trace, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET | HL_POST, "/echo", "echo", echo_body, NULL, NULL), 0);
+  fx_listen();
+  hl_tc_raw_t c;
+  raw_exchange(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "3\r\nabc\r\n0\r\n\r\n"
+                   "POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\nCookie: k=v\r\n"
+                   "Content-Type: text/plain\r\n\r\nwxyz"
+                   "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nTE: trailers\r\n\r\n"
+                   "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  cr_assert_eq(hl_tc_count(c.in, "HTTP/1.1 200 OK"), 4, "%s", c.in);
+  const char *a = strstr(c.in, "[abc]"), *b = strstr(c.in, "[wxyz]"), *d = strstr(c.in, "[]"),
+             *e = d ? strstr(d + 2, "[]") : NULL;
+  cr_assert(a && b && d && e && a < b && b < d, "%s", c.in);
+  cr_assert_eq(fr_n, 4);
+  /* bodyless (Content-Length: 0, none): parse begins at the request's stop */
+  cr_assert_eq(fr_parse_begin[2], fr_req_end[2]);
+  cr_assert_eq(fr_parse_begin[3], fr_req_end[3]);
+  for (int i = 0; i < 4; i++)
+    cr_assert_geq(fr_parse_begin[i], fr_req_end[i]);
+  hl_tc_raw_free(&c);
+}
