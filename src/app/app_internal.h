@@ -19,7 +19,17 @@ typedef struct hl__fn_s {
   hl_app_fn fn;
   void *arg;
   const char *name; /* owned copy */
+  /* its Server-Timing metric up to the number, "<stage>.<name>;dur=" (the
+   * name's non-token characters as '_'), made once at registration so a
+   * traced request only copies it */
+  const char *st_pre;
+  size_t st_pre_len;
 } hl__fn_t;
+
+/* Make f->st_pre (owned) for f->name in `stage`. 0 or HL_ENOMEM.
+ * hl__fn_free_names() frees the name and it. */
+int hl__fn_names(hl__fn_t *f, hl_stage_t stage);
+void hl__fn_free_names(hl__fn_t *f);
 
 typedef struct hl__fnlist_s {
   hl__fn_t *v;
@@ -33,6 +43,7 @@ struct hl_route_s {
   char *path;
   hl__fn_t handler;
   hl__fnlist_t stages[HL_STAGE_COUNT];
+  unsigned stage_mask; /* bit s: stages[s] holds a function (lists only grow) */
   /* the parameter-name arrays of each expanded path (optional segments) */
   const char **names_mem[16];
   unsigned n_names_mem;
@@ -66,6 +77,8 @@ struct hl_app_s {
   hl__rnode_t root;
   hl_route_t *routes;
   hl__fnlist_t stages[HL_STAGE_COUNT];
+  unsigned stage_mask;              /* bit s: stages[s] holds a function (lists only grow) */
+  const struct hl__app_io_s *vt_ok; /* the last transport table found complete */
   hl__trace_reg_t *traces;
   unsigned ntraces, cap_traces;
   hl__pool_t pool; /* requests */
@@ -89,8 +102,11 @@ void hl__router_free(hl__rnode_t *root);
 int hl__router_match(const hl__rnode_t *root, unsigned mbit, const char *path, size_t n,
                      hl_route_match_t *m);
 
+/* hl_stage_name()'s table (ctx.c), for the lifecycle's hot path */
+extern const char *const hl__stage_names[HL_STAGE_COUNT];
+
 /* ---- lists ---- */
-int hl__fnlist_add(hl__fnlist_t *l, const char *name, hl_app_fn fn, void *arg);
+int hl__fnlist_add(hl__fnlist_t *l, hl_stage_t stage, const char *name, hl_app_fn fn, void *arg);
 void hl__fnlist_free(hl__fnlist_t *l);
 
 /* ---- the arena ---- */
@@ -132,7 +148,6 @@ typedef enum {
   HL__PH_FN_WAIT,
   HL__PH_STAGE_END,
   HL__PH_LOCK,
-  HL__PH_NEXT,
   HL__PH_BODY_WAIT,
   HL__PH_SEND,
   HL__PH_SEND_WAIT,
@@ -150,10 +165,8 @@ struct hl_ctx_s {
   void *data;
   unsigned refs;
   unsigned mbit;
-  /* routing */
+  /* routing (the match itself is below) */
   hl_route_t *route;
-  hl_route_match_t match;
-  char *pdec[HL__MAX_PARAMS];
   /* query (parsed on first use) */
   int query_done;
   size_t nq;
@@ -179,21 +192,35 @@ struct hl_ctx_s {
   int builtin_parse; /* index of the built-in parser in the parse stage, or -1 */
   const char *builtin_name;
   unsigned running : 1, again : 1, closed : 1, abandoned : 1, handled : 1, in_error : 1,
-      streaming : 1, cut : 1, stream_ref : 1;
+      streaming : 1, cut : 1, stream_ref : 1, traced : 1;
   int close_status;
   unsigned lock_pending;
   hl_promise_t *waiting, *waiting_next;
   unsigned ev_active : 1;
   hl__fn_t builtin_fn;
   /* trace */
-  struct hl__tsub_s *subs[HL_STAGE_COUNT], *subs_tail[HL_STAGE_COUNT];
   uint64_t t;          /* cached trace time, valid while t_ok */
   struct hl__st_s *st; /* Server-Timing's record (in the arena), NULL when off */
+  /* Header values the app made itself, valid by construction: [0] the
+   * Server-Timing text (tokens, digits, ".;=, "), [1] a built-in default
+   * Content-Type (a literal), each with its name (a literal). The HTTP
+   * adapter adds a header whose name and value are one of these pairs (the
+   * same pointers) without a second check. */
+  const char *own_hn[2], *own_hv[2];
+  size_t own_hv_len[2];
   int t_ok;
   /* arena */
   hl__cleanup_t *cleanups;
   hl__chunk_t *chunks;
   size_t used;
+  /* ---- not cleared by hl__ctx_reset (over half of the header): each is
+   * made valid where it starts to be used ---- */
+  /* routing: match.route and match.n_params are cleared by the reset, the
+   * rest is written by the router; pdec[0..n_params) cleared after routing */
+  hl_route_match_t match;
+  char *pdec[HL__MAX_PARAMS];
+  /* trace subscriptions: cleared when the request starts traced */
+  struct hl__tsub_s *subs[HL_STAGE_COUNT], *subs_tail[HL_STAGE_COUNT];
   max_align_t buf[HL__ARENA_INLINE / sizeof(max_align_t)];
 };
 

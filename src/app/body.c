@@ -225,14 +225,17 @@ static const char *ctype_for_path(const char *p) {
   return "application/octet-stream";
 }
 
-/* The set headers plus Content-Type (and a ready response's own headers). */
-static hl_header_t *headers(hl_ctx_t *r, const char *ctype, const hl_response_t *res, size_t *n) {
+/* The set headers plus Content-Type (and a ready response's own headers).
+ * own: ctype is one of this file's literals (valid: sent without a check). */
+static hl_header_t *headers(hl_ctx_t *r, const char *ctype, int own, const hl_response_t *res,
+                            size_t *n) {
   size_t extra = res ? res->n_headers : 0;
   hl_header_t *h = hl_ctx_alloc(r, (r->nh + extra + 1) * sizeof(*h));
   if (h == NULL)
     return NULL;
   size_t k = 0;
   int have_ct = 0;
+  const char *set = NULL; /* the first set Content-Type (what hl_ctx_get_header finds) */
   for (size_t i = 0; i < extra; i++) {
     h[k++] = res->headers[i];
     have_ct |= strcasecmp(res->headers[i].name, "content-type") == 0;
@@ -244,6 +247,8 @@ static hl_header_t *headers(hl_ctx_t *r, const char *ctype, const hl_response_t 
     if (dup)
       continue;
     if (strcasecmp(r->hdrs[i].name, "content-type") == 0) {
+      if (set == NULL)
+        set = r->hdrs[i].value;
       if (have_ct || ctype == NULL) {
         h[k++] = r->hdrs[i];
         have_ct = 1;
@@ -254,9 +259,14 @@ static hl_header_t *headers(hl_ctx_t *r, const char *ctype, const hl_response_t 
   }
   if (ctype && !have_ct) {
     /* a set Content-Type wins over the value's default */
-    const char *set = hl_ctx_get_header(r, "content-type");
-    h[k].name = "Content-Type";
+    static const char name[] = "Content-Type";
+    h[k].name = name;
     h[k++].value = set ? set : ctype;
+    if (own && set == NULL) {
+      r->own_hn[1] = name;
+      r->own_hv[1] = ctype;
+      r->own_hv_len[1] = strlen(ctype);
+    }
   }
   *n = k;
   return h;
@@ -268,13 +278,13 @@ int hl__send(hl_ctx_t *r) {
   hl_header_t *h;
   switch (v->kind) {
   case HL_VALUE_NONE:
-    h = headers(r, NULL, NULL, &n);
+    h = headers(r, NULL, 0, NULL, &n);
     return h ? r->vt->respond(r->io, r->status, h, n, "", 0) : HL_ENOMEM;
   case HL_VALUE_TEXT:
-    h = headers(r, "text/plain; charset=utf-8", NULL, &n);
+    h = headers(r, "text/plain; charset=utf-8", 1, NULL, &n);
     return h ? r->vt->respond(r->io, r->status, h, n, v->data ? v->data : "", v->len) : HL_ENOMEM;
   case HL_VALUE_BYTES:
-    h = headers(r, v->ctype ? v->ctype : "application/octet-stream", NULL, &n);
+    h = headers(r, v->ctype ? v->ctype : "application/octet-stream", v->ctype == NULL, NULL, &n);
     return h ? r->vt->respond(r->io, r->status, h, n, v->data ? v->data : "", v->len) : HL_ENOMEM;
   case HL_VALUE_JSON: {
     if (v->ptr == NULL)
@@ -285,18 +295,18 @@ int hl__send(hl_ctx_t *r) {
       return len ? HL_ENOMEM : HL_EINTERNAL;
     if (len == 0)
       return HL_EINTERNAL;
-    h = headers(r, "application/json", NULL, &n);
+    h = headers(r, "application/json", 1, NULL, &n);
     return h ? r->vt->respond(r->io, r->status, h, n, buf, len) : HL_ENOMEM;
   }
   case HL_VALUE_FILE:
     if (v->data == NULL)
       return HL_EINTERNAL;
-    h = headers(r, v->ctype ? v->ctype : ctype_for_path(v->data), NULL, &n);
+    h = headers(r, v->ctype ? v->ctype : ctype_for_path(v->data), v->ctype == NULL, NULL, &n);
     return h ? r->vt->respond_file(r->io, r->status, h, n, v->data) : HL_ENOMEM;
   case HL_VALUE_STREAM: {
     if (v->ptr == NULL)
       return HL_EINTERNAL;
-    h = headers(r, v->ctype, NULL, &n);
+    h = headers(r, v->ctype, 0, NULL, &n);
     if (h == NULL)
       return HL_ENOMEM;
     int rc = r->vt->stream_start(r->io, r->status, h, n);
@@ -307,13 +317,13 @@ int hl__send(hl_ctx_t *r) {
   case HL_VALUE_STATUS:
     if (v->code < 100 || v->code > 999)
       return HL_EINTERNAL;
-    h = headers(r, NULL, NULL, &n);
+    h = headers(r, NULL, 0, NULL, &n);
     return h ? r->vt->respond(r->io, v->code, h, n, "", 0) : HL_ENOMEM;
   case HL_VALUE_RESPONSE: {
     const hl_response_t *res = v->ptr;
     if (res == NULL || res->status < 100 || res->status > 999)
       return HL_EINTERNAL;
-    h = headers(r, res->ctype, res, &n);
+    h = headers(r, res->ctype, 0, res, &n);
     return h ? r->vt->respond(r->io, res->status, h, n, res->body ? res->body : "", res->len)
              : HL_ENOMEM;
   }

@@ -13,15 +13,50 @@
 #include <strings.h>
 #include "app_internal.h"
 
-static const char *const stage_names[HL_STAGE_COUNT] = {"request",      "parse",  "transform",
-                                                        "beforeHandle", "handle", "afterHandle",
-                                                        "mapResponse",  "error",  "afterResponse"};
+const char *const hl__stage_names[HL_STAGE_COUNT] = {"request",      "parse",  "transform",
+                                                     "beforeHandle", "handle", "afterHandle",
+                                                     "mapResponse",  "error",  "afterResponse"};
 
 HL_EXPORT const char *hl_stage_name(hl_stage_t stage) {
-  return (unsigned)stage < HL_STAGE_COUNT ? stage_names[stage] : NULL;
+  return (unsigned)stage < HL_STAGE_COUNT ? hl__stage_names[stage] : NULL;
 }
 
-int hl__fnlist_add(hl__fnlist_t *l, const char *name, hl_app_fn fn, void *arg) {
+/* HTTP token characters (RFC 9110 tchar): a Server-Timing metric name */
+static const unsigned char tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
+
+int hl__fn_names(hl__fn_t *f, hl_stage_t stage) {
+  const char *sn = hl__stage_names[stage];
+  size_t sl = strlen(sn), n = strlen(f->name), len = sl + 1 + n + 5;
+  char *p = hl__malloc(len + 1);
+  if (p == NULL)
+    return HL_ENOMEM;
+  memcpy(p, sn, sl);
+  p[sl] = '.';
+  for (size_t i = 0; i < n; i++) /* a metric name is an HTTP token */
+    p[sl + 1 + i] = tchar[(unsigned char)f->name[i]] ? f->name[i] : '_';
+  memcpy(p + sl + 1 + n, ";dur=", 6);
+  f->st_pre = p;
+  f->st_pre_len = len;
+  return 0;
+}
+
+void hl__fn_free_names(hl__fn_t *f) {
+  hl__free((void *)f->st_pre);
+  hl__free((void *)f->name);
+  f->st_pre = f->name = NULL;
+}
+
+int hl__fnlist_add(hl__fnlist_t *l, hl_stage_t stage, const char *name, hl_app_fn fn, void *arg) {
   if (l->n == l->cap) {
     unsigned cap = l->cap ? l->cap * 2 : 4;
     hl__fn_t *v = hl__realloc(l->v, cap * sizeof(*v));
@@ -30,19 +65,22 @@ int hl__fnlist_add(hl__fnlist_t *l, const char *name, hl_app_fn fn, void *arg) {
     l->v = v;
     l->cap = cap;
   }
-  char *nm = hl__strdup(name ? name : "anonymous");
-  if (nm == NULL)
+  hl__fn_t *f = &l->v[l->n];
+  f->st_pre = NULL;
+  f->name = hl__strdup(name ? name : "anonymous");
+  if (f->name == NULL || hl__fn_names(f, stage) != 0) {
+    hl__free((void *)f->name);
     return HL_ENOMEM;
-  l->v[l->n].fn = fn;
-  l->v[l->n].arg = arg;
-  l->v[l->n].name = nm;
+  }
+  f->fn = fn;
+  f->arg = arg;
   l->n++;
   return 0;
 }
 
 void hl__fnlist_free(hl__fnlist_t *l) {
   for (unsigned i = 0; i < l->n; i++)
-    hl__free((void *)l->v[i].name);
+    hl__fn_free_names(&l->v[i]);
   hl__free(l->v);
   l->v = NULL;
   l->n = l->cap = 0;
@@ -65,7 +103,7 @@ static void route_free(hl_route_t *r) {
     hl__fnlist_free(&r->stages[s]);
   for (unsigned i = 0; i < r->n_names_mem; i++)
     hl__free(r->names_mem[i]);
-  hl__free((void *)r->handler.name);
+  hl__fn_free_names(&r->handler);
   hl__free(r->path);
   hl__free(r);
 }
@@ -119,7 +157,8 @@ HL_EXPORT int hl_app_route(hl_app_t *app, unsigned methods, const char *path, co
   r->handler.arg = arg;
   r->handler.name = hl__strdup(name ? name : "anonymous");
   r->path = hl__strdup(path);
-  if (r->handler.name == NULL || r->path == NULL) {
+  if (r->handler.name == NULL || r->path == NULL ||
+      hl__fn_names(&r->handler, HL_STAGE_HANDLE) != 0) {
     route_free(r);
     return HL_ENOMEM;
   }
@@ -146,7 +185,10 @@ HL_EXPORT int hl_app_on(hl_app_t *app, hl_stage_t stage, const char *name, hl_ap
                         void *arg) {
   if (app == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT || stage == HL_STAGE_HANDLE)
     return HL_EINVAL;
-  return hl__fnlist_add(&app->stages[stage], name, fn, arg);
+  int rc = hl__fnlist_add(&app->stages[stage], stage, name, fn, arg);
+  if (rc == 0)
+    app->stage_mask |= 1u << stage;
+  return rc;
 }
 
 HL_EXPORT int hl_route_on(hl_route_t *route, hl_stage_t stage, const char *name, hl_app_fn fn,
@@ -154,7 +196,10 @@ HL_EXPORT int hl_route_on(hl_route_t *route, hl_stage_t stage, const char *name,
   if (route == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT ||
       stage == HL_STAGE_HANDLE || stage == HL_STAGE_REQUEST)
     return HL_EINVAL;
-  return hl__fnlist_add(&route->stages[stage], name, fn, arg);
+  int rc = hl__fnlist_add(&route->stages[stage], stage, name, fn, arg);
+  if (rc == 0)
+    route->stage_mask |= 1u << stage;
+  return rc;
 }
 
 HL_EXPORT int hl_app_trace(hl_app_t *app, hl_trace_fn fn, void *arg) {
@@ -266,8 +311,10 @@ void hl__ctx_release_memory(hl_ctx_t *r) {
 }
 
 void hl__ctx_reset(hl_ctx_t *r) {
-  /* everything up to the arena's buffer */
-  memset(r, 0, offsetof(hl_ctx_t, buf));
+  /* everything up to the routing match (see hl_ctx_t for the rest) */
+  memset(r, 0, offsetof(hl_ctx_t, match));
+  r->match.route = NULL;
+  r->match.n_params = 0;
   r->status = 200;
   r->builtin_parse = -1;
 }

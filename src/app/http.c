@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include "app_internal.h"
 #include "hookloop/fs.h"
+#include "http/http_internal.h"
 #include "hookloop/timer.h"
 
 #define FILE_CHUNK    65536u
@@ -201,9 +202,17 @@ static int v_read_body(void *p, hl__req_t *req, hl__app_body_cb cb) {
  * error the headers added here are removed again: nothing is left behind. */
 static int set_head(hio_t *io, int status, const hl_header_t *h, size_t n) {
   int rc = hl_http_res_status(io->res, status, NULL);
+  const hl__req_t *ar = io->areq;
   size_t i = 0;
-  for (; rc == 0 && i < n; i++)
-    rc = hl_http_res_add_header(io->res, h[i].name, h[i].value);
+  for (; rc == 0 && i < n; i++) {
+    int own = -1; /* a header the app made itself (see hl_ctx_t.own_hv) */
+    for (int k = 0; ar && k < 2; k++)
+      if (h[i].value == ar->own_hv[k] && h[i].name == ar->own_hn[k] && h[i].value)
+        own = k;
+    rc = own >= 0 ? hl__http_res_add_header_trusted(io->res, h[i].name, strlen(h[i].name),
+                                                    h[i].value, ar->own_hv_len[own])
+                  : hl_http_res_add_header(io->res, h[i].name, h[i].value);
+  }
   if (rc) {
     for (size_t j = 0; j + 1 < i; j++)
       hl_http_res_remove_header(io->res, h[j].name);
@@ -221,6 +230,13 @@ static int v_respond(void *p, int status, const hl_header_t *h, size_t n, const 
   int rc = set_head(io, status, h, n);
   if (rc)
     return rc;
+  /* The request was read whole: the server calls its close callback right
+   * after the finish, in the same step (the finish of a request whose message
+   * is complete releases it), and on_close reports the same completion. So
+   * the FINISH listener goes: a response without listeners takes the
+   * server's quiet path (fewer clock reads, no events to build). */
+  if (io->body_end)
+    hl__http_res_off(io->res, on_finish, io);
   io->refs++; /* the finish may come at once and the app release us inside */
   rc = hl_http_res_end(io->res, body, len);
   io_unref(io);
@@ -412,7 +428,34 @@ static void answer_500(hl_http_res_t *res) {
   hl_http_res_end(res, NULL, 0);
 }
 
-HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res) {
+/* A request has a body when it has a Content-Length other than 0 or a
+ * Transfer-Encoding (RFC 9112 6.3); one pass over the headers, a first-letter
+ * test before each comparison. */
+static int has_body(const hl_http_req_t *req) {
+  size_t n = hl_http_req_header_count(req);
+  for (size_t i = 0; i < n; i++) {
+    const char *name, *value;
+    if (hl_http_req_header_at(req, i, &name, &value) != 0)
+      continue;
+    switch (name[0] | 0x20) {
+    case 'c':
+      if (strcasecmp(name, "content-length") == 0 && strcmp(value, "0") != 0)
+        return 1;
+      break;
+    case 't':
+      if (strcasecmp(name, "transfer-encoding") == 0)
+        return 1;
+      break;
+    default:
+      break;
+    }
+  }
+  return 0;
+}
+
+/* t0: when the server parsed the headers, if it called us right then (0 when
+ * the application hands the request over itself, maybe later). */
+static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uint64_t t0) {
   if (app == NULL || req == NULL || res == NULL || hl_http_res_req(res) != req ||
       hl_http_res_headers_sent(res))
     return HL_EINVAL;
@@ -439,10 +482,13 @@ HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *re
     answer_500(res);
     return rc;
   }
-  hl_http_req_on_body(req, on_data, on_end, io);
+  if (has_body(req))
+    hl_http_req_on_body(req, on_data, on_end, io);
+  else /* whole now: the lifecycle need not wait for the end-of-message callback */
+    io->body_end = 1;
   hl_http_req_on_close(req, on_close, io);
   io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
-  rc = hl__app_dispatch(app, &http_vt, io, &io->areq);
+  rc = hl__app_dispatch_at(app, &http_vt, io, &io->areq, t0);
   if (rc) { /* nothing started: the app will not release */
     io->areq = NULL;
     io->released = 1;
@@ -452,13 +498,20 @@ HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *re
   return rc;
 }
 
+HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res) {
+  return app_handle(app, req, res, 0);
+}
+
 HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
                                    hl_http_res_t *res) {
   if (server == NULL || server->data == NULL) {
     answer_500(res);
     return;
   }
-  hl_app_handle(server->data, req, res);
+  /* the server's reading when it parsed the headers, just before calling
+   * us: a traced request starts there (one clock reading less) */
+  const hl_http_times_t *tm = hl_http_req_times(req);
+  app_handle(server->data, req, res, tm ? tm->headers : 0);
 }
 
 HL_EXPORT int hl_app_attach(hl_app_t *app, hl_http_server_t *server) {

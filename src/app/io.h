@@ -16,6 +16,7 @@
 #define HL_APP_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "hookloop/app.h"
 
 typedef struct hl_ctx_s hl__req_t;
@@ -62,9 +63,16 @@ typedef struct hl__app_io_s {
 } hl__app_io_t;
 
 /* Start the lifecycle of one request (call it from the transport's request
- * callback). 0; HL_EINVAL; HL_ENOMEM (nothing started: answer 500 yourself).
+ * callback). `vt` is the transport's constant table (checked once per app,
+ * not per request). 0; HL_EINVAL; HL_ENOMEM (nothing started: answer 500 yourself).
  * `*out` (may be NULL) is the handle for hl__app_io_closed(). */
 int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out);
+/* The same with `t0`, an hl__clock_ns() reading the transport took for this
+ * request just before (only its own plumbing in between; 0: none): a traced
+ * request's start time (and its request stage's begin) is t0 instead of a
+ * reading of its own. */
+int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
+                        uint64_t t0);
 
 /* The transport's one completion call: status 0 after the response's last byte
  * was handed to the kernel, negative when the client went away (at any point,

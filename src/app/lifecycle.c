@@ -18,34 +18,65 @@
 static void run(hl_ctx_t *r);
 static void maybe_free(hl_ctx_t *r);
 
-/* Trace time: one uv_hrtime() read is shared by adjacent trace points between
- * which only trace listeners ran (an event's stop, its stage's stop, the next
- * stage's begin); it is invalidated before any application function runs and
- * whenever the machine resumes after a wait. */
+/* Trace time: one hl__clock_ns() read (uv_hrtime()'s scale, from the TSC;
+ * the HTTP server's timestamps come from the same clock) is shared by adjacent trace points between
+ * which only trace machinery ran (the trace parameter's time and the request
+ * stage's begin; an event's stop, its stage's stop, the next stage's begin; an
+ * empty stage's begin and stop); it is invalidated before any application
+ * function runs and whenever the machine resumes after a wait (the body, a
+ * function's promise, an asynchronous on_stop, the transport's completion).
+ * Each reading costs ~9-25 ns, so this is what keeps a fully traced request to
+ * one reading per function plus one per wait. */
 static uint64_t tnow(hl_ctx_t *r) {
   if (!r->t_ok) {
-    r->t = uv_hrtime();
+    r->t = hl__clock_ns();
     r->t_ok = 1;
   }
   return r->t;
 }
 
 /* ---- Server-Timing's record (written at the end of this file) ---- */
-#define ST_MAX 40
-typedef struct {
-  const char *stage, *fn; /* fn NULL for a stage metric */
-  uint64_t ns;
-} st_metric_t;
+#define ST_MAX    40  /* metrics per request */
+#define ST_INLINE 640 /* the text's first buffer (13 metrics take ~330 bytes) */
 
 struct hl__st_s {
-  unsigned n;
+  unsigned n; /* metrics so far */
+  char *buf;  /* the header's text so far, NUL-terminated */
+  size_t len, cap;
+  int shared; /* buf is the header's value: copy before appending */
   uint64_t stage_begin, ev_begin;
-  const char *ev_name;
-  st_metric_t m[ST_MAX];
+  const char *ev_pre; /* the running function's metric prefix */
+  size_t ev_pre_len;
+  char inl[ST_INLINE];
 };
 
 static void st_write(hl_ctx_t *r);
-static void st_add(struct hl__st_s *rec, const char *stage, const char *fn, uint64_t ns);
+static void st_add(hl_ctx_t *r, const char *pre, size_t pre_len, uint64_t ns);
+
+/* Each stage's metric up to the number, with its length. */
+static const struct {
+  const char *s;
+  size_t len;
+} st_stage[HL_STAGE_COUNT] = {
+#define ST_S(x)                                                                                    \
+  { x ";dur=", sizeof x ";dur=" - 1 }
+    ST_S("request"),      ST_S("parse"),       ST_S("transform"),   ST_S("beforeHandle"),
+    ST_S("handle"),       ST_S("afterHandle"), ST_S("mapResponse"), ST_S("error"),
+    ST_S("afterResponse")
+#undef ST_S
+};
+
+/* The built-in parsers' metric prefixes (their names are tokens). */
+static void st_builtin_pre(hl__fn_t *f) {
+  static const char *const pre[] = {
+      "parse.json;dur=", "parse.text;dur=", "parse.urlencoded;dur=", "parse.multipart;dur="};
+  static const char *const names[] = {"json", "text", "urlencoded", "multipart"};
+  f->st_pre = "parse.anonymous;dur=";
+  for (int i = 0; i < 4; i++)
+    if (strcmp(f->name, names[i]) == 0)
+      f->st_pre = pre[i];
+  f->st_pre_len = strlen(f->st_pre);
+}
 
 /* ---- trace ------------------------------------------------------------------------ */
 static void lock_done(hl_promise_t *next, void *value, void *arg) {
@@ -54,6 +85,8 @@ static void lock_done(hl_promise_t *next, void *value, void *arg) {
   hl_ctx_t *r = arg;
   r->lock_pending--;
   r->refs--;
+  if (!r->running)
+    r->t_ok = 0; /* resumed after a wait: the cached trace time is stale */
   run(r);
 }
 
@@ -72,8 +105,8 @@ static void lock_on(hl_ctx_t *r, hl_promise_t *p) {
  * (`inl`), so the usual one-callback lists cost no arena record. Lists are
  * walked reading `next` before each call, so a registration made from inside
  * a callback never disturbs the walk. */
-static int cb_add(hl_ctx_t *r, hl__tcb_t **list, hl__tcb_t *inl, void (*fn)(void), void *arg) {
-  hl__tcb_t *c = *list == NULL ? inl : hl__ctx_alloc_fast(r, sizeof(*c));
+static int cb_add_more(hl_ctx_t *r, hl__tcb_t **list, void (*fn)(void), void *arg) {
+  hl__tcb_t *c = hl__ctx_alloc_fast(r, sizeof(*c));
   if (c == NULL)
     return HL_ENOMEM;
   c->fn = fn;
@@ -82,6 +115,16 @@ static int cb_add(hl_ctx_t *r, hl__tcb_t **list, hl__tcb_t *inl, void (*fn)(void
   while (*list)
     list = &(*list)->next;
   *list = c;
+  return 0;
+}
+
+HL_INLINE int cb_add(hl_ctx_t *r, hl__tcb_t **list, hl__tcb_t *inl, void (*fn)(void), void *arg) {
+  if (*list) /* the usual single callback takes the inline record, in the caller */
+    return cb_add_more(r, list, fn, arg);
+  inl->fn = fn;
+  inl->arg = arg;
+  inl->next = NULL;
+  *list = inl;
   return 0;
 }
 
@@ -125,12 +168,14 @@ HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn 
 }
 
 static void trace_stage_begin(hl_ctx_t *r) {
+  if (r->subs[r->stage] == NULL && r->st == NULL)
+    return;
   uint64_t t = tnow(r);
   if (r->st)
     r->st->stage_begin = t;
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     s->st.stage = r->stage;
-    s->st.name = hl_stage_name(r->stage);
+    s->st.name = hl__stage_names[r->stage];
     s->st.begin = t;
     s->st.total = r->total;
     s->st.sub = s;
@@ -139,12 +184,16 @@ static void trace_stage_begin(hl_ctx_t *r) {
   }
 }
 
-static void trace_event_begin(hl_ctx_t *r, const char *name) {
+static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
+  const char *name = f->name;
+  if (r->subs[r->stage] == NULL && r->st == NULL)
+    return;
   uint64_t t = tnow(r);
   r->ev_active = 1;
   if (r->st) {
     r->st->ev_begin = t;
-    r->st->ev_name = name;
+    r->st->ev_pre = f->st_pre;
+    r->st->ev_pre_len = f->st_pre_len;
   }
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     s->ev.name = name;
@@ -166,7 +215,7 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
   uint64_t t = tnow(r);
   if (r->st && (r->app->st_opts & HL_SERVER_TIMING_FUNCTIONS) &&
       r->stage != HL_STAGE_AFTER_RESPONSE)
-    st_add(r->st, hl_stage_name(r->stage), r->st->ev_name, t - r->st->ev_begin);
+    st_add(r, r->st->ev_pre, r->st->ev_pre_len, t - r->st->ev_begin);
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     hl_trace_end_t e = {t, err, t - s->ev.begin};
     hl__tcb_t *c = s->ev_stop, *nx;
@@ -179,9 +228,11 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
 }
 
 static void trace_stage_stop(hl_ctx_t *r, int err) {
+  if (r->subs[r->stage] == NULL && r->st == NULL)
+    return;
   uint64_t t = tnow(r);
   if (r->st && r->stage != HL_STAGE_AFTER_RESPONSE) {
-    st_add(r->st, hl_stage_name(r->stage), NULL, t - r->st->stage_begin);
+    st_add(r, st_stage[r->stage].s, st_stage[r->stage].len, t - r->st->stage_begin);
     if (r->stage == HL_STAGE_MAP_RESPONSE || r->stage == HL_STAGE_ERROR)
       st_write(r);
   }
@@ -206,30 +257,72 @@ static const hl__fnlist_t *route_list(hl_ctx_t *r, hl_stage_t s) {
   return r->route && s != HL_STAGE_REQUEST ? &r->route->stages[s] : NULL;
 }
 
+/* The functions stage `s` holds for this request. */
+static unsigned stage_total(hl_ctx_t *r, hl_stage_t s) {
+  if (s == HL_STAGE_HANDLE) {
+    r->napp = 0;
+    return 1;
+  }
+  if (s == HL_STAGE_PARSE && r->body_len == 0) {
+    r->napp = 0;
+    return 0;
+  }
+  const hl__fnlist_t *rl = route_list(r, s);
+  r->napp = r->app->stages[s].n;
+  unsigned total = r->napp + (rl ? rl->n : 0);
+  if (s == HL_STAGE_PARSE && (r->builtin_fn.name = hl__parser_for(r)) != NULL) {
+    r->builtin_fn.fn = builtin_parse;
+    r->builtin_fn.arg = NULL;
+    st_builtin_pre(&r->builtin_fn);
+    total++;
+  }
+  return total;
+}
+
 static void stage_begin(hl_ctx_t *r, hl_stage_t s) {
-  r->stage = s;
   r->idx = 0;
   r->stage_err = 0;
   r->cut = 0;
-  const hl__fnlist_t *rl = route_list(r, s);
-  r->napp = r->app->stages[s].n;
-  if (s == HL_STAGE_HANDLE) {
-    r->napp = 0;
-    r->total = 1;
-  } else if (s == HL_STAGE_PARSE && r->body_len == 0) {
-    r->total = 0;
-  } else {
-    r->total = r->napp + (rl ? rl->n : 0);
-    if (s == HL_STAGE_PARSE && (r->builtin_fn.name = hl__parser_for(r)) != NULL) {
-      r->builtin_fn.fn = builtin_parse;
-      r->builtin_fn.arg = NULL;
-      r->total++;
+  r->phase = HL__PH_FN_NEXT;
+  unsigned held = r->app->stage_mask | (r->route ? r->route->stage_mask : 0);
+  for (;;) {
+    r->stage = s;
+    if (!(held & (1u << s)) && s != HL_STAGE_HANDLE &&
+        (s != HL_STAGE_PARSE || r->body_len == 0)) { /* no function, no built-in parser */
+      r->napp = 0;
+      r->total = 0;
+    } else {
+      r->total = stage_total(r, s);
     }
+    if (r->total || r->traced || r->closed)
+      break;
+    /* An empty stage of an untraced request: nothing runs, nothing is
+     * reported, no lock; straight on to the stage next_stage() would choose
+     * for it (no error, nothing cut) without a turn of run() per stage. */
+    switch (s) {
+    case HL_STAGE_PARSE:
+      s = HL_STAGE_TRANSFORM;
+      continue;
+    case HL_STAGE_TRANSFORM:
+      s = HL_STAGE_BEFORE_HANDLE;
+      continue;
+    case HL_STAGE_BEFORE_HANDLE:
+      s = HL_STAGE_HANDLE;
+      continue;
+    case HL_STAGE_AFTER_HANDLE:
+      s = HL_STAGE_MAP_RESPONSE;
+      continue;
+    case HL_STAGE_MAP_RESPONSE:
+      r->phase = HL__PH_SEND;
+      return;
+    default:
+      break;
+    }
+    break;
   }
   if (s == HL_STAGE_ERROR)
     r->in_error = 1;
-  r->phase = HL__PH_FN_NEXT;
-  if (r->subs[s] || r->st)
+  if (r->traced)
     trace_stage_begin(r);
 }
 
@@ -250,12 +343,14 @@ static void on_value(hl_ctx_t *r, hl_value_t v);
 
 static void fn_ok(hl_promise_t *next, void *value, void *arg) {
   hl_ctx_t *r = arg;
+  r->t_ok = 0; /* resumed after a wait: the cached trace time is stale */
   fn_settled(r, next, value ? (const hl_value_t *)value : NULL);
 }
 
 static void fn_err(hl_promise_t *next, void *reason, void *arg) {
   (void)reason;
   hl_ctx_t *r = arg;
+  r->t_ok = 0; /* resumed after a wait: the cached trace time is stale */
   r->refs--;
   if (next != r->waiting_next) { /* abandoned: the client went away */
     run(r);
@@ -363,7 +458,8 @@ static void begin_error(hl_ctx_t *r, int code, const char *msg) {
 static void body_done(hl__req_t *r, int status, const void *data, size_t len) {
   if (r == NULL || r->phase != HL__PH_BODY_WAIT)
     return;
-  r->t_ok = 0; /* resumed after a wait: the cached trace time is stale */
+  if (!r->running) /* resumed after a wait (not from inside read_body): stale */
+    r->t_ok = 0;
   if (status < 0) {
     begin_error(r, status, NULL);
   } else {
@@ -395,6 +491,8 @@ static void after_routing(hl_ctx_t *r) {
     return;
   }
   r->route = r->match.route;
+  for (size_t i = 0; i < r->match.n_params; i++)
+    r->pdec[i] = NULL; /* decoded on first use (hl_ctx_param) */
   r->phase = HL__PH_BODY_WAIT;
   int rc = r->vt->read_body(r->io, r, body_done);
   if (rc != 0 && r->phase == HL__PH_BODY_WAIT)
@@ -518,42 +616,39 @@ static void run(hl_ctx_t *r) {
   if (r->running)
     return;
   r->running = 1;
-  r->t_ok = 0;
   for (;;) {
     switch (r->phase) {
     case HL__PH_STAGE_BEGIN:
       stage_begin(r, r->stage);
       continue;
     case HL__PH_FN_NEXT: {
-      if (r->closed && r->stage != HL_STAGE_AFTER_RESPONSE) {
+      if (HL_UNLIKELY(r->closed) && r->stage != HL_STAGE_AFTER_RESPONSE) {
         r->stage_err = HL_ECLIENTGONE;
-        r->phase = HL__PH_STAGE_END;
-        continue;
+        goto stage_end;
       }
-      if (r->idx >= r->total) {
-        r->phase = HL__PH_STAGE_END;
-        continue;
-      }
+      if (r->idx >= r->total)
+        goto stage_end;
       const hl__fn_t *f = stage_fn(r);
-      if (r->subs[r->stage] || r->st)
-        trace_event_begin(r, f->name);
+      if (r->traced)
+        trace_event_begin(r, f);
       r->t_ok = 0;
       on_value(r, f->fn(r, f->arg));
       continue;
     }
     case HL__PH_STAGE_END:
-      if (r->ev_active)
-        trace_event_stop(r, r->stage_err);
-      if (r->subs[r->stage] || r->st)
+    stage_end: /* an untraced stage goes straight on to the lock and the next stage */
+      if (r->traced) {
+        r->phase = HL__PH_STAGE_END;
+        if (r->ev_active)
+          trace_event_stop(r, r->stage_err);
         trace_stage_stop(r, r->stage_err);
-      r->phase = HL__PH_LOCK;
-      continue;
+      }
+      /* fall through */
     case HL__PH_LOCK:
-      if (r->lock_pending)
+      if (r->lock_pending) {
+        r->phase = HL__PH_LOCK;
         goto park;
-      r->phase = HL__PH_NEXT;
-      continue;
-    case HL__PH_NEXT:
+      }
       next_stage(r);
       continue;
     case HL__PH_SEND:
@@ -577,10 +672,21 @@ park:
 static void start(void *arg) {
   hl_ctx_t *r = arg;
   hl_app_t *app = r->app;
-  if (app->ntraces) /* the trace parameter's start time (nothing else reads it) */
-    r->start = uv_hrtime();
-  if (app->st_on && (r->st = hl_ctx_alloc(r, sizeof(*r->st))) != NULL)
+  if (app->ntraces || app->st_on) {
+    r->traced = 1;
+    memset(r->subs, 0, sizeof(r->subs));
+    memset(r->subs_tail, 0, sizeof(r->subs_tail));
+    /* the trace parameter's start time is also the request stage's begin:
+     * only trace functions run in between */
+    r->start = tnow(r);
+  }
+  if (app->st_on && (r->st = hl__ctx_alloc_fast(r, sizeof(*r->st))) != NULL) {
     r->st->n = 0;
+    r->st->buf = r->st->inl;
+    r->st->len = 0;
+    r->st->cap = sizeof(r->st->inl);
+    r->st->shared = 0;
+  }
   for (unsigned i = 0; i < app->ntraces; i++) {
     hl_trace_t *t = hl__ctx_alloc_fast(r, sizeof(*t));
     if (t == NULL)
@@ -598,11 +704,21 @@ static void start(void *arg) {
 }
 
 int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out) {
-  if (app == NULL || vt == NULL || io == NULL || vt->method == NULL || vt->path == NULL ||
-      vt->header == NULL || vt->header_at == NULL || vt->read_body == NULL || vt->respond == NULL ||
-      vt->respond_file == NULL || vt->stream_start == NULL || vt->stream_write == NULL ||
-      vt->stream_end == NULL || vt->query == NULL)
+  return hl__app_dispatch_at(app, vt, io, out, 0);
+}
+
+int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
+                        uint64_t t0) {
+  if (app == NULL || vt == NULL || io == NULL)
     return HL_EINVAL;
+  if (vt != app->vt_ok) { /* a transport's table is const: checked once */
+    if (vt->method == NULL || vt->path == NULL || vt->header == NULL || vt->header_at == NULL ||
+        vt->read_body == NULL || vt->respond == NULL || vt->respond_file == NULL ||
+        vt->stream_start == NULL || vt->stream_write == NULL || vt->stream_end == NULL ||
+        vt->query == NULL)
+      return HL_EINVAL;
+    app->vt_ok = vt;
+  }
   hl_ctx_t *r = hl__pool_get(&app->pool);
   if (r == NULL)
     return HL_ENOMEM;
@@ -614,6 +730,8 @@ int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t 
   r->refs = 1; /* the lifecycle's, dropped in finish() */
   r->mbit = hl_method_bit(vt->method(io));
   r->phase = HL__PH_FN_WAIT; /* nothing runs before start() */
+  r->t = t0;                 /* start()'s first trace reading, when given */
+  r->t_ok = t0 != 0;
   r->all_next = app->all;
   if (app->all)
     app->all->all_prev = r;
@@ -708,72 +826,75 @@ HL_EXPORT int hl_ctx_stream_end(hl_ctx_t *r) {
  * integers, and the header is written once, when the mapResponse or error
  * stage stops (just before the response is sent), before that stage's trace
  * listeners run (so a listener may still replace it). */
-/* HTTP token characters (RFC 9110 tchar) */
-static const unsigned char st_tchar[256] = {
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
-    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
-    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
-    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
-    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
-    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
-    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
-    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
-    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
-    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
-
-static char *st_put_name(char *w, const char *s) {
-  for (; *s; s++) /* a metric name is an HTTP token */
-    *w++ = st_tchar[(unsigned char)*s] ? *s : '_';
-  return w;
-}
-
+/* Milliseconds with three decimals ("0.042"). */
 static char *st_put_ms(char *w, uint64_t ns) {
-  uint64_t us = ns / 1000, ms = us / 1000, frac = us % 1000;
-  char tmp[24];
-  int n = 0;
-  do
-    tmp[n++] = (char)('0' + ms % 10);
-  while ((ms /= 10) != 0);
-  while (n)
-    *w++ = tmp[--n];
-  *w++ = '.';
-  *w++ = (char)('0' + frac / 100);
-  *w++ = (char)('0' + frac / 10 % 10);
-  *w++ = (char)('0' + frac % 10);
-  return w;
+  static const char d2[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536"
+      "37383940414243444546474849505152535455565758596061626364656667686970717273"
+      "7475767778798081828384858687888990919293949596979899";
+  uint64_t us = ns / 1000, ms = us / 1000;
+  unsigned frac = (unsigned)(us - ms * 1000), hi = frac / 100, lo = frac - hi * 100;
+  if (ms < 10) {
+    *w++ = (char)('0' + ms);
+  } else {
+    char tmp[24];
+    int n = 0;
+    do
+      tmp[n++] = (char)('0' + ms % 10);
+    while ((ms /= 10) != 0);
+    while (n)
+      *w++ = tmp[--n];
+  }
+  w[0] = '.';
+  w[1] = (char)('0' + hi);
+  w[2] = d2[2 * lo];
+  w[3] = d2[2 * lo + 1];
+  return w + 4;
 }
 
+/* Append one metric: ", " (after the first) pre (up to "dur=") and the
+ * duration. The text stays NUL-terminated. */
+static void st_add(hl_ctx_t *r, const char *pre, size_t pre_len, uint64_t ns) {
+  struct hl__st_s *rec = r->st;
+  if (rec->n >= ST_MAX)
+    return;
+  size_t need = rec->len + 2 + pre_len + 24 + 1; /* ms up to 20 digits, ".ddd", NUL */
+  if (need > rec->cap || rec->shared) {
+    size_t cap = rec->cap;
+    while (cap < need)
+      cap *= 2;
+    char *nb = hl_ctx_alloc(r, cap);
+    if (nb == NULL)
+      return;
+    memcpy(nb, rec->buf, rec->len + 1);
+    rec->buf = nb;
+    rec->cap = cap;
+    rec->shared = 0;
+  }
+  char *w = rec->buf + rec->len;
+  if (rec->n++) {
+    w[0] = ',';
+    w[1] = ' ';
+    w += 2;
+  }
+  memcpy(w, pre, pre_len);
+  w = st_put_ms(w + pre_len, ns);
+  *w = '\0';
+  rec->len = (size_t)(w - rec->buf);
+}
+
+/* The header, set once the mapResponse (or error) stage stopped: the text as
+ * it is (a later metric appends to a copy). */
 static void st_write(hl_ctx_t *r) {
   struct hl__st_s *rec = r->st;
-  size_t need = 1;
-  for (unsigned i = 0; i < rec->n; i++) /* ", " name "." fn ";dur=" up to 20 + 4 digits */
-    need += strlen(rec->m[i].stage) + (rec->m[i].fn ? strlen(rec->m[i].fn) + 1 : 0) + 32;
-  char *buf = hl_ctx_alloc(r, need), *w = buf;
-  if (buf == NULL)
+  if (rec->n == 0)
     return;
-  for (unsigned i = 0; i < rec->n; i++) {
-    if (i) {
-      *w++ = ',';
-      *w++ = ' ';
-    }
-    w = st_put_name(w, rec->m[i].stage);
-    if (rec->m[i].fn) {
-      *w++ = '.';
-      w = st_put_name(w, rec->m[i].fn);
-    }
-    memcpy(w, ";dur=", 5);
-    w = st_put_ms(w + 5, rec->m[i].ns);
-  }
-  *w = '\0';
-  hl__ctx_set_header_owned(r, "Server-Timing", buf);
-}
-
-static void st_add(struct hl__st_s *rec, const char *stage, const char *fn, uint64_t ns) {
-  if (rec->n < ST_MAX) {
-    rec->m[rec->n].stage = stage;
-    rec->m[rec->n].fn = fn;
-    rec->m[rec->n].ns = ns;
-    rec->n++;
+  rec->shared = 1;
+  static const char name[] = "Server-Timing";
+  if (hl__ctx_set_header_owned(r, name, rec->buf) == 0) {
+    r->own_hn[0] = name;
+    r->own_hv[0] = rec->buf;
+    r->own_hv_len[0] = rec->len;
   }
 }
 

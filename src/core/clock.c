@@ -7,7 +7,8 @@
  * on (virtualised), an rdtsc ~9 ns, and a request with every http-hooks event
  * subscribed takes five timestamps. No library in Debian does this, so it is
  * written here, small:
- * - Per thread: the first call reads clock_gettime and the TSC together; calls
+ * - Per thread: the first call reads clock_gettime and the TSC together (the
+ *   TSC on both sides, the tightest of a few tries); calls
  *   in the next 10 ms still return clock_gettime; the first call after that
  *   sets the ratio ns/tick from the two pairs. From then on a call is
  *   base_ns + (tsc - base_tsc) * ratio; every 10 ms of ticks the base is read
@@ -69,6 +70,23 @@ static int tsc_invariant(void) {
 }
 #endif
 
+/* A TSC reading and a clock_gettime reading taken together: the TSC is read
+ * on both sides and the tightest of a few tries kept, so a preemption
+ * between the two cannot skew the ratio or a base. */
+static void pair(uint64_t *tsc, uint64_t *ns) {
+  uint64_t best = UINT64_MAX;
+  for (int i = 0; i < 4; i++) {
+    uint64_t a = __rdtsc(), n = gettime_ns(), b = __rdtsc();
+    if (b - a < best) {
+      best = b - a;
+      *tsc = a + (b - a) / 2;
+      *ns = n;
+    }
+    if (best < 2000) /* under a microsecond at any TSC rate we would trust */
+      break;
+  }
+}
+
 /* Everything but the extrapolation: first use, calibration, rebase. */
 static uint64_t clock_slow(void) {
 #if HL__HAVE_TSC
@@ -76,7 +94,8 @@ static uint64_t clock_slow(void) {
     ck.state = tsc_invariant() ? CK_CALIBRATING : CK_GETTIME;
   if (ck.state == CK_GETTIME)
     return clamp(gettime_ns());
-  uint64_t t = __rdtsc(), ns = gettime_ns();
+  uint64_t t = 0, ns = 0;
+  pair(&t, &ns);
   if (!ck.cal_ns) {
     ck.cal_tsc = t;
     ck.cal_ns = ns;

@@ -7,5 +7,17 @@
 void hl__http_hooks_fire(hl__loop_t *L, hl_http_hook_event_t *ev);
 int hl__http_hooks_any(void);
 void hl__http_struct_sizes(size_t *conn, size_t *req); /* bench/http */
+/* hl_http_res_add_header() for a name and value the caller made valid itself
+ * (a token; no CR, LF or NUL) with their lengths: no check, no strlen (the
+ * app's Server-Timing value, a few hundred bytes per traced response).
+ * 0, HL_EINVAL (res unusable), HL_ESTATE (head sent), HL_ENOMEM. */
+int hl__http_res_add_header_trusted(hl_http_res_t *res, const char *name, size_t nl,
+                                    const char *value, size_t vl);
+
+/* Remove the response listener (cb, arg) added with hl_http_res_on(): 0 or
+ * HL_ENOENT. Not from inside a listener of that response. (The app drops its
+ * FINISH listener when the request's close callback will report the same
+ * moment: a response without listeners takes the server's quiet path.) */
+int hl__http_res_off(hl_http_res_t *res, hl_http_res_event_cb cb, void *arg);
 
 #endif

@@ -1586,26 +1586,49 @@ static const char *status_text(int st) {
   }
 }
 
-static int is_tchar(unsigned char c) {
-  return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
+/* RFC 9110 tchar: ALPHA / DIGIT / "!#$%&'*+-.^_`|~" (ASCII, whatever the locale) */
+static const unsigned char tchar_tab[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
 
 static int valid_name(const char *n, size_t len) {
   if (!n || !len)
     return 0;
-  for (size_t i = 0; i < len; i++)
-    if (!is_tchar((unsigned char)n[i]))
-      return 0;
-  return 1;
+  unsigned ok = 1;
+  for (size_t i = 0; i < len; i++) /* no early exit: names are short */
+    ok &= tchar_tab[(unsigned char)n[i]];
+  return (int)ok;
 }
 
+/* No CR, LF or NUL in the value. Eight bytes a step (a zero byte in x, in
+ * x ^ CRs or in x ^ LFs, by the exact "has a zero byte" test); a long value
+ * (a Server-Timing list, a cookie) with memchr, which takes many more. */
 static int valid_value(const char *v, size_t len) {
   if (!v)
     return 0;
-  for (size_t i = 0; i < len; i++)
-    if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
-      return 0;
-  return 1;
+  if (len >= 128)
+    return !memchr(v, '\r', len) && !memchr(v, '\n', len) && !memchr(v, '\0', len);
+  const uint64_t ones = 0x0101010101010101u, cr = ones * '\r', lf = ones * '\n';
+  uint64_t bad = 0;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t x, a, b;
+    memcpy(&x, v + i, 8);
+    a = x ^ cr;
+    b = x ^ lf;
+    bad |= ((x - ones) & ~x) | ((a - ones) & ~a) | ((b - ones) & ~b);
+  }
+  for (; i < len; i++)
+    bad |= v[i] == '\r' || v[i] == '\n' || v[i] == '\0' ? 0x80u : 0;
+  return (bad & (ones << 7)) == 0;
 }
 
 static int res_usable(const hl_http_res_t *res) {
@@ -1706,12 +1729,23 @@ HL_EXPORT int hl_http_res_set_header(hl_http_res_t *res, const char *name, const
 }
 
 HL_EXPORT int hl_http_res_add_header(hl_http_res_t *res, const char *name, const char *value) {
-  if (!res_usable(res) || !name || !value || !valid_name(name, strlen(name)) ||
-      !valid_value(value, strlen(value)))
+  if (!res_usable(res) || !name || !value)
+    return HL_EINVAL;
+  size_t nl = strlen(name), vl = strlen(value);
+  if (!valid_name(name, nl) || !valid_value(value, vl))
     return HL_EINVAL;
   if (res->head_sent)
     return HL_ESTATE;
-  return hdr_push(res, name, strlen(name), value, strlen(value), 0);
+  return hdr_push(res, name, nl, value, vl, 0);
+}
+
+int hl__http_res_add_header_trusted(hl_http_res_t *res, const char *name, size_t nl,
+                                    const char *value, size_t vl) {
+  if (!res_usable(res))
+    return HL_EINVAL;
+  if (res->head_sent)
+    return HL_ESTATE;
+  return hdr_push(res, name, nl, value, vl, 0);
 }
 
 HL_EXPORT int hl_http_res_add_trailer(hl_http_res_t *res, const char *name, const char *value) {
@@ -1781,6 +1815,17 @@ HL_EXPORT int hl_http_res_on(hl_http_res_t *res, int mask, hl_http_res_event_cb 
     return HL_EHTTPLISTENERS;
   res->ls[res->nls++] = (lsn_t){mask, cb, arg};
   return 0;
+}
+
+int hl__http_res_off(hl_http_res_t *res, hl_http_res_event_cb cb, void *arg) {
+  for (int i = 0; res && i < res->nls; i++)
+    if (res->ls[i].cb == cb && res->ls[i].arg == arg) {
+      for (int j = i + 1; j < res->nls; j++)
+        res->ls[j - 1] = res->ls[j];
+      res->nls--;
+      return 0;
+    }
+  return HL_ENOENT;
 }
 
 /* The Date header's value, formatted once per second; the clock is read

@@ -5,6 +5,7 @@
  * flight at once, answered in reverse order, whose traces and async-local
  * stores never mix; pipelined requests on one connection; the server's body
  * limit answering 413. */
+#include "core/internal.h"
 #include "trace_rec.h"
 #include "http_fixture.h"
 
@@ -318,11 +319,217 @@ Test(app_http_raw, parse_stage_begins_after_the_body_arrived) {
   hl_tc_wait(&loop, &request_seen);
   while (request_stop == 0)
     hl_run(&loop, HL_RUN_ONCE);
-  uint64_t sent = uv_hrtime();
+  uint64_t sent = hl__clock_ns(); /* the clock the server and the trace read */
   cr_assert_eq(hl_tc_raw_send(&c, "body", 4), 0);
   hl_tc_wait(&loop, &c.closed);
   cr_assert_eq(resp_status(c.in), 200, "%s", c.in);
   cr_assert_eq(handled, 1);
   cr_assert_geq(parse_begin, sent, "the parse stage's begin predates the body");
+  hl_tc_raw_free(&c);
+}
+
+/* ---- over HTTP, a traced request starts at the server's own reading ---- */
+/* The server reads the clock when it has parsed the headers and calls the app
+ * right then; the trace's time and the request stage's begin are that reading
+ * (not a later one of the app's). A request handed over by the application
+ * itself (hl_app_handle, maybe later) starts at a reading of the app's. */
+static uint64_t st_time, st_req_begin, st_headers_at;
+static void on_req_stage(hl_trace_stage_t *st, void *arg) {
+  (void)arg;
+  st_req_begin = st->begin;
+}
+static void trace_start(hl_trace_t *t, void *arg) {
+  (void)arg;
+  st_time = t->time;
+  hl_trace_on(t, HL_STAGE_REQUEST, on_req_stage, NULL);
+}
+static void headers_at(const hl_http_hook_event_t *ev, void *arg) {
+  (void)arg;
+  st_headers_at = hl_http_req_times(ev->req)->headers;
+}
+static hl_value_t hi_fn(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  return hl_text("hi");
+}
+
+Test(app_http_raw, traced_request_starts_at_the_servers_reading) {
+  cr_assert_eq(hl_app_trace(app, trace_start, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/", "hi", hi_fn, NULL, NULL), 0);
+  cr_assert_eq(hl_http_hooks_on(&loop, HL_HTTP_HOOK_REQUEST, headers_at, NULL), 0);
+  fx_listen();
+  hl_tc_raw_t c;
+  const char *rq = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  cr_assert_eq(hl_tc_raw_start(&loop, &c, port, NULL, rq, strlen(rq)), 0);
+  hl_tc_wait(&loop, &c.closed);
+  cr_assert_eq(resp_status(c.in), 200, "%s", c.in);
+  cr_assert_gt(st_headers_at, 0);
+  cr_assert_eq(st_time, st_headers_at);
+  cr_assert_eq(st_req_begin, st_headers_at);
+  hl_tc_raw_free(&c);
+  hl_http_hooks_off(&loop, headers_at, NULL);
+}
+
+/* hl_app_handle from a callback of the application's own: the app reads the
+ * clock itself when it starts the request */
+static uint64_t handed_at;
+static void own_request(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  handed_at = hl__clock_ns();
+  st_headers_at = hl_http_req_times(req)->headers;
+  cr_assert_eq(hl_app_handle(s->data, req, res), 0);
+}
+static int own_closed;
+static void own_srv_closed(hl_http_server_t *s) {
+  (void)s;
+  own_closed = 1;
+}
+
+Test(app_http_raw, handed_over_request_starts_at_the_apps_reading) {
+  cr_assert_eq(hl_app_trace(app, trace_start, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/", "hi", hi_fn, NULL, NULL), 0);
+  hl_http_server_t srv;
+  cr_assert_eq(hl_http_server_init(&loop, &srv, own_request, NULL), 0);
+  cr_assert_eq(hl_http_server_listen(&srv, "127.0.0.1", 0, 16), 0);
+  srv.data = app;
+  hl_tc_raw_t c;
+  const char *rq = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  cr_assert_eq(hl_tc_raw_start(&loop, &c, hl_http_server_port(&srv), NULL, rq, strlen(rq)), 0);
+  hl_tc_wait(&loop, &c.closed);
+  cr_assert_eq(resp_status(c.in), 200, "%s", c.in);
+  cr_assert_gt(handed_at, st_headers_at);
+  cr_assert_geq(st_time, handed_at); /* read after the hand-over, not the server's */
+  cr_assert_eq(st_req_begin, st_time);
+  hl_tc_raw_free(&c);
+  cr_assert_eq(hl_http_server_close(&srv, own_srv_closed), 0);
+  hl_tc_wait(&loop, &own_closed);
+}
+
+/* ---- afterResponse: when the last byte was handed over, reported once, as a
+ * finish (not a client gone), whichever way the adapter learns it: the
+ * response's FINISH event while the request's body is still coming, the
+ * request's close callback (the same step of the server) once it was read
+ * whole ---- */
+static int ar_count, ar_err[8];
+static hl_promise_t *ar_stop(const hl_trace_end_t *e, void *arg) {
+  (void)arg;
+  if (ar_count < 8)
+    ar_err[ar_count] = e->error;
+  ar_count++;
+  return NULL;
+}
+static void ar_stage(hl_trace_stage_t *st, void *arg) {
+  (void)arg;
+  hl_trace_stage_on_stop(st, ar_stop, NULL);
+}
+static void trace_ar(hl_trace_t *t, void *arg) {
+  (void)arg;
+  hl_trace_on(t, HL_STAGE_AFTER_RESPONSE, ar_stage, NULL);
+}
+
+Test(app_http_raw, after_response_once_per_request_on_keep_alive_and_pipelining) {
+  cr_assert_eq(hl_app_trace(app, trace_ar, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/p/*", "echo", echo_path, NULL, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_POST, "/up", "up", count_handler, NULL, NULL), 0);
+  cr_assert_eq(hl_app_on(app, HL_STAGE_AFTER_RESPONSE, "after", after_fn, NULL), 0);
+  fx_listen();
+  hl_tc_raw_t c;
+  raw_exchange(&c, "GET /p/one HTTP/1.1\r\nHost: x\r\n\r\n"
+                   "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                   "GET /p/three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  cr_assert_eq(hl_tc_count(c.in, "HTTP/1.1 200 OK"), 3, "%s", c.in);
+  cr_assert_eq(after_ran, 3);
+  cr_assert_eq(ar_count, 3);
+  for (int i = 0; i < 3; i++)
+    cr_assert_eq(ar_err[i], 0, "request %d: %s", i, hl_err_name(ar_err[i]));
+  hl_tc_raw_free(&c);
+}
+
+/* The app answers in the request stage, before the body came: afterResponse
+ * runs once the response went out, not when the body ends. */
+static hl_value_t answer_early(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  request_seen = 1;
+  return hl_text("early");
+}
+
+Test(app_http_raw, after_response_before_the_body_ends_when_answered_early) {
+  cr_assert_eq(hl_app_trace(app, trace_ar, NULL), 0);
+  cr_assert_eq(hl_app_on(app, HL_STAGE_REQUEST, "early", answer_early, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_POST, "/up", "up", count_handler, NULL, NULL), 0);
+  cr_assert_eq(hl_app_on(app, HL_STAGE_AFTER_RESPONSE, "after", after_fn, NULL), 0);
+  fx_listen();
+  hl_tc_raw_t c;
+  const char *head = "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234";
+  cr_assert_eq(hl_tc_raw_start(&loop, &c, port, NULL, head, strlen(head)), 0);
+  hl_tc_wait(&loop, &after_ran); /* the body is still 5 bytes short */
+  cr_assert_eq(ar_count, 1);
+  cr_assert_eq(ar_err[0], 0, "%s", hl_err_name(ar_err[0]));
+  while (hl_tc_count(c.in ? c.in : "", "early") == 0)
+    hl_run(&loop, HL_RUN_ONCE);
+  const char *rest = "56789GET /p/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  cr_assert_eq(hl_tc_raw_send(&c, rest, strlen(rest)), 0);
+  hl_tc_wait(&loop, &c.closed);
+  cr_assert_eq(hl_tc_count(c.in, "early"), 2, "%s", c.in); /* the second one too */
+  cr_assert_eq(after_ran, 2);
+  cr_assert_eq(ar_count, 2);
+  cr_assert_eq(ar_err[1], 0);
+  cr_assert_eq(handled, 0);
+  hl_tc_raw_free(&c);
+}
+
+/* ---- a body by its framing: Content-Length, chunked, none ---- */
+/* A request without a Content-Length (other than 0) or Transfer-Encoding has
+ * no body and is whole with its headers; the others wait for their body,
+ * whatever the case of the header names. A traced bodyless request does not
+ * wait: its parse stage begins at the request stage's reading. */
+static hl_value_t echo_body(hl_ctx_t *ctx, void *arg) {
+  (void)arg;
+  size_t n;
+  const char *b = hl_ctx_body_raw(ctx, &n);
+  return hl_text(hl_ctx_printf(ctx, "[%.*s]", (int)n, b));
+}
+static uint64_t fr_req_end[4], fr_parse_begin[4];
+static int fr_n;
+static hl_promise_t *fr_req_stop(const hl_trace_end_t *e, void *arg) {
+  (void)arg;
+  if (fr_n < 4)
+    fr_req_end[fr_n] = e->end;
+  return NULL;
+}
+static void fr_stage(hl_trace_stage_t *st, void *arg) {
+  (void)arg;
+  if (st->stage == HL_STAGE_REQUEST)
+    hl_trace_stage_on_stop(st, fr_req_stop, NULL);
+  else if (fr_n < 4)
+    fr_parse_begin[fr_n++] = st->begin;
+}
+static void fr_trace(hl_trace_t *t, void *arg) {
+  (void)arg;
+  hl_trace_on(t, HL_STAGE_REQUEST, fr_stage, NULL);
+  hl_trace_on(t, HL_STAGE_PARSE, fr_stage, NULL);
+}
+
+Test(app_http_raw, bodies_by_their_framing) {
+  cr_assert_eq(hl_app_trace(app, fr_trace, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET | HL_POST, "/echo", "echo", echo_body, NULL, NULL), 0);
+  fx_listen();
+  hl_tc_raw_t c;
+  raw_exchange(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "3\r\nabc\r\n0\r\n\r\n"
+                   "POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\nCookie: k=v\r\n"
+                   "Content-Type: text/plain\r\n\r\nwxyz"
+                   "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nTE: trailers\r\n\r\n"
+                   "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  cr_assert_eq(hl_tc_count(c.in, "HTTP/1.1 200 OK"), 4, "%s", c.in);
+  const char *a = strstr(c.in, "[abc]"), *b = strstr(c.in, "[wxyz]"), *d = strstr(c.in, "[]"),
+             *e = d ? strstr(d + 2, "[]") : NULL;
+  cr_assert(a && b && d && e && a < b && b < d, "%s", c.in);
+  cr_assert_eq(fr_n, 4);
+  /* bodyless (Content-Length: 0, none): parse begins at the request's stop */
+  cr_assert_eq(fr_parse_begin[2], fr_req_end[2]);
+  cr_assert_eq(fr_parse_begin[3], fr_req_end[3]);
+  for (int i = 0; i < 4; i++)
+    cr_assert_geq(fr_parse_begin[i], fr_req_end[i]);
   hl_tc_raw_free(&c);
 }

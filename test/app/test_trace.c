@@ -538,3 +538,94 @@ Test(trace, several_callbacks_per_list_in_order) {
   cr_assert_str_eq(multi_log, "e1 e2 es1 es2 es1 es2 s1 s2 s3 ");
   hl_fake_free(&f);
 }
+
+/* ---- one clock reading per gap: trace points between which only trace
+ * machinery ran share a reading (the trace parameter's time and the request
+ * stage's begin; an empty stage's begin and stop; a stop and the next begin);
+ * an application function, or a wait, always separates two readings ---- */
+typedef struct {
+  uint64_t time; /* the trace parameter's */
+  uint64_t begin[HL_STAGE_COUNT], end[HL_STAGE_COUNT];
+  uint64_t ev_begin[4], ev_end[4];
+  int nev;
+} clk_t;
+static clk_t clk;
+static hl_promise_t *clk_stage_stop(const hl_trace_end_t *e, void *arg) {
+  clk.end[(intptr_t)arg] = e->end;
+  cr_assert_eq(e->elapsed, e->end - clk.begin[(intptr_t)arg]);
+  return NULL;
+}
+static hl_promise_t *clk_ev_stop(const hl_trace_end_t *e, void *arg) {
+  clk.ev_end[(intptr_t)arg] = e->end;
+  return NULL;
+}
+static void clk_event(hl_trace_event_t *ev, void *arg) {
+  (void)arg;
+  clk.ev_begin[clk.nev] = ev->begin;
+  hl_trace_event_on_stop(ev, clk_ev_stop, (void *)(intptr_t)clk.nev);
+  clk.nev++;
+}
+static void clk_stage(hl_trace_stage_t *st, void *arg) {
+  (void)arg;
+  clk.begin[st->stage] = st->begin;
+  hl_trace_stage_on_event(st, clk_event, NULL);
+  hl_trace_stage_on_stop(st, clk_stage_stop, (void *)(intptr_t)st->stage);
+}
+static void clk_trace(hl_trace_t *t, void *arg) {
+  (void)arg;
+  clk.time = t->time;
+  for (int s = 0; s < HL_STAGE_COUNT; s++)
+    hl_trace_on(t, (hl_stage_t)s, clk_stage, NULL);
+}
+static uint64_t spin_until; /* a function that surely takes time on the clock */
+static hl_value_t spin_fn(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  uint64_t t0 = uv_hrtime();
+  while (uv_hrtime() == t0)
+    ;
+  spin_until = uv_hrtime();
+  return hl_none();
+}
+
+Test(trace, adjacent_trace_points_share_one_clock_reading) {
+  hl_app_trace(app, clk_trace, NULL);
+  hl_route_t *r;
+  hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "spin", spin_fn, NULL);
+  hl_fake_req_t f = {.path = "/", .finish_async = 1};
+  go(&f);
+  cr_assert_str_eq(f.body_out, "Hi");
+  /* the trace's time is the request stage's begin; nothing ran in the
+   * (empty) request stage, so it stops at that same reading */
+  cr_assert_gt(clk.time, 0);
+  cr_assert_eq(clk.begin[HL_STAGE_REQUEST], clk.time);
+  cr_assert_eq(clk.end[HL_STAGE_REQUEST], clk.time);
+  /* the body was there at once (read_body answered from inside): no wait,
+   * so parse begins at the request stage's reading too; parse (no body) and
+   * transform are empty: one reading for both and for beforeHandle's begin
+   * and its first event's begin */
+  cr_assert_eq(clk.begin[HL_STAGE_PARSE], clk.end[HL_STAGE_REQUEST]);
+  cr_assert_eq(clk.end[HL_STAGE_PARSE], clk.begin[HL_STAGE_PARSE]);
+  cr_assert_eq(clk.begin[HL_STAGE_TRANSFORM], clk.end[HL_STAGE_PARSE]);
+  cr_assert_eq(clk.end[HL_STAGE_TRANSFORM], clk.begin[HL_STAGE_TRANSFORM]);
+  cr_assert_eq(clk.begin[HL_STAGE_BEFORE_HANDLE], clk.end[HL_STAGE_TRANSFORM]);
+  cr_assert_eq(clk.nev, 2); /* spin, then the handler */
+  cr_assert_eq(clk.ev_begin[0], clk.begin[HL_STAGE_BEFORE_HANDLE]);
+  /* a function ran: a new reading after it, shared by its event's stop, the
+   * stage's stop and the next stage's begin */
+  cr_assert_geq(clk.ev_end[0], spin_until);
+  cr_assert_gt(clk.ev_end[0], clk.ev_begin[0]);
+  cr_assert_eq(clk.end[HL_STAGE_BEFORE_HANDLE], clk.ev_end[0]);
+  cr_assert_eq(clk.begin[HL_STAGE_HANDLE], clk.ev_end[0]);
+  cr_assert_eq(clk.ev_begin[1], clk.begin[HL_STAGE_HANDLE]);
+  cr_assert_geq(clk.ev_end[1], clk.ev_begin[1]);
+  cr_assert_eq(clk.end[HL_STAGE_HANDLE], clk.ev_end[1]);
+  cr_assert_eq(clk.begin[HL_STAGE_AFTER_HANDLE], clk.end[HL_STAGE_HANDLE]);
+  cr_assert_eq(clk.end[HL_STAGE_MAP_RESPONSE], clk.end[HL_STAGE_HANDLE]);
+  /* the transport finished later (an immediate): afterResponse begins with a
+   * new reading, and stops at it (no function) */
+  cr_assert_geq(clk.begin[HL_STAGE_AFTER_RESPONSE], clk.end[HL_STAGE_MAP_RESPONSE]);
+  cr_assert_eq(clk.end[HL_STAGE_AFTER_RESPONSE], clk.begin[HL_STAGE_AFTER_RESPONSE]);
+  hl_fake_free(&f);
+}
