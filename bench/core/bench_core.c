@@ -41,9 +41,13 @@
  * - Raw libuv: timer = one uv_timer_t per op from a preallocated array
  *   (uv_timer_init once, at setup, as hookloop's pool initializes a timer once
  *   when first used), taken from and returned to a free list, a live count,
- *   uv_timer_start(1 ms), the callback; immediate = a uv_check + uv_idle pair
- *   draining an intrusive doubly-linked FIFO of preallocated nodes, the way
- *   Node and hookloop implement setImmediate. The raw set functions are kept
+ *   uv_timer_start(1 ms), the callback; immediate = the same with libuv's
+ *   primitive for "after I/O", one preallocated uv_check_t per op (started,
+ *   stopped in its callback; a uv_idle keeps poll from blocking), the
+ *   baseline the target is judged against ("check_per_op"); and, for
+ *   reference, a uv_check + uv_idle pair draining an intrusive FIFO of
+ *   preallocated nodes (no ids, no context, no destroy: the shape of Node's
+ *   and hookloop's own immediate queue, without their work). The raw set functions are kept
  *   out of line (noinline), as a library's would be: the comparison is of the
  *   work done, not of inlining across the benchmark's own file. Ticks and
  *   promises have no libuv equivalent: Node is their only peer.
