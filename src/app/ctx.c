@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include "app_internal.h"
+#include "http/http_internal.h"
 
 const char *const hl__stage_names[HL_STAGE_COUNT] = {"request",      "parse",  "transform",
                                                      "beforeHandle", "handle", "afterHandle",
@@ -20,19 +21,6 @@ const char *const hl__stage_names[HL_STAGE_COUNT] = {"request",      "parse",  "
 HL_EXPORT const char *hl_stage_name(hl_stage_t stage) {
   return (unsigned)stage < HL_STAGE_COUNT ? hl__stage_names[stage] : NULL;
 }
-
-/* HTTP token characters (RFC 9110 tchar): a Server-Timing metric name */
-static const unsigned char tchar[256] = {
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
-    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
-    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
-    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
-    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
-    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
-    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
-    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
-    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
-    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
 
 int hl__fn_names(hl__fn_t *f, hl_stage_t stage) {
   const char *sn = hl__stage_names[stage];
@@ -43,7 +31,8 @@ int hl__fn_names(hl__fn_t *f, hl_stage_t stage) {
   memcpy(p, sn, sl);
   p[sl] = '.';
   for (size_t i = 0; i < n; i++) /* a metric name is an HTTP token */
-    p[sl + 1 + i] = tchar[(unsigned char)f->name[i]] ? f->name[i] : '_';
+    p[sl + 1 + i] =
+        hl__http_tchar[(unsigned char)f->name[i]] ? f->name[i] : '_'; /* a metric token */
   memcpy(p + sl + 1 + n, ";dur=", 6);
   f->st_pre = p;
   f->st_pre_len = len;

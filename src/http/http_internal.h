@@ -20,4 +20,8 @@ int hl__http_res_add_header_trusted(hl_http_res_t *res, const char *name, size_t
  * moment: a response without listeners takes the server's quiet path.) */
 int hl__http_res_off(hl_http_res_t *res, hl_http_res_event_cb cb, void *arg);
 
+/* RFC 9110 tchar (ALPHA / DIGIT / "!#$%&'*+-.^_`|~", ASCII whatever the
+ * locale): 1 for a token character. Header names; Server-Timing metric names. */
+extern const unsigned char hl__http_tchar[256];
+
 #endif

@@ -1587,7 +1587,7 @@ static const char *status_text(int st) {
 }
 
 /* RFC 9110 tchar: ALPHA / DIGIT / "!#$%&'*+-.^_`|~" (ASCII, whatever the locale) */
-static const unsigned char tchar_tab[256] = {
+const unsigned char hl__http_tchar[256] = {
     ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
     ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
     ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
@@ -1604,7 +1604,7 @@ static int valid_name(const char *n, size_t len) {
     return 0;
   unsigned ok = 1;
   for (size_t i = 0; i < len; i++) /* no early exit: names are short */
-    ok &= tchar_tab[(unsigned char)n[i]];
+    ok &= hl__http_tchar[(unsigned char)n[i]];
   return (int)ok;
 }
 
