@@ -233,8 +233,9 @@ static int v_respond(void *p, int status, const hl_header_t *h, size_t n, const 
   /* The request was read whole: the server calls its close callback right
    * after the finish, in the same step (the finish of a request whose message
    * is complete releases it), and on_close reports the same completion. So
-   * the FINISH listener goes: a response without listeners takes the
-   * server's quiet path (fewer clock reads, no events to build). */
+   * the FINISH listener goes: the server then skips the FINISH dispatch (a
+   * context enter/leave per request). (A FINISH-only listener no longer
+   * keeps end() off the server's quiet path; that is the server's rule.) */
   if (io->body_end)
     hl__http_res_off(io->res, on_finish, io);
   io->refs++; /* the finish may come at once and the app release us inside */

@@ -89,7 +89,7 @@ HL_EXPORT double hl_http_time_epoch_ms(uint64_t mono_ns) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t real = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-    offset_ns = real - (int64_t)uv_hrtime();
+    offset_ns = real - (int64_t)hl__clock_ns(); /* the timestamps' clock */
     have = 1;
   }
   return (double)((int64_t)mono_ns + offset_ns) / 1e6;

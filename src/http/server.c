@@ -21,7 +21,6 @@
  * request's HTTPINCOMINGMESSAGE context. A store entered there
  * (hl_als_enter_with) is adopted by the request for its later callbacks.
  */
-#include <ctype.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <llhttp.h>
@@ -90,6 +89,7 @@ struct hl_http_res_s {
   uint8_t head_sent, chunked, no_body, wrote, in_head, ended, continue_sent, close_conn,
       body_in_head;
   uint8_t nls;
+  uint8_t lsmask; /* the kinds some listener takes */
   lsn_t ls[MAX_LS];
 };
 
@@ -169,21 +169,30 @@ static void buf_release(srv_t *S, char *p, size_t cap) {
   }
 }
 
-static int buf_append(srv_t *S, char **b, size_t *len, size_t *cap, const void *d, size_t n) {
+/* Room for n more bytes after *len in the growable buffer (*b, *cap): 16 KiB
+ * blocks from the freelist, doubled beyond. NULL: HL_ENOMEM, nothing lost. */
+static char *buf_room(srv_t *S, char **b, size_t *len, size_t *cap, size_t n) {
   if (*len + n > *cap) {
     size_t nc = *cap ? *cap * 2 : BLK;
     while (nc < *len + n)
       nc *= 2;
     char *nb = nc == BLK ? blk_get(S) : hl__malloc(nc);
     if (!nb)
-      return HL_ENOMEM;
+      return NULL;
     if (*len)
       memcpy(nb, *b, *len);
     buf_release(S, *b, *cap);
     *b = nb;
     *cap = nc;
   }
-  memcpy(*b + *len, d, n);
+  return *b + *len;
+}
+
+static int buf_append(srv_t *S, char **b, size_t *len, size_t *cap, const void *d, size_t n) {
+  char *p = buf_room(S, b, len, cap, n);
+  if (!p)
+    return HL_ENOMEM;
+  memcpy(p, d, n);
   *len += n;
   return 0;
 }
@@ -238,6 +247,11 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
 static const char *status_text(int st);
 
 #define RES_REQ(res) hl__container_of(res, hl_http_req_t, res)
+/* No listener on the head and end events (a FINISH listener runs later, on
+ * its own): end() may share clock readings and takes no event detour. */
+#define RES_QUIET(res)                                                                             \
+  (!((res)->lsmask & (HL_HTTP_RES_PRE_WRITE_HEAD | HL_HTTP_RES_POST_WRITE_HEAD |                   \
+                      HL_HTTP_RES_PRE_END | HL_HTTP_RES_POST_END)))
 
 /* ---- timers ------------------------------------------------------------------------ */
 
@@ -310,7 +324,7 @@ static void req_leave(hl_http_req_t *r, hl_async_id_t id, hl__loop_t *prev) {
 /* ---- response events ---------------------------------------------------------------- */
 
 static void res_fire(hl_http_res_t *res, int kind, const void *chunk, size_t len) {
-  if (HL_LIKELY(res->nls == 0))
+  if (HL_LIKELY(!(res->lsmask & kind)))
     return;
   hl_http_res_event_t ev = {kind, res->status, NULL, chunk, len};
   if (res->reason != HDR_DEAD) {
@@ -345,24 +359,9 @@ static int res_emit(hl_http_req_t *r, const void *d, size_t n) {
  * when r is the writer, else r's own); res_commit says how many were used. */
 static char *res_reserve(hl_http_req_t *r, size_t n) {
   hl_http_conn_t *C = r->C;
-  char **b = &r->res.pb;
-  size_t *len = &r->res.plen, *cap = &r->res.pcap;
   if (r == C->writer)
-    b = &C->out, len = &C->olen, cap = &C->ocap;
-  if (*len + n > *cap) {
-    size_t nc = *cap ? *cap * 2 : BLK;
-    while (nc < *len + n)
-      nc *= 2;
-    char *nb = nc == BLK ? blk_get(C->S) : hl__malloc(nc);
-    if (!nb)
-      return NULL;
-    if (*len)
-      memcpy(nb, *b, *len);
-    buf_release(C->S, *b, *cap);
-    *b = nb;
-    *cap = nc;
-  }
-  return *b + *len;
+    return buf_room(C->S, &C->out, &C->olen, &C->ocap, n);
+  return buf_room(C->S, &r->res.pb, &r->res.plen, &r->res.pcap, n);
 }
 
 static void res_commit(hl_http_req_t *r, size_t n) {
@@ -405,7 +404,7 @@ static void conn_sent(hl_http_conn_t *C) {
     if (!r->finished) {
       r->finished = 1;
       r->times.finish = now ? now : (now = hl__clock_ns());
-      if (r->res.nls) {
+      if (r->res.lsmask & HL_HTTP_RES_FINISH) {
         hl_async_id_t id = r->async.id;
         hl__loop_t *prev = req_enter(r);
         res_fire(&r->res, HL_HTTP_RES_FINISH, NULL, 0);
@@ -1814,6 +1813,7 @@ HL_EXPORT int hl_http_res_on(hl_http_res_t *res, int mask, hl_http_res_event_cb 
   if (res->nls == MAX_LS)
     return HL_EHTTPLISTENERS;
   res->ls[res->nls++] = (lsn_t){mask, cb, arg};
+  res->lsmask |= (uint8_t)mask;
   return 0;
 }
 
@@ -1823,6 +1823,9 @@ int hl__http_res_off(hl_http_res_t *res, hl_http_res_event_cb cb, void *arg) {
       for (int j = i + 1; j < res->nls; j++)
         res->ls[j - 1] = res->ls[j];
       res->nls--;
+      res->lsmask = 0;
+      for (int j = 0; j < res->nls; j++)
+        res->lsmask |= (uint8_t)res->ls[j].mask;
       return 0;
     }
   return HL_ENOENT;
@@ -2030,7 +2033,7 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
 sent:
   res->head_sent = 1;
   /* quiet end(): nothing but this formatting ran since `now` was read */
-  r->times.post_write_head = now && res->nls == 0 && blen < 4096 ? now : hl__clock_ns();
+  r->times.post_write_head = now && RES_QUIET(res) && blen < 4096 ? now : hl__clock_ns();
   res_fire(res, HL_HTTP_RES_POST_WRITE_HEAD, NULL, 0);
   res->in_head = 0;
   return 0;
@@ -2105,8 +2108,8 @@ HL_EXPORT int hl_http_res_end(hl_http_res_t *res, const void *data, size_t len) 
   hl_http_conn_t *C = r->C;
   uint64_t t0 = hl__clock_ns();
   r->times.pre_end = t0;
-  int quiet = res->nls == 0; /* no listener runs between our timestamps */
-  res->in_head = 1;          /* no write/end from the listeners */
+  int quiet = RES_QUIET(res); /* no listener runs between our timestamps */
+  res->in_head = 1;           /* no write/end from the listeners */
   res_fire(res, HL_HTTP_RES_PRE_END, data, len);
   res->in_head = 0;
   if (r->aborted || C->closed)

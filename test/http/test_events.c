@@ -7,7 +7,9 @@
  * (X-Duration from pre_write_head - start), the async resources
  * (TCPSERVERWRAP -> TCPWRAP -> HTTPINCOMINGMESSAGE with their triggers, the
  * request callback in the request's context, destroys), and 1,000 pipelined
- * requests over 10 connections each seeing only its own async-local store. */
+ * requests over 10 connections each seeing only its own async-local store;
+ * a FINISH-only listener leaves end() on the quiet path (one shared clock
+ * reading for its four points), any head/end listener takes it off. */
 #include "common.h"
 #include "record.h"
 
@@ -302,4 +304,46 @@ Test(http_events, loop_close_drops_subscriptions) {
   cr_assert_eq(hl_loop_init(&b), 0);
   cr_assert_eq(hl_http_hooks_off(&b, never, NULL), HL_ENOENT);
   cr_assert_eq(hl_loop_close(&b), 0);
+}
+
+/* ---- which listeners take end() off the quiet path ---------------------- */
+static int finish_seen, shared_reading;
+static void on_finish_only(hl_http_res_t *res, const hl_http_res_event_t *ev, void *arg) {
+  (void)ev;
+  (void)arg;
+  const hl_http_times_t *t = hl_http_res_times(res);
+  finish_seen++;
+  shared_reading = t->pre_end == t->pre_write_head && t->pre_write_head == t->post_write_head &&
+                   t->post_write_head == t->post_end && t->post_end <= t->finish;
+}
+static void on_nothing(hl_http_res_t *res, const hl_http_res_event_t *ev, void *arg) {
+  (void)res;
+  (void)ev;
+  (void)arg;
+}
+static void finish_handler(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  (void)s;
+  cr_assert_eq(hl_http_res_on(res, HL_HTTP_RES_FINISH, on_finish_only, NULL), 0);
+  if (!strcmp(hl_http_req_path(req), "/pre-end"))
+    cr_assert_eq(hl_http_res_on(res, HL_HTTP_RES_PRE_END, on_nothing, NULL), 0);
+  cr_assert_eq(hl_http_res_end(res, "ok", 2), 0);
+}
+
+static int finish_run(const char *path) {
+  finish_seen = shared_reading = 0;
+  srv_start(finish_handler, NULL);
+  char req[128];
+  snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+  hl_tc_raw_t c;
+  raw_exchange(&c, req);
+  cr_assert(strstr(c.in, "\r\n\r\nok"), "%s", c.in);
+  hl_tc_raw_free(&c);
+  srv_stop();
+  cr_assert_eq(finish_seen, 1);
+  return shared_reading;
+}
+
+Test(http_events, finish_only_listener_keeps_end_quiet) {
+  cr_assert(finish_run("/"), "a FINISH-only listener took end() off the quiet path");
+  cr_assert_not(finish_run("/pre-end"), "a pre-end listener ran between shared readings");
 }

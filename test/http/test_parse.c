@@ -3,7 +3,10 @@
  * last), the same request arriving one byte per loop iteration (the parser's
  * spans then cross read boundaries), trailers of a chunked body (counted, not
  * kept, earlier strings intact), and a response whose head is larger than any
- * fixed estimate (the head is formatted straight into the output buffer). */
+ * fixed estimate (the head is formatted straight into the output buffer),
+ * and the cached 200 head against the general serializer. */
+/* strptime and timegm: _GNU_SOURCE comes from the build */
+#include <time.h>
 #include "common.h"
 
 /* The body lists what the server saw: "METHOD url|path|query\n" then
@@ -156,5 +159,55 @@ Test(http_parse, large_response_head) {
   cr_assert(strstr(c.in, "Content-Length: 4\r\n"), "%s", c.in);
   cr_assert_str_eq(body_of(c.in), "done");
   hl_tc_raw_free(&c);
+  srv_stop();
+}
+
+/* The cached head (200, nothing set) and the general serializer write the
+ * same bytes: "/general" sets and removes a header, which sends its head the
+ * general way. The Date value is an IMF-fixdate of the current second. */
+static void quick_or_general(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  (void)s;
+  if (!strcmp(hl_http_req_path(req), "/general")) {
+    cr_assert_eq(hl_http_res_set_header(res, "X-Gone", "1"), 0);
+    cr_assert_eq(hl_http_res_remove_header(res, "X-Gone"), 0);
+  }
+  cr_assert_eq(hl_http_res_end(res, "same", 4), 0);
+}
+
+/* The head with its Date value blanked; checks the value on the way. */
+static void head_without_date(const char *in, char *out, size_t n) {
+  const char *d = strstr(in, "\r\nDate: ");
+  cr_assert(d, "no Date: %s", in);
+  d += 8;
+  struct tm tm = {0};
+  const char *end = strptime(d, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  cr_assert(end && !strncmp(end, "\r\n", 2), "bad Date: %.40s", d);
+  time_t when = timegm(&tm), now = time(NULL);
+  cr_assert(when <= now && now - when <= 5, "Date %lld is not now (%lld)", (long long)when,
+            (long long)now);
+  const char *b = strstr(in, "\r\n\r\n");
+  cr_assert(b);
+  snprintf(out, n, "%.*s%.*s", (int)(d - in), in, (int)(b + 4 - end), end);
+}
+
+Test(http_parse, cached_head_matches_the_general_one) {
+  srv_start(quick_or_general, NULL);
+  hl_tc_raw_t a, b;
+  raw_exchange(&a, "GET /quick HTTP/1.1\r\nHost: h\r\n\r\nGET /quick HTTP/1.1\r\nHost: h\r\n"
+                   "Connection: close\r\n\r\n");
+  raw_exchange(&b, "GET /general HTTP/1.1\r\nHost: h\r\n\r\nGET /general HTTP/1.1\r\nHost: h\r\n"
+                   "Connection: close\r\n\r\n");
+  char ha[512], hb[512];
+  head_without_date(a.in, ha, sizeof ha);
+  head_without_date(b.in, hb, sizeof hb);
+  cr_assert_str_eq(ha, "HTTP/1.1 200 OK\r\nDate: \r\nContent-Length: 4\r\n\r\n");
+  cr_assert_str_eq(hb, ha);
+  /* the keep-alive response first, then the closing one; both bodies */
+  cr_assert_eq(hl_tc_count(a.in, "\r\n\r\nsame"), 2);
+  cr_assert_eq(hl_tc_count(b.in, "\r\n\r\nsame"), 2);
+  cr_assert_eq(hl_tc_count(a.in, "Connection: close\r\n"), 1);
+  cr_assert_eq(hl_tc_count(b.in, "Connection: close\r\n"), 1);
+  hl_tc_raw_free(&a);
+  hl_tc_raw_free(&b);
   srv_stop();
 }

@@ -268,6 +268,37 @@ Test(http_raw, request_timeout_408) {
   srv_stop();
 }
 
+/* One timer serves every deadline: the headers deadline (short) is armed
+ * first, then the request deadline (long) replaces it without restarting the
+ * timer, which fires early and re-arms itself. A body that comes after the
+ * headers deadline but within the request deadline is answered; after that
+ * the keep-alive idle deadline still closes the connection. */
+static hl_tc_raw_t late_c;
+static void send_rest(void *arg) {
+  (void)arg;
+  cr_assert_eq(hl_tc_raw_send(&late_c, "56789", 5), 0);
+}
+
+Test(http_raw, deadlines_move_later_on_one_timer) {
+  hl_http_limits_t l = small_limits();
+  l.headers_timeout_ms = 20;
+  l.request_timeout_ms = 5000;
+  l.keep_alive_timeout_ms = 50;
+  reset();
+  srv_start(body_handler, &l);
+  const char *rq = "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234";
+  cr_assert_eq(hl_tc_raw_start(&loop, &late_c, port, NULL, rq, strlen(rq)), 0);
+  cr_assert_eq(hl_set_timeout(&loop, send_rest, NULL, 100, NULL), 0);
+  hl_tc_wait(&loop, &late_c.closed); /* closed by the idle deadline */
+  cr_assert(!strncmp(late_c.in, "HTTP/1.1 200 ", 13), "%s", late_c.in);
+  cr_assert(strstr(late_c.in, "\r\n\r\n/body"), "%s", late_c.in);
+  cr_assert_eq(hl_tc_count(late_c.in, "HTTP/1.1 "), 1);
+  cr_assert_eq(requests, 1);
+  cr_assert_eq(aborted_closes, 0);
+  hl_tc_raw_free(&late_c);
+  srv_stop();
+}
+
 Test(http_raw, keep_alive_idle_timeout_closes) {
   hl_http_limits_t l = small_limits();
   l.keep_alive_timeout_ms = 50;
