@@ -335,7 +335,10 @@ int hl_ctx_stream_write(hl_ctx_t *ctx, const void *data, size_t len);
 int hl_ctx_stream_end(hl_ctx_t *ctx);
 
 /* ---- trace ----------------------------------------------------------------------- */
-/* What on_stop receives; times in nanoseconds of uv_hrtime() (monotonic). */
+/* What on_stop receives. Times: monotonic nanoseconds on uv_hrtime()'s scale,
+ * from the clock of the HTTP server's timestamps (hl_http_times_t): within
+ * tens of nanoseconds of uv_hrtime(). Trace points with only trace code
+ * between them share one reading. */
 typedef struct hl_trace_end_s {
   uint64_t end;
   int error;        /* 0, or the error code the function / stage stopped with */
@@ -378,7 +381,9 @@ typedef struct hl_trace_s {
   uint64_t id;   /* the request id */
   hl_ctx_t *ctx; /* the context (status and headers: hl_ctx_set_*) */
   void *store;   /* the app's store */
-  uint64_t time; /* when the request started (uv_hrtime()) */
+  uint64_t time; /* when the request started: over the app's own HTTP server the
+                  * server's `headers` timestamp (headers parsed), else a
+                  * reading when the request was handed to the app */
   /* private */
   hl_ctx_t *req;
   struct hl__tsub_s *subs;
