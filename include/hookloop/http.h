@@ -169,10 +169,11 @@ int hl_http_req_on_close(hl_http_req_t *req, hl_http_close_cb on_close, void *ar
  * requests read together share it); headers: headers parsed; the others just
  * before/after write_head and end; finish: when the write holding the last
  * byte was handed to the kernel. Points with nothing but the server's own
- * code between them (no listener on the response) may share one clock read:
+ * code between them (no listener on the head and end events; a FINISH-only
+ * listener does not count) may share one clock read:
  * end() without write_head reads it once for pre_write_head, post_write_head,
- * pre_end and post_end when the last chunk is under 4 KiB (with a listener:
- * pre_end == pre_write_head, post_write_head == post_end). */
+ * pre_end and post_end when the last chunk is under 4 KiB; with a head or end
+ * listener each point is a reading of its own, taken around the listeners. */
 typedef struct hl_http_times_s {
   uint64_t start, headers, pre_write_head, post_write_head, pre_end, post_end, finish;
 } hl_http_times_t;

@@ -32,17 +32,6 @@ HL_EXPORT int hl_pipe_bind(hl_pipe_t *pipe, const char *path) {
   return uv_pipe_bind(&pipe->uv.pipe, path);
 }
 
-static void hl__on_pipe_connect(uv_connect_t *req, int status) {
-  hl__creq_t *c = hl__container_of(req, hl__creq_t, uv);
-  hl_stream_t *s = c->s;
-  hl__loop_t *L = s->loop;
-  hl_async_id_t id = c->async.id;
-  hl__loop_t *prev = hl__enter(L, &c->async);
-  s->connect_cb(s, status);
-  hl__leave(L, id, prev);
-  hl__async_end(L, &c->async, c, &L->io->creq_pool);
-}
-
 HL_EXPORT int hl_pipe_connect(hl_pipe_t *pipe, const char *path, hl_connect_cb cb) {
   int r = hl__pipe_ok(pipe);
   if (r || (r = hl__path_ok(path)))
@@ -63,7 +52,7 @@ HL_EXPORT int hl_pipe_connect(hl_pipe_t *pipe, const char *path, hl_connect_cb c
   s->connect_cb = cb;
   c->s = s;
   hl__async_init(L, &c->async, "PIPECONNECTWRAP", s->async.id, c);
-  uv_pipe_connect(&c->uv, &s->uv.pipe, path, hl__on_pipe_connect);
+  uv_pipe_connect(&c->uv, &s->uv.pipe, path, hl__on_connect);
   return 0;
 }
 

@@ -264,10 +264,24 @@ HL_EXPORT int hl_buf_release(hl_loop_t *loop, void *base) {
   return 0;
 }
 
+/* ---- connect ---------------------------------------------------------------- */
+
+void hl__on_connect(uv_connect_t *req, int status) {
+  hl__creq_t *c = hl__container_of(req, hl__creq_t, uv);
+  hl_stream_t *s = c->s;
+  hl__loop_t *L = s->loop;
+  hl_async_id_t id = c->async.id;
+  hl__loop_t *prev = hl__enter(L, &c->async);
+  s->connect_cb(s, status);
+  hl__leave(L, id, prev);
+  hl__async_end(L, &c->async, c, &L->io->creq_pool);
+}
+
 /* ---- write / shutdown ------------------------------------------------------ */
 
-static void hl__on_write(uv_write_t *req, int status) {
-  hl__wreq_t *w = hl__container_of(req, hl__wreq_t, uv.w);
+/* A write or shutdown request is done: its callback (hl_write_cb and
+ * hl_shutdown_cb have one signature) in its own context, then its end. */
+static void hl__wreq_done(hl__wreq_t *w, int status) {
   hl__loop_t *L = w->s->loop;
   hl_write_cb cb = (hl_write_cb)w->cb;
   if (cb) {
@@ -277,6 +291,10 @@ static void hl__on_write(uv_write_t *req, int status) {
     hl__leave(L, id, prev);
   }
   hl__async_end(L, &w->async, w, &L->io->wreq_pool);
+}
+
+static void hl__on_write(uv_write_t *req, int status) {
+  hl__wreq_done(hl__container_of(req, hl__wreq_t, uv.w), status);
 }
 
 static int hl__stream_usable(const hl_stream_t *s) {
@@ -320,16 +338,7 @@ HL_EXPORT int hl_try_write(hl_stream_t *s, const uv_buf_t bufs[], unsigned nbufs
 }
 
 static void hl__on_shutdown(uv_shutdown_t *req, int status) {
-  hl__wreq_t *w = hl__container_of(req, hl__wreq_t, uv.sd);
-  hl__loop_t *L = w->s->loop;
-  hl_shutdown_cb cb = (hl_shutdown_cb)w->cb;
-  if (cb) {
-    hl_async_id_t id = w->async.id;
-    hl__loop_t *prev = hl__enter(L, &w->async);
-    cb(w->s, status, w->arg);
-    hl__leave(L, id, prev);
-  }
-  hl__async_end(L, &w->async, w, &L->io->wreq_pool);
+  hl__wreq_done(hl__container_of(req, hl__wreq_t, uv.sd), status);
 }
 
 HL_EXPORT int hl_shutdown(hl_stream_t *s, hl_shutdown_cb cb, void *arg) {

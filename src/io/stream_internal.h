@@ -84,6 +84,8 @@ static inline void hl__stream_type(hl_stream_t *s, int role, const char *type,
 int hl__stream_init(hl_loop_t *loop, hl_stream_t *s, int kind);
 int hl__connect_addr(hl_stream_t *s, const struct sockaddr *addr);
 void hl__stream_do_close(hl_stream_t *s);
+/* uv_connect_t completion of a TCP or pipe connect request (hl__creq_t). */
+void hl__on_connect(uv_connect_t *req, int status);
 /* Start a lookup for hl_tcp_connect by name (dns.c). */
 int hl__lookup_for_connect(hl_stream_t *s, const char *host, int port);
 

@@ -31,17 +31,6 @@ HL_EXPORT int hl_tcp_bind(hl_tcp_t *tcp, const struct sockaddr *addr, unsigned f
   return uv_tcp_bind(&tcp->uv.tcp, addr, flags);
 }
 
-static void hl__on_connect(uv_connect_t *req, int status) {
-  hl__creq_t *c = hl__container_of(req, hl__creq_t, uv);
-  hl_stream_t *s = c->s;
-  hl__loop_t *L = s->loop;
-  hl_async_id_t id = c->async.id;
-  hl__loop_t *prev = hl__enter(L, &c->async);
-  s->connect_cb(s, status);
-  hl__leave(L, id, prev);
-  hl__async_end(L, &c->async, c, &L->io->creq_pool);
-}
-
 /* The connect request proper (s already a TCPWRAP). */
 int hl__connect_addr(hl_stream_t *s, const struct sockaddr *addr) {
   hl__loop_t *L = s->loop;
