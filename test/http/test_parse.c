@@ -4,7 +4,8 @@
  * spans then cross read boundaries), trailers of a chunked body (counted, not
  * kept, earlier strings intact), and a response whose head is larger than any
  * fixed estimate (the head is formatted straight into the output buffer),
- * and the cached 200 head against the general serializer. */
+ * and the cached 200 head against the general serializer (with a current Date,
+ * and hl_http_time_epoch_ms of a timestamp on the real clock). */
 /* strptime and timegm: _GNU_SOURCE comes from the build */
 #include <time.h>
 #include "common.h"
@@ -171,6 +172,13 @@ static void quick_or_general(hl_http_server_t *s, hl_http_req_t *req, hl_http_re
     cr_assert_eq(hl_http_res_set_header(res, "X-Gone", "1"), 0);
     cr_assert_eq(hl_http_res_remove_header(res, "X-Gone"), 0);
   }
+  /* the epoch conversion of a timestamp lands on the real clock's now */
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  double now_ms = (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+  double at_ms = hl_http_time_epoch_ms(hl_http_req_times(req)->headers);
+  cr_assert(at_ms <= now_ms + 1 && now_ms - at_ms < 2000, "headers at %.3f, now %.3f", at_ms,
+            now_ms);
   cr_assert_eq(hl_http_res_end(res, "same", 4), 0);
 }
 
