@@ -58,6 +58,11 @@ HL_EXPORT int hl_http_hooks_off(hl_loop_t *loop, hl_http_hook_cb cb, void *arg) 
 void hl__http_hooks_fire(hl__loop_t *L, hl_http_hook_event_t *ev) {
   if (HL_LIKELY(nsubs == 0))
     return;
+  if (nsubs == 1) { /* one listener: nothing to snapshot (as Node's emit) */
+    if (subs[0].L == L && (subs[0].mask & ev->kind))
+      subs[0].cb(ev, subs[0].arg);
+    return;
+  }
   /* A snapshot: a listener may subscribe or unsubscribe while we iterate. */
   hl__http_sub_t copy[HL__HTTP_HOOKS_MAX];
   int n = nsubs;

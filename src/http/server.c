@@ -317,28 +317,57 @@ static void req_leave(hl_http_req_t *r, hl_async_id_t id, hl__loop_t *prev) {
     hl__frame_release(L, old);
   }
   hl__leave(L, id, prev);
-  if (--C->busy == 0 && !C->in_read)
-    conn_flush(C);
+  if (--C->busy == 0 && !C->in_read) {
+    if (!C->flushing)
+      conn_flush(C);
+    else if (C->olen) /* a FINISH listener wrote: the flush in progress goes on */
+      C->reflush = 1;
+  }
 }
 
 /* ---- response events ---------------------------------------------------------------- */
 
-static void res_fire(hl_http_res_t *res, int kind, const void *chunk, size_t len) {
-  if (HL_LIKELY(!(res->lsmask & kind)))
-    return;
-  hl_http_res_event_t ev = {kind, res->status, NULL, chunk, len};
-  if (res->reason != HDR_DEAD) {
-    ev.reason = res->hb + res->reason;
-  } else { /* the standard phrase, looked up once per status */
-    if (res->std_status != res->status) {
-      res->std_reason = status_text(res->status);
-      res->std_status = res->status;
-    }
-    ev.reason = res->std_reason;
+/* The event's reason phrase: the one set, or the standard one for the
+ * status, looked up once per status. */
+static inline const char *res_reason(hl_http_res_t *res) {
+  if (res->reason != HDR_DEAD)
+    return res->hb + res->reason;
+  if (HL_UNLIKELY(res->std_status != res->status)) {
+    res->std_reason = status_text(res->status);
+    res->std_status = res->status;
   }
-  for (int i = 0; i < res->nls; i++)
-    if (res->ls[i].mask & kind)
-      res->ls[i].cb(res, &ev, res->ls[i].arg);
+  return res->std_reason;
+}
+
+static __attribute__((noinline)) void res_fire_all(hl_http_res_t *res, int kind, const void *chunk,
+                                                   size_t len) {
+  hl_http_res_event_t ev = {kind, res->status, res_reason(res), chunk, len};
+  /* the listeners as the event began (as Node's emit): one added or removed
+   * by a listener takes effect from the next event */
+  lsn_t ls[MAX_LS];
+  int n = res->nls;
+  memcpy(ls, res->ls, (size_t)n * sizeof *ls);
+  for (int i = 0; i < n; i++)
+    if (ls[i].mask & kind)
+      ls[i].cb(res, &ev, ls[i].arg);
+}
+
+/* Out of line, so the caller's path keeps its registers when nobody listens;
+ * a single listener (whose mask is lsmask, which has `kind`) is called
+ * without the loop and its registers. */
+static __attribute__((noinline)) void res_fire_slow(hl_http_res_t *res, int kind, const void *chunk,
+                                                    size_t len) {
+  if (res->nls != 1) {
+    res_fire_all(res, kind, chunk, len);
+    return;
+  }
+  hl_http_res_event_t ev = {kind, res->status, res_reason(res), chunk, len};
+  res->ls[0].cb(res, &ev, res->ls[0].arg);
+}
+
+static inline void res_fire(hl_http_res_t *res, int kind, const void *chunk, size_t len) {
+  if (HL_UNLIKELY(res->lsmask & kind))
+    res_fire_slow(res, kind, chunk, len);
 }
 
 /* ---- output ---------------------------------------------------------------------------- */
@@ -707,6 +736,8 @@ static hl_http_req_t *req_new(hl_http_conn_t *C) {
   r->res.h = h;
   r->res.nhcap = nhcap;
   r->res.status = 200;
+  r->res.std_status = 200; /* res_reason()'s cache */
+  r->res.std_reason = "OK";
   r->res.reason = HDR_DEAD;
   r->C = C;
   return r;

@@ -347,3 +347,65 @@ Test(http_events, finish_only_listener_keeps_end_quiet) {
   cr_assert(finish_run("/"), "a FINISH-only listener took end() off the quiet path");
   cr_assert_not(finish_run("/pre-end"), "a pre-end listener ran between shared readings");
 }
+
+/* ---- several listeners: masks, order, reasons, changes during an event ---------------- */
+
+static char trail[256];
+
+static void ls_rec(hl_http_res_t *res, const hl_http_res_event_t *ev, char who);
+static void ls_a(hl_http_res_t *res, const hl_http_res_event_t *ev, void *arg) {
+  (void)arg;
+  ls_rec(res, ev, 'A');
+}
+static void ls_d(hl_http_res_t *res, const hl_http_res_event_t *ev, void *arg) {
+  (void)arg;
+  ls_rec(res, ev, 'D');
+}
+static void ls_b(hl_http_res_t *res, const hl_http_res_event_t *ev, void *arg) {
+  (void)arg;
+  ls_rec(res, ev, 'B');
+  /* added during pre-end: not called for this pre-end, called from the next event on */
+  if (ev->kind == HL_HTTP_RES_PRE_END)
+    cr_assert_eq(hl_http_res_on(res, 31, ls_d, NULL), 0);
+}
+
+static void ls_rec(hl_http_res_t *res, const hl_http_res_event_t *ev, char who) {
+  (void)res;
+  /* 404 without a reason: the standard phrase; 299 with one: that one */
+  cr_assert_str_eq(ev->reason, ev->status == 404 ? "Not Found" : "Fine");
+  size_t n = strlen(trail);
+  snprintf(trail + n, sizeof trail - n, "%c%d ", who, ev->kind);
+}
+
+static void ls_handler(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  (void)s;
+  if (!strcmp(hl_http_req_path(req), "/single")) {
+    cr_assert_eq(hl_http_res_on(res, 31, ls_b, NULL), 0);
+    hl_http_res_status(res, 299, "Fine");
+  } else {
+    cr_assert_eq(hl_http_res_on(res, HL_HTTP_RES_PRE_WRITE_HEAD | HL_HTTP_RES_POST_END, ls_a, NULL),
+                 0);
+    cr_assert_eq(hl_http_res_on(res, 31, ls_b, NULL), 0);
+    cr_assert_eq(hl_http_res_on(res, HL_HTTP_RES_FINISH, ls_a, NULL), 0);
+    hl_http_res_status(res, 404, NULL);
+  }
+  cr_assert_eq(hl_http_res_end(res, "x", 1), 0);
+}
+
+static void ls_run(const char *path, const char *want) {
+  trail[0] = 0;
+  srv_start(ls_handler, NULL);
+  char req[128];
+  snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+  hl_tc_raw_t c;
+  raw_exchange(&c, req);
+  hl_tc_raw_free(&c);
+  srv_stop();
+  cr_assert_str_eq(trail, want, "%s", path);
+}
+
+Test(http_events, listeners_by_mask_in_order_and_changes_apply_from_the_next_event) {
+  /* kinds: 1 pre-writeHead, 2 post-writeHead, 4 pre-end, 8 post-end, 16 finish */
+  ls_run("/many", "B4 A1 B1 D1 B2 D2 A8 B8 D8 B16 A16 D16 ");
+  ls_run("/single", "B4 B1 D1 B2 D2 B8 D8 B16 D16 ");
+}
