@@ -288,8 +288,9 @@ typedef void (*hl_http_res_event_cb)(hl_http_res_t *res, const hl_http_res_event
  * write_head/end (in the caller's context) and for FINISH in the request's
  * context. Order with an explicit write_head: pre-writeHead, post-writeHead,
  * pre-end, post-end; with end() alone: pre-end, pre-writeHead,
- * post-writeHead, post-end; then finish. Up to 8 per response. 0, HL_EINVAL,
- * HL_EHTTPLISTENERS. */
+ * post-writeHead, post-end; then finish. Listeners run in the order they
+ * were added; one added during an event is first called for the next event
+ * (as Node's emit). Up to 8 per response. 0, HL_EINVAL, HL_EHTTPLISTENERS. */
 int hl_http_res_on(hl_http_res_t *res, int mask, hl_http_res_event_cb cb, void *arg);
 
 /* llhttp's version, compiled into the library ("8.1.0"). */
