@@ -169,6 +169,11 @@ struct hl__loop_s {
   hl_hook_t **pend; /* copy-on-write array while a dispatch runs */
   uint32_t n_pend, cap_pend;
   uint8_t has_pend;
+  uint8_t hk_edit; /* has_pend || zombies: edits wait for the outermost dispatch */
+  /* Per event: 1 if more than one hook has it, | 2 while hk_edit: what the
+   * inline dispatch tests after the first hook (set by hl__hk_rebuild and
+   * hl__hk_edit_wait). */
+  uint8_t hk_slow[HL__F_COUNT];
   uint32_t pend_fields[HL__F_COUNT]; /* the counters the copy will bring */
   uint32_t hook_depth;
   hl_hook_t *zombies; /* destroyed during a dispatch */
@@ -275,21 +280,22 @@ static inline hl_async_id_t hl__default_trigger(const hl__loop_t *L) {
 }
 
 /* before/after/destroy/promise_resolve to every enabled hook having it, in
- * enable order. The first hook is called inline on the per-callback paths; a
- * second and later ones, and applying the edits hooks made during the
- * dispatch (when the outermost one returns), are out of line, so the common
- * case keeps its registers. hl__emit_more() returns the new hook_depth. */
-void hl__emit_more(hl__loop_t *L, int field, hl_async_id_t id);
-void hl__emit_init_more(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
+ * enable order. The first hook is called inline on the per-callback paths;
+ * hk_slow[field] (one load) says whether anything else is to do: a second
+ * hook (its calls are out of line, in hl__emit_rest), or hook edits made
+ * during a dispatch, applied (hl__hooks_commit) when the outermost one
+ * returns. hook_depth counts the dispatches running: enable/disable/destroy
+ * inside one edit a copy (hooks.c), and hl_raise inside one is fatal. */
+void hl__emit_rest(hl__loop_t *L, int field, hl_async_id_t id);
+void hl__emit_init_rest(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
                         void *resource);
 HL_INLINE void hl__emit_inline(hl__loop_t *L, int field, hl_async_id_t id) {
   const hl__hk_ent_t *e = L->hk[field];
   L->hook_depth++;
   ((void (*)(hl_async_id_t, void *))e->fn)(id, e->arg);
-  if (HL_UNLIKELY(L->hk_n[field] > 1 || L->hook_depth > 1 || L->has_pend || L->zombies))
-    hl__emit_more(L, field, id);
-  else
-    L->hook_depth = 0;
+  L->hook_depth--;
+  if (HL_UNLIKELY(L->hk_slow[field]))
+    hl__emit_rest(L, field, id);
 }
 
 typedef void (*hl__init_fn)(hl_async_id_t, const char *, hl_async_id_t, void *, void *);
@@ -298,10 +304,9 @@ HL_INLINE void hl__emit_init_inline(hl__loop_t *L, hl_async_id_t id, const char 
   const hl__hk_ent_t *e = L->hk[HL__F_INIT];
   L->hook_depth++;
   ((hl__init_fn)e->fn)(id, type, trigger, resource, e->arg);
-  if (HL_UNLIKELY(L->hk_n[HL__F_INIT] > 1 || L->hook_depth > 1 || L->has_pend || L->zombies))
-    hl__emit_init_more(L, id, type, trigger, resource);
-  else
-    L->hook_depth = 0;
+  L->hook_depth--;
+  if (HL_UNLIKELY(L->hk_slow[HL__F_INIT]))
+    hl__emit_init_rest(L, id, type, trigger, resource);
 }
 
 /* Construction: id, trigger, storage frame, init hooks. `trigger` < 0 means the

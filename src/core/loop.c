@@ -278,19 +278,20 @@ void hl__destroy_flush(hl__loop_t *L) {
   L->dq_gen++;
   /* Destroys queued by a destroy hook join this batch (Node loops likewise). */
   for (uint32_t i = 0; i < L->dq_len;) {
-    if (L->hk_n[HL__F_DESTROY] == 1 && L->hook_depth == 0) {
+    if (L->hook_depth == 0 && L->hk_n[HL__F_DESTROY] == 1) {
       /* The common case, one destroy hook: one dispatch frame for the run of
        * entries, ended early as soon as a hook edit waits to be applied (so
        * edits take effect after the destroy that made them, as usual). */
       void (*fn)(hl_async_id_t, void *) =
           (void (*)(hl_async_id_t, void *))L->hk[HL__F_DESTROY][0].fn;
       void *arg = L->hk[HL__F_DESTROY][0].arg;
+      uint32_t n = L->dq_len; /* destroys queued by the hook: the next round */
       L->hook_depth = 1;
       do
         fn(L->dq[i++].id, arg);
-      while (i < L->dq_len && !L->has_pend && !L->zombies);
+      while (i < n && !L->hk_edit);
       L->hook_depth = 0;
-      if (L->has_pend || L->zombies)
+      if (L->hk_edit)
         hl__hooks_commit(L);
       continue;
     }
