@@ -73,9 +73,10 @@ static inline void hl__pool_put(hl__pool_t *pool, void *obj) {
 struct hl__loop_s;
 void hl__pool_limbo_register(struct hl__loop_s *L, hl__pool_t *pool);
 static inline void hl__pool_defer(struct hl__loop_s *L, hl__pool_t *pool, void *obj) {
-  *(void **)obj = pool->limbo;
+  void *old = pool->limbo;
+  *(void **)obj = old;
   pool->limbo = obj;
-  if (!pool->limbo_tail) {
+  if (!old) {
     pool->limbo_tail = obj;
     hl__pool_limbo_register(L, pool);
   }
@@ -188,6 +189,7 @@ struct hl__loop_s {
   /* destroy batch */
   hl__destroy_t *dq;
   uint32_t dq_len, dq_cap, dq_gen;
+  uint32_t dq_lim;         /* dq_cap while a batch is open, else 0: one test to append */
   hl__pool_t *limbo_pools; /* pools holding objects of the open batch */
   uv_check_t dq_check;
 
@@ -324,22 +326,32 @@ HL_INLINE void hl__async_init(hl__loop_t *L, hl__async_t *a, const char *type,
     hl__emit_init_inline(L, a->id, type, a->trigger_id, resource);
 }
 
+/* Append a's destroy to the open batch (room checked by the caller). A pooled
+ * object waits in its pool's limbo (it cannot be handed out again before the
+ * destroy is out); an object of its owner's (pool NULL: user resources) is
+ * marked, for hl_async_resource_init's re-init check. */
+HL_INLINE void hl__dq_push(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *pool) {
+  L->dq[L->dq_len++].id = a->id;
+  if (pool) {
+    hl__pool_defer(L, pool, obj);
+  } else {
+    a->flags = HL__A_DESTROYED | HL__A_DESTROY_QUEUED;
+    a->gen = L->dq_gen;
+  }
+}
+
 /* End of life: release the frame; destroy is queued (if anybody listens) and
  * the object goes back to `pool` (may be NULL) once it has been emitted. */
 HL_INLINE void hl__async_end(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *pool) {
   hl__frame_t *f = a->frame;
   a->frame = NULL;
-  a->flags = (a->flags & ~HL__A_LIVE) | HL__A_DESTROYED;
+  a->flags = HL__A_DESTROYED; /* (not live; MANUAL is read only while live) */
   hl__frame_release(L, f);
   if (HL_LIKELY(!L->hook_fields[HL__F_DESTROY])) {
     if (pool)
       hl__pool_put(pool, obj);
-  } else if (HL_LIKELY(L->dq_len && L->dq_len < L->dq_cap)) { /* batch already open */
-    L->dq[L->dq_len++].id = a->id;
-    a->flags |= HL__A_DESTROY_QUEUED;
-    a->gen = L->dq_gen;
-    if (pool)
-      hl__pool_defer(L, pool, obj);
+  } else if (HL_LIKELY(L->dq_len < L->dq_lim)) { /* batch open, room */
+    hl__dq_push(L, a, obj, pool);
   } else {
     hl__destroy_queue(L, a, obj, pool);
   }

@@ -244,6 +244,8 @@ void hl__drain(hl__loop_t *L) {
   L->draining = 0;
 }
 
+/* The first destroy of a batch (opens it: the check handle will flush it),
+ * or no room left: grow the queue. */
 void hl__destroy_queue(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *pool) {
   if (HL_UNLIKELY(L->dq_len == L->dq_cap)) {
     uint32_t cap = L->dq_cap ? L->dq_cap * 2 : 64;
@@ -257,13 +259,10 @@ void hl__destroy_queue(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *poo
     L->dq = dq;
     L->dq_cap = cap;
   }
-  L->dq[L->dq_len++].id = a->id;
-  a->flags |= HL__A_DESTROY_QUEUED;
-  a->gen = L->dq_gen;
-  if (pool)
-    hl__pool_defer(L, pool, obj);
-  if (L->dq_len == 1)
+  if (L->dq_len == 0)
     uv_check_start(&L->dq_check, hl__dq_check_cb);
+  L->dq_lim = L->dq_cap;
+  hl__dq_push(L, a, obj, pool);
 }
 
 void hl__pool_limbo_register(hl__loop_t *L, hl__pool_t *pool) {
@@ -299,7 +298,7 @@ void hl__destroy_flush(hl__loop_t *L) {
     if (L->hk_n[HL__F_DESTROY])
       hl__emit_inline(L, HL__F_DESTROY, id);
   }
-  L->dq_len = 0;
+  L->dq_len = L->dq_lim = 0;
   /* Every destroy is out: the parked objects go back to their pools, one
    * splice per pool (the objects themselves are not touched again). */
   while (L->limbo_pools) {
