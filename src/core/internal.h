@@ -414,11 +414,13 @@ HL_INLINE void hl__leave(hl__loop_t *L, hl_async_id_t id, hl__loop_t *prev) {
   hl__current = prev ? prev : L;
 }
 
-/* Run fn(arg) as a callback of resource `a`. */
-HL_INLINE void hl__invoke(hl__loop_t *L, const hl__async_t *a, hl_fn fn, void *arg) {
+/* Run (*fn)(*arg) as a callback of resource `a`. The callback and its
+ * argument are read once the context is entered: kept in no register across
+ * the before hooks. */
+HL_INLINE void hl__invoke(hl__loop_t *L, const hl__async_t *a, hl_fn const *fn, void *const *arg) {
   hl_async_id_t id = a->id;
   hl__loop_t *prev = hl__enter(L, a);
-  fn(arg);
+  (*fn)(*arg);
   hl__leave(L, id, prev);
 }
 
