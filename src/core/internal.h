@@ -190,6 +190,8 @@ struct hl__loop_s {
   hl__destroy_t *dq;
   uint32_t dq_len, dq_cap, dq_gen;
   uint32_t dq_lim;         /* dq_cap while a batch is open, else 0: one test to append */
+  hl__destroy_t *dq_spare; /* the other array: a flush emits one while hooks fill the other */
+  uint32_t dq_spare_cap;
   hl__pool_t *limbo_pools; /* pools holding objects of the open batch */
   uv_check_t dq_check;
 
