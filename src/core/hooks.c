@@ -58,6 +58,14 @@ static void hl__fields_add(hl__loop_t *L, const hl_hook_t *h, int d) {
   f[HL__F_PROMISE_RESOLVE] += d * !!h->cb.promise_resolve;
 }
 
+/* An edit made during a dispatch waits for the outermost one to return: the
+ * inline dispatch leaves its fast path until then. */
+static void hl__hk_edit_wait(hl__loop_t *L) {
+  L->hk_edit = 1;
+  for (int f = 0; f < HL__F_COUNT; f++)
+    L->hk_slow[f] |= 2;
+}
+
 /* The array edits go to: the active one, or its copy during a dispatch. */
 static int hl__target(hl__loop_t *L, hl_hook_t ****arr, uint32_t **n, uint32_t **cap) {
   if (L->hook_depth == 0) {
@@ -79,6 +87,7 @@ static int hl__target(hl__loop_t *L, hl_hook_t ****arr, uint32_t **n, uint32_t *
     L->n_pend = L->n_hooks;
     memcpy(L->pend_fields, L->hook_fields, sizeof L->pend_fields);
     L->has_pend = 1;
+    hl__hk_edit_wait(L);
   }
   *arr = &L->pend;
   *n = &L->n_pend;
@@ -132,6 +141,7 @@ static void hl__hk_rebuild(hl__loop_t *L) {
       }
     }
     L->hk_n[f] = n;
+    L->hk_slow[f] = (uint8_t)(n > 1) | (uint8_t)(L->hk_edit ? 2 : 0);
   }
 }
 
@@ -222,6 +232,7 @@ HL_EXPORT void hl_hook_destroy(hl_hook_t *h) {
     hl__hk_silence(L, h);
     h->zombie_next = L->zombies;
     L->zombies = h;
+    hl__hk_edit_wait(L);
   } else {
     hl__free(h);
   }
@@ -252,29 +263,38 @@ void hl__hooks_commit(hl__loop_t *L) {
     }
     hl__free(h);
   }
+  L->hk_edit = 0;
   hl__hk_rebuild(L);
 }
 
-/* The rest of a dispatch after the first hook (hook_depth already counts it):
- * the later hooks' calls, then the edits made during the dispatch when this
- * was the outermost one. The first hook's entry is read again: a hook it
- * enabled or disabled changed only the pending copy, not L->hk. */
-void hl__emit_more(hl__loop_t *L, int field, hl_async_id_t id) {
+/* The rest of a dispatch after the first hook: the later hooks' calls, then
+ * the edits made during the dispatch when this was the outermost one. The
+ * entries are read again: a hook the first one enabled or disabled changed
+ * only the pending copy, not L->hk. */
+void hl__emit_rest(hl__loop_t *L, int field, hl_async_id_t id) {
   const hl__hk_ent_t *e = L->hk[field];
   uint32_t n = L->hk_n[field];
-  for (uint32_t i = 1; i < n; i++)
-    ((void (*)(hl_async_id_t, void *))e[i].fn)(id, e[i].arg);
-  if (--L->hook_depth == 0 && (L->has_pend || L->zombies))
+  if (n > 1) {
+    L->hook_depth++;
+    for (uint32_t i = 1; i < n; i++)
+      ((void (*)(hl_async_id_t, void *))e[i].fn)(id, e[i].arg);
+    L->hook_depth--;
+  }
+  if (L->hook_depth == 0 && L->hk_edit)
     hl__hooks_commit(L);
 }
 
-void hl__emit_init_more(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
+void hl__emit_init_rest(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
                         void *resource) {
   const hl__hk_ent_t *e = L->hk[HL__F_INIT];
   uint32_t n = L->hk_n[HL__F_INIT];
-  for (uint32_t i = 1; i < n; i++)
-    ((hl__init_fn)e[i].fn)(id, type, trigger, resource, e[i].arg);
-  if (--L->hook_depth == 0 && (L->has_pend || L->zombies))
+  if (n > 1) {
+    L->hook_depth++;
+    for (uint32_t i = 1; i < n; i++)
+      ((hl__init_fn)e[i].fn)(id, type, trigger, resource, e[i].arg);
+    L->hook_depth--;
+  }
+  if (L->hook_depth == 0 && L->hk_edit)
     hl__hooks_commit(L);
 }
 

@@ -73,9 +73,10 @@ static inline void hl__pool_put(hl__pool_t *pool, void *obj) {
 struct hl__loop_s;
 void hl__pool_limbo_register(struct hl__loop_s *L, hl__pool_t *pool);
 static inline void hl__pool_defer(struct hl__loop_s *L, hl__pool_t *pool, void *obj) {
-  *(void **)obj = pool->limbo;
+  void *old = pool->limbo;
+  *(void **)obj = old;
   pool->limbo = obj;
-  if (!pool->limbo_tail) {
+  if (!old) {
     pool->limbo_tail = obj;
     hl__pool_limbo_register(L, pool);
   }
@@ -169,6 +170,11 @@ struct hl__loop_s {
   hl_hook_t **pend; /* copy-on-write array while a dispatch runs */
   uint32_t n_pend, cap_pend;
   uint8_t has_pend;
+  uint8_t hk_edit; /* has_pend || zombies: edits wait for the outermost dispatch */
+  /* Per event: 1 if more than one hook has it, | 2 while hk_edit: what the
+   * inline dispatch tests after the first hook (set by hl__hk_rebuild and
+   * hl__hk_edit_wait). */
+  uint8_t hk_slow[HL__F_COUNT];
   uint32_t pend_fields[HL__F_COUNT]; /* the counters the copy will bring */
   uint32_t hook_depth;
   hl_hook_t *zombies; /* destroyed during a dispatch */
@@ -183,6 +189,9 @@ struct hl__loop_s {
   /* destroy batch */
   hl__destroy_t *dq;
   uint32_t dq_len, dq_cap, dq_gen;
+  uint32_t dq_lim;         /* dq_cap while a batch is open, else 0: one test to append */
+  hl__destroy_t *dq_spare; /* the other array: a flush emits one while hooks fill the other */
+  uint32_t dq_spare_cap;
   hl__pool_t *limbo_pools; /* pools holding objects of the open batch */
   uv_check_t dq_check;
 
@@ -275,21 +284,22 @@ static inline hl_async_id_t hl__default_trigger(const hl__loop_t *L) {
 }
 
 /* before/after/destroy/promise_resolve to every enabled hook having it, in
- * enable order. The first hook is called inline on the per-callback paths; a
- * second and later ones, and applying the edits hooks made during the
- * dispatch (when the outermost one returns), are out of line, so the common
- * case keeps its registers. hl__emit_more() returns the new hook_depth. */
-void hl__emit_more(hl__loop_t *L, int field, hl_async_id_t id);
-void hl__emit_init_more(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
+ * enable order. The first hook is called inline on the per-callback paths;
+ * hk_slow[field] (one load) says whether anything else is to do: a second
+ * hook (its calls are out of line, in hl__emit_rest), or hook edits made
+ * during a dispatch, applied (hl__hooks_commit) when the outermost one
+ * returns. hook_depth counts the dispatches running: enable/disable/destroy
+ * inside one edit a copy (hooks.c), and hl_raise inside one is fatal. */
+void hl__emit_rest(hl__loop_t *L, int field, hl_async_id_t id);
+void hl__emit_init_rest(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
                         void *resource);
 HL_INLINE void hl__emit_inline(hl__loop_t *L, int field, hl_async_id_t id) {
   const hl__hk_ent_t *e = L->hk[field];
   L->hook_depth++;
   ((void (*)(hl_async_id_t, void *))e->fn)(id, e->arg);
-  if (HL_UNLIKELY(L->hk_n[field] > 1 || L->hook_depth > 1 || L->has_pend || L->zombies))
-    hl__emit_more(L, field, id);
-  else
-    L->hook_depth = 0;
+  L->hook_depth--;
+  if (HL_UNLIKELY(L->hk_slow[field]))
+    hl__emit_rest(L, field, id);
 }
 
 typedef void (*hl__init_fn)(hl_async_id_t, const char *, hl_async_id_t, void *, void *);
@@ -298,10 +308,9 @@ HL_INLINE void hl__emit_init_inline(hl__loop_t *L, hl_async_id_t id, const char 
   const hl__hk_ent_t *e = L->hk[HL__F_INIT];
   L->hook_depth++;
   ((hl__init_fn)e->fn)(id, type, trigger, resource, e->arg);
-  if (HL_UNLIKELY(L->hk_n[HL__F_INIT] > 1 || L->hook_depth > 1 || L->has_pend || L->zombies))
-    hl__emit_init_more(L, id, type, trigger, resource);
-  else
-    L->hook_depth = 0;
+  L->hook_depth--;
+  if (HL_UNLIKELY(L->hk_slow[HL__F_INIT]))
+    hl__emit_init_rest(L, id, type, trigger, resource);
 }
 
 /* Construction: id, trigger, storage frame, init hooks. `trigger` < 0 means the
@@ -319,22 +328,32 @@ HL_INLINE void hl__async_init(hl__loop_t *L, hl__async_t *a, const char *type,
     hl__emit_init_inline(L, a->id, type, a->trigger_id, resource);
 }
 
+/* Append a's destroy to the open batch (room checked by the caller). A pooled
+ * object waits in its pool's limbo (it cannot be handed out again before the
+ * destroy is out); an object of its owner's (pool NULL: user resources) is
+ * marked, for hl_async_resource_init's re-init check. */
+HL_INLINE void hl__dq_push(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *pool) {
+  L->dq[L->dq_len++].id = a->id;
+  if (pool) {
+    hl__pool_defer(L, pool, obj);
+  } else {
+    a->flags = HL__A_DESTROYED | HL__A_DESTROY_QUEUED;
+    a->gen = L->dq_gen;
+  }
+}
+
 /* End of life: release the frame; destroy is queued (if anybody listens) and
  * the object goes back to `pool` (may be NULL) once it has been emitted. */
 HL_INLINE void hl__async_end(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *pool) {
   hl__frame_t *f = a->frame;
   a->frame = NULL;
-  a->flags = (a->flags & ~HL__A_LIVE) | HL__A_DESTROYED;
+  a->flags = HL__A_DESTROYED; /* (not live; MANUAL is read only while live) */
   hl__frame_release(L, f);
   if (HL_LIKELY(!L->hook_fields[HL__F_DESTROY])) {
     if (pool)
       hl__pool_put(pool, obj);
-  } else if (HL_LIKELY(L->dq_len && L->dq_len < L->dq_cap)) { /* batch already open */
-    L->dq[L->dq_len++].id = a->id;
-    a->flags |= HL__A_DESTROY_QUEUED;
-    a->gen = L->dq_gen;
-    if (pool)
-      hl__pool_defer(L, pool, obj);
+  } else if (HL_LIKELY(L->dq_len < L->dq_lim)) { /* batch open, room */
+    hl__dq_push(L, a, obj, pool);
   } else {
     hl__destroy_queue(L, a, obj, pool);
   }
@@ -397,11 +416,13 @@ HL_INLINE void hl__leave(hl__loop_t *L, hl_async_id_t id, hl__loop_t *prev) {
   hl__current = prev ? prev : L;
 }
 
-/* Run fn(arg) as a callback of resource `a`. */
-HL_INLINE void hl__invoke(hl__loop_t *L, const hl__async_t *a, hl_fn fn, void *arg) {
+/* Run (*fn)(*arg) as a callback of resource `a`. The callback and its
+ * argument are read once the context is entered: kept in no register across
+ * the before hooks. */
+HL_INLINE void hl__invoke(hl__loop_t *L, const hl__async_t *a, hl_fn const *fn, void *const *arg) {
   hl_async_id_t id = a->id;
   hl__loop_t *prev = hl__enter(L, a);
-  fn(arg);
+  (*fn)(*arg);
   hl__leave(L, id, prev);
 }
 

@@ -181,6 +181,7 @@ HL_EXPORT int hl_loop_close(hl_loop_t *loop) {
     hl__free(l);
   }
   hl__free(L->dq);
+  hl__free(L->dq_spare);
   hl__free(L->stack);
   if (hl__current == L)
     hl__current = NULL;
@@ -244,6 +245,8 @@ void hl__drain(hl__loop_t *L) {
   L->draining = 0;
 }
 
+/* The first destroy of a batch (opens it: the check handle will flush it),
+ * or no room left: grow the queue. */
 void hl__destroy_queue(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *pool) {
   if (HL_UNLIKELY(L->dq_len == L->dq_cap)) {
     uint32_t cap = L->dq_cap ? L->dq_cap * 2 : 64;
@@ -257,13 +260,10 @@ void hl__destroy_queue(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *poo
     L->dq = dq;
     L->dq_cap = cap;
   }
-  L->dq[L->dq_len++].id = a->id;
-  a->flags |= HL__A_DESTROY_QUEUED;
-  a->gen = L->dq_gen;
-  if (pool)
-    hl__pool_defer(L, pool, obj);
-  if (L->dq_len == 1)
+  if (L->dq_len == 0)
     uv_check_start(&L->dq_check, hl__dq_check_cb);
+  L->dq_lim = L->dq_cap;
+  hl__dq_push(L, a, obj, pool);
 }
 
 void hl__pool_limbo_register(hl__loop_t *L, hl__pool_t *pool) {
@@ -271,14 +271,11 @@ void hl__pool_limbo_register(hl__loop_t *L, hl__pool_t *pool) {
   L->limbo_pools = pool;
 }
 
-void hl__destroy_flush(hl__loop_t *L) {
-  if (L->flushing || L->dq_len == 0)
-    return;
-  L->flushing = 1;
-  L->dq_gen++;
-  /* Destroys queued by a destroy hook join this batch (Node loops likewise). */
-  for (uint32_t i = 0; i < L->dq_len;) {
-    if (L->hk_n[HL__F_DESTROY] == 1 && L->hook_depth == 0) {
+/* Emit the destroys q[0..n) (an array no longer receiving new ones). */
+static void hl__destroy_emit(hl__loop_t *L, const hl__destroy_t *q, uint32_t n) {
+  const hl__destroy_t *p = q, *end = q + n;
+  while (p < end) {
+    if (L->hook_depth == 0 && L->hk_n[HL__F_DESTROY] == 1) {
       /* The common case, one destroy hook: one dispatch frame for the run of
        * entries, ended early as soon as a hook edit waits to be applied (so
        * edits take effect after the destroy that made them, as usual). */
@@ -287,18 +284,47 @@ void hl__destroy_flush(hl__loop_t *L) {
       void *arg = L->hk[HL__F_DESTROY][0].arg;
       L->hook_depth = 1;
       do
-        fn(L->dq[i++].id, arg);
-      while (i < L->dq_len && !L->has_pend && !L->zombies);
+        fn((p++)->id, arg);
+      while (p < end && !L->hk_edit);
       L->hook_depth = 0;
-      if (L->has_pend || L->zombies)
+      if (L->hk_edit)
         hl__hooks_commit(L);
       continue;
     }
-    hl_async_id_t id = L->dq[i++].id;
+    hl_async_id_t id = (p++)->id;
     if (L->hk_n[HL__F_DESTROY])
       hl__emit_inline(L, HL__F_DESTROY, id);
   }
-  L->dq_len = 0;
+}
+
+void hl__destroy_flush(hl__loop_t *L) {
+  if (L->flushing || L->dq_len == 0)
+    return;
+  L->flushing = 1;
+  L->dq_gen++;
+  /* Destroys queued by a destroy hook join this batch (Node loops likewise):
+   * the queue is swapped with the spare array before each round (as Node
+   * swaps its destroy_async_id_list), so the hooks append to the other one
+   * and the round reads an array that neither grows nor moves. */
+  while (L->dq_len) {
+    hl__destroy_t *q = L->dq;
+    uint32_t n = L->dq_len, cap = L->dq_cap;
+    L->dq = L->dq_spare;
+    L->dq_cap = L->dq_lim = L->dq_spare_cap; /* the batch stays open */
+    L->dq_len = 0;
+    L->dq_spare = q;
+    L->dq_spare_cap = cap;
+    hl__destroy_emit(L, q, n);
+  }
+  if (L->dq_spare_cap > L->dq_cap) { /* the next batch starts in the larger array */
+    hl__destroy_t *q = L->dq;
+    uint32_t cap = L->dq_cap;
+    L->dq = L->dq_spare;
+    L->dq_cap = L->dq_spare_cap;
+    L->dq_spare = q;
+    L->dq_spare_cap = cap;
+  }
+  L->dq_lim = 0;
   /* Every destroy is out: the parked objects go back to their pools, one
    * splice per pool (the objects themselves are not touched again). */
   while (L->limbo_pools) {

@@ -14,7 +14,7 @@ typedef struct hl__task_s {
 static void hl__task_run(hl__loop_t *L, hl__job_t *job) {
   hl__task_t *t = (hl__task_t *)job;
   L->live--;
-  hl__invoke(L, &t->async, t->cb, t->arg);
+  hl__invoke(L, &t->async, &t->cb, &t->arg);
   hl__async_end(L, &t->async, t, &L->task_pool);
 }
 

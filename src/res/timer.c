@@ -139,7 +139,7 @@ static void hl__tlist_cb(uv_timer_t *h) {
         L->live--;
     }
     t->in_cb = 1;
-    hl__invoke(L, &t->async, t->cb, t->arg);
+    hl__invoke(L, &t->async, &t->cb, &t->arg);
     t->in_cb = 0;
     if (t->active) /* an interval not cleared in its callback: next run */
       hl__tlist_append(l, t);
@@ -325,7 +325,7 @@ static void hl__imm_check_cb(uv_check_t *h) {
       L->imm_tail = NULL;
     im->pending = 0;
     L->live--;
-    hl__invoke(L, &im->async, im->cb, im->arg);
+    hl__invoke(L, &im->async, &im->cb, &im->arg);
     hl__async_end(L, &im->async, im, &L->imm_pool);
   }
   if (!L->imm_head) {

@@ -935,3 +935,86 @@ Test(hooks, hooks_run_in_the_right_context) {
   cr_assert_eq(hl_async_resource_emit_destroy(&r), 0);
   cr_assert_eq(hl_loop_close(&loop), 0);
 }
+
+/* ---- edits and new destroys made by a destroy hook during a batch ---------------------- */
+
+/* Each destroy of a batch is its own dispatch (Node's destroy loop calls the
+ * emitter once per id): an edit made in one destroy applies from the next. */
+static hk_t eb_first, eb_second;
+static int eb_seen;
+static void eb_swap_on_second(hk_t *h, hl_async_id_t id) {
+  (void)h;
+  (void)id;
+  if (++eb_seen == 2) {
+    cr_assert_eq(hl_hook_disable(eb_first.hook), 0);
+    cr_assert_eq(hl_hook_enable(eb_second.hook), 0);
+  }
+}
+
+Test(hooks, edit_in_a_destroy_hook_applies_from_the_next_destroy_of_the_batch) {
+  hl_loop_t loop;
+  reset_log();
+  eb_seen = 0;
+  cr_assert_eq(hl_loop_init(&loop), 0);
+  hk_create(&loop, &eb_first, 1);
+  hk_create(&loop, &eb_second, 2);
+  eb_first.on_destroy = eb_swap_on_second;
+  cr_assert_eq(hl_hook_enable(eb_first.hook), 0);
+  hl_async_resource_t r[5];
+  hl_async_id_t ids[5];
+  for (int i = 0; i < 5; i++) {
+    cr_assert_eq(hl_async_resource_init(&loop, &r[i], "R", HL_DEFAULT_TRIGGER, 0), 0);
+    ids[i] = hl_async_resource_async_id(&r[i]);
+  }
+  for (int i = 0; i < 5; i++)
+    cr_assert_eq(hl_async_resource_emit_destroy(&r[i]), 0);
+  cr_assert_eq(cnt(-1, EV_DESTROY, ids[0]), 0, "queued, not emitted yet");
+  cr_assert_eq(hl_run(&loop, HL_RUN_DEFAULT), 0);
+  for (int i = 0; i < 5; i++) {
+    cr_assert_eq(cnt(1, EV_DESTROY, ids[i]), i < 2, "first hook, destroy %d", i);
+    cr_assert_eq(cnt(2, EV_DESTROY, ids[i]), i >= 2, "second hook, destroy %d", i);
+  }
+  cr_assert_eq(hl_loop_close(&loop), 0);
+}
+
+/* A destroy hook that ends resources: their destroys join the running batch
+ * (Node's destroy loop likewise picks up ids queued while it runs), also when
+ * the queue has to grow meanwhile; each is emitted once, in queue order. */
+#define JB_NEW 300
+static hl_loop_t *jb_loop;
+static hl_async_resource_t jb_res[JB_NEW + 1];
+static hl_async_id_t jb_ids[JB_NEW + 1];
+static void jb_end_more(hk_t *h, hl_async_id_t id) {
+  (void)h;
+  if (id != jb_ids[0])
+    return;
+  for (int i = 1; i <= JB_NEW; i++) {
+    cr_assert_eq(hl_async_resource_init(jb_loop, &jb_res[i], "R", HL_DEFAULT_TRIGGER, 0), 0);
+    jb_ids[i] = hl_async_resource_async_id(&jb_res[i]);
+    cr_assert_eq(hl_async_resource_emit_destroy(&jb_res[i]), 0);
+  }
+}
+
+Test(hooks, destroys_queued_by_a_destroy_hook_join_the_batch) {
+  hl_loop_t loop;
+  hk_t h;
+  reset_log();
+  jb_loop = &loop;
+  cr_assert_eq(hl_loop_init(&loop), 0);
+  hk_create(&loop, &h, 1);
+  h.on_destroy = jb_end_more;
+  cr_assert_eq(hl_hook_enable(h.hook), 0);
+  cr_assert_eq(hl_async_resource_init(&loop, &jb_res[0], "R", HL_DEFAULT_TRIGGER, 0), 0);
+  jb_ids[0] = hl_async_resource_async_id(&jb_res[0]);
+  cr_assert_eq(hl_async_resource_emit_destroy(&jb_res[0]), 0);
+  cr_assert_eq(hl_run(&loop, HL_RUN_NOWAIT), 0);
+  int first = hl_log_index(&LOG, EV_DESTROY, jb_ids[0], 1);
+  cr_assert_geq(first, 0);
+  for (int i = 0; i <= JB_NEW; i++) {
+    cr_assert_eq(cnt(1, EV_DESTROY, jb_ids[i]), 1, "destroy %d emitted once, in this run", i);
+    /* after r0's destroy, the hook's inits of r1..r300, then their destroys */
+    cr_assert_eq(hl_log_index(&LOG, EV_DESTROY, jb_ids[i], 1), i ? first + JB_NEW + i : first,
+                 "destroy %d in queue order", i);
+  }
+  cr_assert_eq(hl_loop_close(&loop), 0);
+}
