@@ -45,7 +45,7 @@ typedef struct {
   uint64_t last;              /* the last value returned */
 } hl__clock_t;
 
-static _Thread_local hl__clock_t ck;
+static _Thread_local hl__clock_t ck HL__TLS_HOT;
 
 static uint64_t gettime_ns(void) {
   struct timespec ts;

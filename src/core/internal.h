@@ -232,7 +232,14 @@ struct hl__loop_s {
   struct hl__proc_s *proc;
 };
 
-extern _Thread_local hl__loop_t *hl__current __attribute__((tls_model("initial-exec")));
+/* Thread-locals read on hot paths use the initial-exec model: in the shared
+ * library the default model calls __tls_get_addr on every access. The cost is
+ * static TLS space, which a dlopen() of the library must find free (glibc
+ * keeps 512 bytes spare for that): keep what is marked under ~300 bytes
+ * (now: hl__current, the clock, the Date cache, the http-hooks count). */
+#define HL__TLS_HOT __attribute__((tls_model("initial-exec")))
+
+extern _Thread_local hl__loop_t *hl__current HL__TLS_HOT;
 
 /* slow paths, out of line */
 void hl__emit_init(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,

@@ -11,7 +11,7 @@
 #include <string.h>
 #include "internal.h"
 
-_Thread_local hl__loop_t *hl__current __attribute__((tls_model("initial-exec")));
+_Thread_local hl__loop_t *hl__current HL__TLS_HOT;
 
 #define HL__STACK_INIT 16
 

@@ -19,7 +19,7 @@ typedef struct {
 } hl__http_sub_t;
 
 static _Thread_local hl__http_sub_t subs[HL__HTTP_HOOKS_MAX];
-static _Thread_local int nsubs;
+static _Thread_local int nsubs HL__TLS_HOT;
 
 HL_EXPORT const char *hl_http_hooks_version(void) {
   return HL_HTTP_HOOKS_VERSION;

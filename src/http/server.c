@@ -1874,7 +1874,7 @@ typedef struct {
 } date_cache_t;
 
 static const date_cache_t *http_date(uv_loop_t *uv) {
-  static _Thread_local date_cache_t dc = {.last_iter = UINT64_MAX};
+  static _Thread_local date_cache_t dc HL__TLS_HOT = {.last_iter = UINT64_MAX};
   uint64_t iter = uv_now(uv);
   if (iter == dc.last_iter && uv == dc.last_loop)
     return &dc;
