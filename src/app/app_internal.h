@@ -21,10 +21,12 @@ typedef struct hl__fn_s {
   const char *name; /* owned copy */
   /* its Server-Timing metric up to the number, "<stage>.<name>;dur=" (the
    * name's non-token characters as '_'), made once at registration so a
-   * traced request only copies it */
+   * traced request only copies it; readable to HL__ST_PRE_PAD bytes at least
+   * (a short one is copied with one fixed-size move) */
   const char *st_pre;
   size_t st_pre_len;
 } hl__fn_t;
+#define HL__ST_PRE_PAD 32
 
 /* Make f->st_pre (owned) for f->name in `stage`. 0 or HL_ENOMEM.
  * hl__fn_free_names() frees the name and it. */

@@ -25,9 +25,11 @@ HL_EXPORT const char *hl_stage_name(hl_stage_t stage) {
 int hl__fn_names(hl__fn_t *f, hl_stage_t stage) {
   const char *sn = hl__stage_names[stage];
   size_t sl = strlen(sn), n = strlen(f->name), len = sl + 1 + n + 5;
-  char *p = hl__malloc(len + 1);
+  size_t size = len + 1 < HL__ST_PRE_PAD ? HL__ST_PRE_PAD : len + 1;
+  char *p = hl__malloc(size);
   if (p == NULL)
     return HL_ENOMEM;
+  memset(p + len, 0, size - len);
   memcpy(p, sn, sl);
   p[sl] = '.';
   for (size_t i = 0; i < n; i++) /* a metric name is an HTTP token */
