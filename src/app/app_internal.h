@@ -8,6 +8,7 @@
 #ifndef HL_APP_INTERNAL_H
 #define HL_APP_INTERNAL_H
 
+#include <strings.h>
 #include "core/internal.h"
 #include "hookloop/app.h"
 #include "io.h"
@@ -209,7 +210,7 @@ struct hl_ctx_s {
    * adapter adds a header whose name and value are one of these pairs (the
    * same pointers) without a second check. */
   const char *own_hn[2], *own_hv[2];
-  size_t own_hv_len[2];
+  size_t own_hn_len[2], own_hv_len[2];
   int t_ok;
   /* arena */
   hl__cleanup_t *cleanups;
@@ -236,6 +237,13 @@ static inline void *hl__ctx_alloc_fast(hl_ctx_t *r, size_t size) {
     return p;
   }
   return hl_ctx_alloc(r, size);
+}
+
+/* Header names equal, case-insensitively: the first letters are compared
+ * inline (an ASCII letter's two cases differ in bit 0x20 only), so unequal
+ * names rarely cost a strcasecmp() call. */
+static inline int hl__hname_eq(const char *a, const char *b) {
+  return ((a[0] ^ b[0]) & ~0x20) == 0 && strcasecmp(a, b) == 0;
 }
 
 void hl__ctx_reset(hl_ctx_t *r);

@@ -486,7 +486,7 @@ int hl__ctx_set_header_owned(hl_ctx_t *r, const char *name, char *value) {
 
 static int set_header(hl_ctx_t *r, const char *name, char *v, int copy_name) {
   for (size_t i = 0; i < r->nh; i++)
-    if (strcasecmp(r->hdrs[i].name, name) == 0) {
+    if (hl__hname_eq(r->hdrs[i].name, name)) {
       r->hdrs[i].value = v;
       return 0;
     }
@@ -513,7 +513,7 @@ HL_EXPORT const char *hl_ctx_get_header(const hl_ctx_t *r, const char *name) {
   if (r == NULL || name == NULL)
     return NULL;
   for (size_t i = 0; i < r->nh; i++)
-    if (strcasecmp(r->hdrs[i].name, name) == 0)
+    if (hl__hname_eq(r->hdrs[i].name, name))
       return r->hdrs[i].value;
   return NULL;
 }

@@ -898,6 +898,7 @@ static void st_write(hl_ctx_t *r) {
   static const char name[] = "Server-Timing";
   if (hl__ctx_set_header_owned(r, name, buf) == 0) {
     r->own_hn[0] = name;
+    r->own_hn_len[0] = sizeof name - 1;
     r->own_hv[0] = buf;
     r->own_hv_len[0] = (size_t)(w - buf);
   }
