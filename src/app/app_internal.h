@@ -136,7 +136,6 @@ typedef struct hl__tcb_s {
 struct hl__tsub_s {
   struct hl__tsub_s *next; /* next listener of this stage */
   hl_ctx_t *r;
-  hl_stage_t stage;
   hl_trace_listener_fn fn;
   void *arg;
   hl_trace_stage_t st;
@@ -222,8 +221,10 @@ struct hl_ctx_s {
    * rest is written by the router; pdec[0..n_params) cleared after routing */
   hl_route_match_t match;
   char *pdec[HL__MAX_PARAMS];
-  /* trace subscriptions: cleared when the request starts traced */
+  /* trace subscriptions: cleared when the request starts traced; each
+   * stage's first one is sub_first[stage] (hl_trace_on) */
   struct hl__tsub_s *subs[HL_STAGE_COUNT], *subs_tail[HL_STAGE_COUNT];
+  struct hl__tsub_s sub_first[HL_STAGE_COUNT];
   max_align_t buf[HL__ARENA_INLINE / sizeof(max_align_t)];
 };
 

@@ -159,38 +159,54 @@ HL_EXPORT int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, 
   return cb_add(ev->sub->r, &ev->sub->ev_stop, &ev->sub->in_ev_stop, (void (*)(void))fn, arg);
 }
 
-HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn, void *arg) {
-  if (t == NULL || t->req == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT)
-    return HL_EINVAL;
-  hl_ctx_t *r = t->req;
+static int trace_on_more(hl_ctx_t *r, hl_stage_t stage, hl_trace_listener_fn fn, void *arg) {
   struct hl__tsub_s *s = hl__ctx_alloc_fast(r, sizeof(*s));
   if (s == NULL)
     return HL_ENOMEM;
   s->next = NULL;
   s->on_event = s->on_stop = s->ev_stop = NULL;
   s->r = r;
-  s->stage = stage;
   s->fn = fn;
   s->arg = arg;
-  if (r->subs[stage])
-    r->subs_tail[stage]->next = s;
-  else
-    r->subs[stage] = s;
+  r->subs_tail[stage]->next = s;
   r->subs_tail[stage] = s;
   return 0;
 }
 
+/* A stage's first subscription lives in the request (sub_first), the rest in
+ * the arena. */
+HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn, void *arg) {
+  hl_ctx_t *r;
+  if (t == NULL || (r = t->req) == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT)
+    return HL_EINVAL;
+  if (r->subs[stage])
+    return trace_on_more(r, stage, fn, arg);
+  struct hl__tsub_s *s = &r->sub_first[stage];
+  s->next = NULL;
+  s->on_event = s->on_stop = s->ev_stop = NULL;
+  s->r = r;
+  s->fn = fn;
+  s->arg = arg;
+  r->subs[stage] = r->subs_tail[stage] = s;
+  return 0;
+}
+
 static void trace_stage_begin(hl_ctx_t *r) {
-  if (r->subs[r->stage] == NULL && r->st == NULL)
+  hl_stage_t stage = r->stage;
+  struct hl__tsub_s *s = r->subs[stage];
+  struct hl__st_s *rec = r->st;
+  if (s == NULL && rec == NULL)
     return;
   uint64_t t = tnow(r);
-  if (r->st)
-    r->st->stage_begin = t;
-  for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
-    s->st.stage = r->stage;
-    s->st.name = hl__stage_names[r->stage];
+  if (rec)
+    rec->stage_begin = t;
+  const char *name = hl__stage_names[stage];
+  unsigned total = r->total;
+  for (; s; s = s->next) {
+    s->st.stage = stage;
+    s->st.name = name;
     s->st.begin = t;
-    s->st.total = r->total;
+    s->st.total = total;
     s->st.sub = s;
     s->on_event = s->on_stop = s->ev_stop = NULL;
     s->fn(&s->st, s->arg);
@@ -237,27 +253,34 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
     s->ev_stop = NULL;
     for (; c; c = nx) {
       nx = c->next;
-      lock_on(r, ((hl_trace_stop_fn)c->fn)(&e, c->arg));
+      hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
+      if (p)
+        lock_on(r, p);
     }
   }
 }
 
 static void trace_stage_stop(hl_ctx_t *r, int err) {
-  if (r->subs[r->stage] == NULL && r->st == NULL)
+  hl_stage_t stage = r->stage;
+  struct hl__tsub_s *s = r->subs[stage];
+  struct hl__st_s *rec = r->st;
+  if (s == NULL && rec == NULL)
     return;
   uint64_t t = tnow(r);
-  if (r->st && r->stage != HL_STAGE_AFTER_RESPONSE) {
-    st_add(r->st, st_stage[r->stage], st_stage_len[r->stage], t - r->st->stage_begin);
-    if (r->stage == HL_STAGE_MAP_RESPONSE || r->stage == HL_STAGE_ERROR)
+  if (rec && stage != HL_STAGE_AFTER_RESPONSE) {
+    st_add(rec, st_stage[stage], st_stage_len[stage], t - rec->stage_begin);
+    if (stage == HL_STAGE_MAP_RESPONSE || stage == HL_STAGE_ERROR)
       st_write(r);
   }
-  for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
+  for (; s; s = s->next) {
     hl_trace_end_t e = {t, err, t - s->st.begin};
     hl__tcb_t *c = s->on_stop, *nx;
     s->on_stop = NULL;
     for (; c; c = nx) {
       nx = c->next;
-      lock_on(r, ((hl_trace_stop_fn)c->fn)(&e, c->arg));
+      hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
+      if (p)
+        lock_on(r, p);
     }
   }
 }
@@ -690,7 +713,6 @@ static void start(void *arg) {
   if (app->ntraces || app->st_on) {
     r->traced = 1;
     memset(r->subs, 0, sizeof(r->subs));
-    memset(r->subs_tail, 0, sizeof(r->subs_tail));
     /* the trace parameter's start time is also the request stage's begin:
      * only trace functions run in between */
     r->start = tnow(r);
