@@ -159,7 +159,9 @@ HL_EXPORT int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, 
   return cb_add(ev->sub->r, &ev->sub->ev_stop, &ev->sub->in_ev_stop, (void (*)(void))fn, arg);
 }
 
-static int trace_on_more(hl_ctx_t *r, hl_stage_t stage, hl_trace_listener_fn fn, void *arg) {
+/* out of line: hl_trace_on()'s common path then saves no registers */
+__attribute__((noinline)) static int trace_on_more(hl_ctx_t *r, hl_stage_t stage,
+                                                   hl_trace_listener_fn fn, void *arg) {
   struct hl__tsub_s *s = hl__ctx_alloc_fast(r, sizeof(*s));
   if (s == NULL)
     return HL_ENOMEM;
