@@ -258,6 +258,11 @@ int hl__ctx_adopt(hl_ctx_t *r, const hl_value_t *v);
  * the arena and valid (the Server-Timing writer). 0 or HL_ENOMEM. */
 int hl__ctx_set_header_owned(hl_ctx_t *r, const char *name, char *value);
 
+/* Server-Timing's duration: `ns` as milliseconds with three decimals
+ * ("0.042", "12.345"), truncated, not NUL-terminated; returns the end. At
+ * most 24 bytes. (lifecycle.c; for tests) */
+char *hl__st_put_ms(char *w, uint64_t ns);
+
 /* ---- body parsing and response mapping (body.c) ---- */
 /* The built-in parser for the request's Content-Type: its name, or NULL. */
 const char *hl__parser_for(hl_ctx_t *r);

@@ -885,9 +885,12 @@ static char *st_put_ms(char *w, uint64_t ns) {
   }
   w[0] = '.';
   w[1] = (char)('0' + hi);
-  w[2] = d2[2 * lo];
-  w[3] = d2[2 * lo + 1];
+  memcpy(w + 2, d2 + 2 * lo, 2);
   return w + 4;
+}
+
+char *hl__st_put_ms(char *w, uint64_t ns) {
+  return st_put_ms(w, ns);
 }
 
 /* The header, set once the mapResponse (or error) stage stopped: every

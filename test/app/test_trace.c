@@ -8,6 +8,7 @@
  * traces never mix, no heap allocation per request with trace on, and
  * Server-Timing. */
 #include "trace_rec.h"
+#include "app/app_internal.h" /* hl__st_put_ms */
 #include <criterion/criterion.h>
 #include <hookloop.h>
 #include <stdio.h>
@@ -775,4 +776,22 @@ Test(trace, server_timing_holds_at_most_40_metrics) {
                 !strstr(stx.want, "name_37"),
             "%s", stx.want);
   hl_fake_free(&f);
+}
+
+/* ---- Server-Timing's number: milliseconds, three decimals, truncated, at
+ * every boundary of the formatter's paths (under 10 ms; 10 ms and more) ---- */
+Test(trace, server_timing_duration_format) {
+  const uint64_t cases[] = {0,         1,           999,           1000,           1999,
+                            99999,     100000,      999999,        1000000,        1234567,
+                            9999999,   10000000,    10000999,      12345678,       99999999,
+                            100000000, 4294967295u, 4294967296ull, 60000000000ull, UINT64_MAX};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char got[32], want[48];
+    char *e = hl__st_put_ms(got, cases[i]);
+    cr_assert_leq((size_t)(e - got), 24);
+    *e = '\0';
+    snprintf(want, sizeof want, "%llu.%03u", (unsigned long long)(cases[i] / 1000000),
+             (unsigned)(cases[i] / 1000 % 1000));
+    cr_assert_str_eq(got, want, "%llu ns", (unsigned long long)cases[i]);
+  }
 }
