@@ -865,7 +865,7 @@ HL_EXPORT int hl_ctx_stream_end(hl_ctx_t *r) {
  * stage stops (just before the response is sent), before that stage's trace
  * listeners run (so a listener may still replace it). */
 /* Milliseconds with three decimals ("0.042"). */
-static char *st_put_ms(char *w, uint64_t ns) {
+HL_INLINE char *st_put_ms(char *w, uint64_t ns) {
   static const char d2[] =
       "00010203040506070809101112131415161718192021222324252627282930313233343536"
       "37383940414243444546474849505152535455565758596061626364656667686970717273"
