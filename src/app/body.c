@@ -231,7 +231,7 @@ static const char *ctype_for_path(const char *p) {
 static hl_header_t *headers(hl_ctx_t *r, const char *ctype, int own, size_t own_len,
                             const hl_response_t *res, size_t *n) {
   size_t extra = res ? res->n_headers : 0;
-  hl_header_t *h = hl_ctx_alloc(r, (r->nh + extra + 1) * sizeof(*h));
+  hl_header_t *h = hl__ctx_alloc_fast(r, (r->nh + extra + 1) * sizeof(*h));
   if (h == NULL)
     return NULL;
   size_t k = 0;

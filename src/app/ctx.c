@@ -492,7 +492,7 @@ static int set_header(hl_ctx_t *r, const char *name, char *v, int copy_name) {
     }
   if (r->nh == r->caph) {
     size_t cap = r->caph ? r->caph * 2 : 8;
-    hl_header_t *h = hl_ctx_alloc(r, cap * sizeof(*h));
+    hl_header_t *h = hl__ctx_alloc_fast(r, cap * sizeof(*h));
     if (h == NULL)
       return HL_ENOMEM;
     if (r->nh)
