@@ -8,6 +8,7 @@
 #ifndef HL_APP_INTERNAL_H
 #define HL_APP_INTERNAL_H
 
+#include <strings.h>
 #include "core/internal.h"
 #include "hookloop/app.h"
 #include "io.h"
@@ -21,10 +22,12 @@ typedef struct hl__fn_s {
   const char *name; /* owned copy */
   /* its Server-Timing metric up to the number, "<stage>.<name>;dur=" (the
    * name's non-token characters as '_'), made once at registration so a
-   * traced request only copies it */
+   * traced request only copies it; readable to HL__ST_PRE_PAD bytes at least
+   * (a short one is copied with one fixed-size move) */
   const char *st_pre;
   size_t st_pre_len;
 } hl__fn_t;
+#define HL__ST_PRE_PAD 32
 
 /* Make f->st_pre (owned) for f->name in `stage`. 0 or HL_ENOMEM.
  * hl__fn_free_names() frees the name and it. */
@@ -133,7 +136,6 @@ typedef struct hl__tcb_s {
 struct hl__tsub_s {
   struct hl__tsub_s *next; /* next listener of this stage */
   hl_ctx_t *r;
-  hl_stage_t stage;
   hl_trace_listener_fn fn;
   void *arg;
   hl_trace_stage_t st;
@@ -207,7 +209,7 @@ struct hl_ctx_s {
    * adapter adds a header whose name and value are one of these pairs (the
    * same pointers) without a second check. */
   const char *own_hn[2], *own_hv[2];
-  size_t own_hv_len[2];
+  size_t own_hn_len[2], own_hv_len[2];
   int t_ok;
   /* arena */
   hl__cleanup_t *cleanups;
@@ -219,8 +221,10 @@ struct hl_ctx_s {
    * rest is written by the router; pdec[0..n_params) cleared after routing */
   hl_route_match_t match;
   char *pdec[HL__MAX_PARAMS];
-  /* trace subscriptions: cleared when the request starts traced */
+  /* trace subscriptions: cleared when the request starts traced; each
+   * stage's first one is sub_first[stage] (hl_trace_on) */
   struct hl__tsub_s *subs[HL_STAGE_COUNT], *subs_tail[HL_STAGE_COUNT];
+  struct hl__tsub_s sub_first[HL_STAGE_COUNT];
   max_align_t buf[HL__ARENA_INLINE / sizeof(max_align_t)];
 };
 
@@ -236,6 +240,13 @@ static inline void *hl__ctx_alloc_fast(hl_ctx_t *r, size_t size) {
   return hl_ctx_alloc(r, size);
 }
 
+/* Header names equal, case-insensitively: the first letters are compared
+ * inline (an ASCII letter's two cases differ in bit 0x20 only), so unequal
+ * names rarely cost a strcasecmp() call. */
+static inline int hl__hname_eq(const char *a, const char *b) {
+  return ((a[0] ^ b[0]) & ~0x20) == 0 && strcasecmp(a, b) == 0;
+}
+
 void hl__ctx_reset(hl_ctx_t *r);
 void hl__ctx_release_memory(hl_ctx_t *r);
 int hl__ctx_cleanup(hl_ctx_t *r, void (*fn)(void *), void *p);
@@ -246,6 +257,11 @@ int hl__ctx_adopt(hl_ctx_t *r, const hl_value_t *v);
 /* Set a response header without checks or copies: `name` static, `value` in
  * the arena and valid (the Server-Timing writer). 0 or HL_ENOMEM. */
 int hl__ctx_set_header_owned(hl_ctx_t *r, const char *name, char *value);
+
+/* Server-Timing's duration: `ns` as milliseconds with three decimals
+ * ("0.042", "12.345"), truncated, not NUL-terminated; returns the end. At
+ * most 24 bytes. (lifecycle.c; for tests) */
+char *hl__st_put_ms(char *w, uint64_t ns);
 
 /* ---- body parsing and response mapping (body.c) ---- */
 /* The built-in parser for the request's Content-Type: its name, or NULL. */

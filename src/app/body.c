@@ -226,11 +226,12 @@ static const char *ctype_for_path(const char *p) {
 }
 
 /* The set headers plus Content-Type (and a ready response's own headers).
- * own: ctype is one of this file's literals (valid: sent without a check). */
-static hl_header_t *headers(hl_ctx_t *r, const char *ctype, int own, const hl_response_t *res,
-                            size_t *n) {
+ * own: ctype is one of this file's literals (valid: sent without a check),
+ * own_len its length. */
+static hl_header_t *headers(hl_ctx_t *r, const char *ctype, int own, size_t own_len,
+                            const hl_response_t *res, size_t *n) {
   size_t extra = res ? res->n_headers : 0;
-  hl_header_t *h = hl_ctx_alloc(r, (r->nh + extra + 1) * sizeof(*h));
+  hl_header_t *h = hl__ctx_alloc_fast(r, (r->nh + extra + 1) * sizeof(*h));
   if (h == NULL)
     return NULL;
   size_t k = 0;
@@ -238,15 +239,15 @@ static hl_header_t *headers(hl_ctx_t *r, const char *ctype, int own, const hl_re
   const char *set = NULL; /* the first set Content-Type (what hl_ctx_get_header finds) */
   for (size_t i = 0; i < extra; i++) {
     h[k++] = res->headers[i];
-    have_ct |= strcasecmp(res->headers[i].name, "content-type") == 0;
+    have_ct |= hl__hname_eq(res->headers[i].name, "content-type");
   }
   for (size_t i = 0; i < r->nh; i++) {
     int dup = 0;
     for (size_t j = 0; j < extra; j++)
-      dup |= strcasecmp(res->headers[j].name, r->hdrs[i].name) == 0;
+      dup |= hl__hname_eq(res->headers[j].name, r->hdrs[i].name);
     if (dup)
       continue;
-    if (strcasecmp(r->hdrs[i].name, "content-type") == 0) {
+    if (hl__hname_eq(r->hdrs[i].name, "content-type")) {
       if (set == NULL)
         set = r->hdrs[i].value;
       if (have_ct || ctype == NULL) {
@@ -264,13 +265,18 @@ static hl_header_t *headers(hl_ctx_t *r, const char *ctype, int own, const hl_re
     h[k++].value = set ? set : ctype;
     if (own && set == NULL) {
       r->own_hn[1] = name;
+      r->own_hn_len[1] = sizeof name - 1;
       r->own_hv[1] = ctype;
-      r->own_hv_len[1] = strlen(ctype);
+      r->own_hv_len[1] = own_len;
     }
   }
   *n = k;
   return h;
 }
+
+#define CT_TEXT  "text/plain; charset=utf-8"
+#define CT_BYTES "application/octet-stream"
+#define CT_JSON  "application/json"
 
 int hl__send(hl_ctx_t *r) {
   const hl_value_t *v = &r->resp;
@@ -278,13 +284,13 @@ int hl__send(hl_ctx_t *r) {
   hl_header_t *h;
   switch (v->kind) {
   case HL_VALUE_NONE:
-    h = headers(r, NULL, 0, NULL, &n);
+    h = headers(r, NULL, 0, 0, NULL, &n);
     return h ? r->vt->respond(r->io, r->status, h, n, "", 0) : HL_ENOMEM;
   case HL_VALUE_TEXT:
-    h = headers(r, "text/plain; charset=utf-8", 1, NULL, &n);
+    h = headers(r, CT_TEXT, 1, sizeof CT_TEXT - 1, NULL, &n);
     return h ? r->vt->respond(r->io, r->status, h, n, v->data ? v->data : "", v->len) : HL_ENOMEM;
   case HL_VALUE_BYTES:
-    h = headers(r, v->ctype ? v->ctype : "application/octet-stream", v->ctype == NULL, NULL, &n);
+    h = headers(r, v->ctype ? v->ctype : CT_BYTES, v->ctype == NULL, sizeof CT_BYTES - 1, NULL, &n);
     return h ? r->vt->respond(r->io, r->status, h, n, v->data ? v->data : "", v->len) : HL_ENOMEM;
   case HL_VALUE_JSON: {
     if (v->ptr == NULL)
@@ -295,18 +301,23 @@ int hl__send(hl_ctx_t *r) {
       return len ? HL_ENOMEM : HL_EINTERNAL;
     if (len == 0)
       return HL_EINTERNAL;
-    h = headers(r, "application/json", 1, NULL, &n);
+    h = headers(r, CT_JSON, 1, sizeof CT_JSON - 1, NULL, &n);
     return h ? r->vt->respond(r->io, r->status, h, n, buf, len) : HL_ENOMEM;
   }
   case HL_VALUE_FILE:
     if (v->data == NULL)
       return HL_EINTERNAL;
-    h = headers(r, v->ctype ? v->ctype : ctype_for_path(v->data), v->ctype == NULL, NULL, &n);
+    if (v->ctype) {
+      h = headers(r, v->ctype, 0, 0, NULL, &n);
+    } else {
+      const char *ct = ctype_for_path(v->data);
+      h = headers(r, ct, 1, strlen(ct), NULL, &n);
+    }
     return h ? r->vt->respond_file(r->io, r->status, h, n, v->data) : HL_ENOMEM;
   case HL_VALUE_STREAM: {
     if (v->ptr == NULL)
       return HL_EINTERNAL;
-    h = headers(r, v->ctype, 0, NULL, &n);
+    h = headers(r, v->ctype, 0, 0, NULL, &n);
     if (h == NULL)
       return HL_ENOMEM;
     int rc = r->vt->stream_start(r->io, r->status, h, n);
@@ -317,13 +328,13 @@ int hl__send(hl_ctx_t *r) {
   case HL_VALUE_STATUS:
     if (v->code < 100 || v->code > 999)
       return HL_EINTERNAL;
-    h = headers(r, NULL, 0, NULL, &n);
+    h = headers(r, NULL, 0, 0, NULL, &n);
     return h ? r->vt->respond(r->io, v->code, h, n, "", 0) : HL_ENOMEM;
   case HL_VALUE_RESPONSE: {
     const hl_response_t *res = v->ptr;
     if (res == NULL || res->status < 100 || res->status > 999)
       return HL_EINTERNAL;
-    h = headers(r, res->ctype, 0, res, &n);
+    h = headers(r, res->ctype, 0, 0, res, &n);
     return h ? r->vt->respond(r->io, res->status, h, n, res->body ? res->body : "", res->len)
              : HL_ENOMEM;
   }

@@ -25,9 +25,11 @@ HL_EXPORT const char *hl_stage_name(hl_stage_t stage) {
 int hl__fn_names(hl__fn_t *f, hl_stage_t stage) {
   const char *sn = hl__stage_names[stage];
   size_t sl = strlen(sn), n = strlen(f->name), len = sl + 1 + n + 5;
-  char *p = hl__malloc(len + 1);
+  size_t size = len + 1 < HL__ST_PRE_PAD ? HL__ST_PRE_PAD : len + 1;
+  char *p = hl__malloc(size);
   if (p == NULL)
     return HL_ENOMEM;
+  memset(p + len, 0, size - len);
   memcpy(p, sn, sl);
   p[sl] = '.';
   for (size_t i = 0; i < n; i++) /* a metric name is an HTTP token */
@@ -484,13 +486,13 @@ int hl__ctx_set_header_owned(hl_ctx_t *r, const char *name, char *value) {
 
 static int set_header(hl_ctx_t *r, const char *name, char *v, int copy_name) {
   for (size_t i = 0; i < r->nh; i++)
-    if (strcasecmp(r->hdrs[i].name, name) == 0) {
+    if (hl__hname_eq(r->hdrs[i].name, name)) {
       r->hdrs[i].value = v;
       return 0;
     }
   if (r->nh == r->caph) {
     size_t cap = r->caph ? r->caph * 2 : 8;
-    hl_header_t *h = hl_ctx_alloc(r, cap * sizeof(*h));
+    hl_header_t *h = hl__ctx_alloc_fast(r, cap * sizeof(*h));
     if (h == NULL)
       return HL_ENOMEM;
     if (r->nh)
@@ -511,7 +513,7 @@ HL_EXPORT const char *hl_ctx_get_header(const hl_ctx_t *r, const char *name) {
   if (r == NULL || name == NULL)
     return NULL;
   for (size_t i = 0; i < r->nh; i++)
-    if (strcasecmp(r->hdrs[i].name, name) == 0)
+    if (hl__hname_eq(r->hdrs[i].name, name))
       return r->hdrs[i].value;
   return NULL;
 }

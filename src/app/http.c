@@ -209,7 +209,7 @@ static int set_head(hio_t *io, int status, const hl_header_t *h, size_t n) {
     for (int k = 0; ar && k < 2; k++)
       if (h[i].value == ar->own_hv[k] && h[i].name == ar->own_hn[k] && h[i].value)
         own = k;
-    rc = own >= 0 ? hl__http_res_add_header_trusted(io->res, h[i].name, strlen(h[i].name),
+    rc = own >= 0 ? hl__http_res_add_header_trusted(io->res, h[i].name, ar->own_hn_len[own],
                                                     h[i].value, ar->own_hv_len[own])
                   : hl_http_res_add_header(io->res, h[i].name, h[i].value);
   }

@@ -39,43 +39,56 @@ static uint64_t tnow(hl_ctx_t *r) {
 #define ST_MAX    40  /* metrics per request */
 #define ST_INLINE 640 /* the text's first buffer (13 metrics take ~330 bytes) */
 
+/* A trace point only records its metric (a prefix and a duration); the text
+ * is formatted once, when the header is set. */
+typedef struct {
+  const char *pre; /* "<name>;dur=", readable to HL__ST_PRE_PAD bytes at least */
+  size_t len;
+  uint64_t ns;
+} st_metric_t;
+
 struct hl__st_s {
-  unsigned n; /* metrics so far */
-  char *buf;  /* the header's text so far, NUL-terminated */
-  size_t len, cap;
-  int shared; /* buf is the header's value: copy before appending */
+  unsigned n;     /* metrics so far */
+  size_t pre_sum; /* their prefixes' lengths */
+  int written;    /* inl is a header's value: format into a new buffer */
   uint64_t stage_begin, ev_begin;
-  const char *ev_pre; /* the running function's metric prefix */
+  const char *ev_pre; /* the running function's metric prefix, NULL: none */
   size_t ev_pre_len;
+  st_metric_t m[ST_MAX];
   char inl[ST_INLINE];
 };
 
 static void st_write(hl_ctx_t *r);
-static void st_add(hl_ctx_t *r, const char *pre, size_t pre_len, uint64_t ns);
 
-/* Each stage's metric up to the number, with its length. */
-static const struct {
-  const char *s;
-  size_t len;
-} st_stage[HL_STAGE_COUNT] = {
-#define ST_S(x)                                                                                    \
-  { x ";dur=", sizeof x ";dur=" - 1 }
-    ST_S("request"),      ST_S("parse"),       ST_S("transform"),   ST_S("beforeHandle"),
-    ST_S("handle"),       ST_S("afterHandle"), ST_S("mapResponse"), ST_S("error"),
-    ST_S("afterResponse")
-#undef ST_S
-};
+HL_INLINE void st_add(struct hl__st_s *rec, const char *pre, size_t pre_len, uint64_t ns) {
+  if (rec->n < ST_MAX) {
+    st_metric_t *m = &rec->m[rec->n++];
+    m->pre = pre;
+    m->len = pre_len;
+    m->ns = ns;
+    rec->pre_sum += pre_len;
+  }
+}
 
-/* The built-in parsers' metric prefixes (their names are tokens). */
+/* Each stage's metric up to the number, padded (see st_metric_t). */
+static const char st_stage[HL_STAGE_COUNT][HL__ST_PRE_PAD] = {
+    "request;dur=",     "parse;dur=",       "transform;dur=", "beforeHandle;dur=", "handle;dur=",
+    "afterHandle;dur=", "mapResponse;dur=", "error;dur=",     "afterResponse;dur="};
+static const unsigned char st_stage_len[HL_STAGE_COUNT] = {12, 10, 14, 17, 11, 16, 16, 10, 18};
+
+/* The built-in parsers' metric prefixes (their names are tokens), padded. */
 static void st_builtin_pre(hl__fn_t *f) {
-  static const char *const pre[] = {
-      "parse.json;dur=", "parse.text;dur=", "parse.urlencoded;dur=", "parse.multipart;dur="};
+  static const char pre[5][HL__ST_PRE_PAD] = {
+      "parse.json;dur=", "parse.text;dur=", "parse.urlencoded;dur=", "parse.multipart;dur=",
+      "parse.anonymous;dur="};
+  static const unsigned char len[5] = {15, 15, 21, 20, 20};
   static const char *const names[] = {"json", "text", "urlencoded", "multipart"};
-  f->st_pre = "parse.anonymous;dur=";
+  int k = 4;
   for (int i = 0; i < 4; i++)
     if (strcmp(f->name, names[i]) == 0)
-      f->st_pre = pre[i];
-  f->st_pre_len = strlen(f->st_pre);
+      k = i;
+  f->st_pre = pre[k];
+  f->st_pre_len = len[k];
 }
 
 /* ---- trace ------------------------------------------------------------------------ */
@@ -146,38 +159,56 @@ HL_EXPORT int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, 
   return cb_add(ev->sub->r, &ev->sub->ev_stop, &ev->sub->in_ev_stop, (void (*)(void))fn, arg);
 }
 
-HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn, void *arg) {
-  if (t == NULL || t->req == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT)
-    return HL_EINVAL;
-  hl_ctx_t *r = t->req;
+/* out of line: hl_trace_on()'s common path then saves no registers */
+__attribute__((noinline)) static int trace_on_more(hl_ctx_t *r, hl_stage_t stage,
+                                                   hl_trace_listener_fn fn, void *arg) {
   struct hl__tsub_s *s = hl__ctx_alloc_fast(r, sizeof(*s));
   if (s == NULL)
     return HL_ENOMEM;
   s->next = NULL;
   s->on_event = s->on_stop = s->ev_stop = NULL;
   s->r = r;
-  s->stage = stage;
   s->fn = fn;
   s->arg = arg;
-  if (r->subs[stage])
-    r->subs_tail[stage]->next = s;
-  else
-    r->subs[stage] = s;
+  r->subs_tail[stage]->next = s;
   r->subs_tail[stage] = s;
   return 0;
 }
 
+/* A stage's first subscription lives in the request (sub_first), the rest in
+ * the arena. */
+HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn, void *arg) {
+  hl_ctx_t *r;
+  if (t == NULL || (r = t->req) == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT)
+    return HL_EINVAL;
+  if (r->subs[stage])
+    return trace_on_more(r, stage, fn, arg);
+  struct hl__tsub_s *s = &r->sub_first[stage];
+  s->next = NULL;
+  s->on_event = s->on_stop = s->ev_stop = NULL;
+  s->r = r;
+  s->fn = fn;
+  s->arg = arg;
+  r->subs[stage] = r->subs_tail[stage] = s;
+  return 0;
+}
+
 static void trace_stage_begin(hl_ctx_t *r) {
-  if (r->subs[r->stage] == NULL && r->st == NULL)
+  hl_stage_t stage = r->stage;
+  struct hl__tsub_s *s = r->subs[stage];
+  struct hl__st_s *rec = r->st;
+  if (s == NULL && rec == NULL)
     return;
   uint64_t t = tnow(r);
-  if (r->st)
-    r->st->stage_begin = t;
-  for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
-    s->st.stage = r->stage;
-    s->st.name = hl__stage_names[r->stage];
+  if (rec)
+    rec->stage_begin = t;
+  const char *name = hl__stage_names[stage];
+  unsigned total = r->total;
+  for (; s; s = s->next) {
+    s->st.stage = stage;
+    s->st.name = name;
     s->st.begin = t;
-    s->st.total = r->total;
+    s->st.total = total;
     s->st.sub = s;
     s->on_event = s->on_stop = s->ev_stop = NULL;
     s->fn(&s->st, s->arg);
@@ -192,7 +223,10 @@ static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
   r->ev_active = 1;
   if (r->st) {
     r->st->ev_begin = t;
-    r->st->ev_pre = f->st_pre;
+    r->st->ev_pre =
+        (r->app->st_opts & HL_SERVER_TIMING_FUNCTIONS) && r->stage != HL_STAGE_AFTER_RESPONSE
+            ? f->st_pre
+            : NULL;
     r->st->ev_pre_len = f->st_pre_len;
   }
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
@@ -213,36 +247,42 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
     return;
   r->ev_active = 0;
   uint64_t t = tnow(r);
-  if (r->st && (r->app->st_opts & HL_SERVER_TIMING_FUNCTIONS) &&
-      r->stage != HL_STAGE_AFTER_RESPONSE)
-    st_add(r, r->st->ev_pre, r->st->ev_pre_len, t - r->st->ev_begin);
+  if (r->st && r->st->ev_pre)
+    st_add(r->st, r->st->ev_pre, r->st->ev_pre_len, t - r->st->ev_begin);
   for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
     hl_trace_end_t e = {t, err, t - s->ev.begin};
     hl__tcb_t *c = s->ev_stop, *nx;
     s->ev_stop = NULL;
     for (; c; c = nx) {
       nx = c->next;
-      lock_on(r, ((hl_trace_stop_fn)c->fn)(&e, c->arg));
+      hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
+      if (p)
+        lock_on(r, p);
     }
   }
 }
 
 static void trace_stage_stop(hl_ctx_t *r, int err) {
-  if (r->subs[r->stage] == NULL && r->st == NULL)
+  hl_stage_t stage = r->stage;
+  struct hl__tsub_s *s = r->subs[stage];
+  struct hl__st_s *rec = r->st;
+  if (s == NULL && rec == NULL)
     return;
   uint64_t t = tnow(r);
-  if (r->st && r->stage != HL_STAGE_AFTER_RESPONSE) {
-    st_add(r, st_stage[r->stage].s, st_stage[r->stage].len, t - r->st->stage_begin);
-    if (r->stage == HL_STAGE_MAP_RESPONSE || r->stage == HL_STAGE_ERROR)
+  if (rec && stage != HL_STAGE_AFTER_RESPONSE) {
+    st_add(rec, st_stage[stage], st_stage_len[stage], t - rec->stage_begin);
+    if (stage == HL_STAGE_MAP_RESPONSE || stage == HL_STAGE_ERROR)
       st_write(r);
   }
-  for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
+  for (; s; s = s->next) {
     hl_trace_end_t e = {t, err, t - s->st.begin};
     hl__tcb_t *c = s->on_stop, *nx;
     s->on_stop = NULL;
     for (; c; c = nx) {
       nx = c->next;
-      lock_on(r, ((hl_trace_stop_fn)c->fn)(&e, c->arg));
+      hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
+      if (p)
+        lock_on(r, p);
     }
   }
 }
@@ -675,17 +715,15 @@ static void start(void *arg) {
   if (app->ntraces || app->st_on) {
     r->traced = 1;
     memset(r->subs, 0, sizeof(r->subs));
-    memset(r->subs_tail, 0, sizeof(r->subs_tail));
     /* the trace parameter's start time is also the request stage's begin:
      * only trace functions run in between */
     r->start = tnow(r);
   }
   if (app->st_on && (r->st = hl__ctx_alloc_fast(r, sizeof(*r->st))) != NULL) {
     r->st->n = 0;
-    r->st->buf = r->st->inl;
-    r->st->len = 0;
-    r->st->cap = sizeof(r->st->inl);
-    r->st->shared = 0;
+    r->st->pre_sum = 0;
+    r->st->written = 0;
+    r->st->ev_pre = NULL;
   }
   for (unsigned i = 0; i < app->ntraces; i++) {
     hl_trace_t *t = hl__ctx_alloc_fast(r, sizeof(*t));
@@ -827,7 +865,7 @@ HL_EXPORT int hl_ctx_stream_end(hl_ctx_t *r) {
  * stage stops (just before the response is sent), before that stage's trace
  * listeners run (so a listener may still replace it). */
 /* Milliseconds with three decimals ("0.042"). */
-static char *st_put_ms(char *w, uint64_t ns) {
+HL_INLINE char *st_put_ms(char *w, uint64_t ns) {
   static const char d2[] =
       "00010203040506070809101112131415161718192021222324252627282930313233343536"
       "37383940414243444546474849505152535455565758596061626364656667686970717273"
@@ -847,54 +885,49 @@ static char *st_put_ms(char *w, uint64_t ns) {
   }
   w[0] = '.';
   w[1] = (char)('0' + hi);
-  w[2] = d2[2 * lo];
-  w[3] = d2[2 * lo + 1];
+  memcpy(w + 2, d2 + 2 * lo, 2);
   return w + 4;
 }
 
-/* Append one metric: ", " (after the first) pre (up to "dur=") and the
- * duration. The text stays NUL-terminated. */
-static void st_add(hl_ctx_t *r, const char *pre, size_t pre_len, uint64_t ns) {
-  struct hl__st_s *rec = r->st;
-  if (rec->n >= ST_MAX)
-    return;
-  size_t need = rec->len + 2 + pre_len + 24 + 1; /* ms up to 20 digits, ".ddd", NUL */
-  if (need > rec->cap || rec->shared) {
-    size_t cap = rec->cap;
-    while (cap < need)
-      cap *= 2;
-    char *nb = hl_ctx_alloc(r, cap);
-    if (nb == NULL)
-      return;
-    memcpy(nb, rec->buf, rec->len + 1);
-    rec->buf = nb;
-    rec->cap = cap;
-    rec->shared = 0;
-  }
-  char *w = rec->buf + rec->len;
-  if (rec->n++) {
-    w[0] = ',';
-    w[1] = ' ';
-    w += 2;
-  }
-  memcpy(w, pre, pre_len);
-  w = st_put_ms(w + pre_len, ns);
-  *w = '\0';
-  rec->len = (size_t)(w - rec->buf);
+char *hl__st_put_ms(char *w, uint64_t ns) {
+  return st_put_ms(w, ns);
 }
 
-/* The header, set once the mapResponse (or error) stage stopped: the text as
- * it is (a later metric appends to a copy). */
+/* The header, set once the mapResponse (or error) stage stopped: every
+ * metric so far, formatted in one pass. The first time into the record's own
+ * buffer; again (the error stage after a failed send) into a new one, as the
+ * first may still be referenced. */
 static void st_write(hl_ctx_t *r) {
   struct hl__st_s *rec = r->st;
   if (rec->n == 0)
     return;
-  rec->shared = 1;
+  /* ", " between, ms up to 20 digits and ".ddd", a padded copy's overrun, NUL */
+  size_t need = rec->pre_sum + rec->n * (2 + 24) + HL__ST_PRE_PAD + 1;
+  char *buf = !rec->written && need <= sizeof(rec->inl) ? rec->inl : hl_ctx_alloc(r, need);
+  if (buf == NULL)
+    return;
+  char *w = buf;
+  for (unsigned i = 0; i < rec->n; i++) {
+    const st_metric_t *m = &rec->m[i];
+    if (i) {
+      w[0] = ',';
+      w[1] = ' ';
+      w += 2;
+    }
+    if (HL_LIKELY(m->len <= HL__ST_PRE_PAD))
+      memcpy(w, m->pre, HL__ST_PRE_PAD); /* a fixed size: two moves, no call */
+    else
+      memcpy(w, m->pre, m->len);
+    w = st_put_ms(w + m->len, m->ns);
+  }
+  *w = '\0';
+  rec->written = 1;
   static const char name[] = "Server-Timing";
-  if (hl__ctx_set_header_owned(r, name, rec->buf) == 0) {
+  if (hl__ctx_set_header_owned(r, name, buf) == 0) {
     r->own_hn[0] = name;
-    r->own_hv[0] = rec->buf;
-    r->own_hv_len[0] = rec->len;
+    r->own_hn_len[0] = sizeof name - 1;
+    r->own_hv[0] = buf;
+    r->own_hv_len[0] = (size_t)(w - buf);
   }
 }
 

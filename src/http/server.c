@@ -67,6 +67,8 @@ typedef struct hl__http_server_s {
 typedef struct {
   uint32_t name, value;
   uint8_t trailer;
+  uint8_t kind;    /* response headers: HK_* (what the head writer looks for) */
+  uint32_t nl, vl; /* response headers: the name's and the value's lengths */
 } hent_t;
 
 typedef struct {
@@ -1683,6 +1685,26 @@ static int hb_add(hl_http_res_t *res, const char *s, size_t n, uint32_t *off) {
   return 0;
 }
 
+/* The response headers the head writer acts on, told apart once when a
+ * header is added (by length, then one compare), so writing the head costs
+ * no string compare for the others (Content-Type, Server-Timing ...). */
+enum { HK_OTHER = 0, HK_DATE, HK_CL, HK_TE, HK_CONN };
+static uint8_t hdr_kind(const char *n, size_t nl) {
+  switch (nl) {
+  case 4:
+    return !strncasecmp(n, "date", 4) ? HK_DATE : HK_OTHER;
+  case 10:
+    return !strncasecmp(n, "connection", 10) ? HK_CONN : HK_OTHER;
+  case 14:
+    return !strncasecmp(n, "content-length", 14) ? HK_CL : HK_OTHER;
+  case 17:
+    return !strncasecmp(n, "transfer-encoding", 17) ? HK_TE : HK_OTHER;
+  default:
+    return HK_OTHER;
+  }
+}
+
+/* Name and value (each NUL-terminated) in one growth step of hb. */
 static int hdr_push(hl_http_res_t *res, const char *name, size_t nl, const char *value, size_t vl,
                     int trailer) {
   if (res->nh == res->nhcap) {
@@ -1693,13 +1715,32 @@ static int hdr_push(hl_http_res_t *res, const char *name, size_t nl, const char 
     res->h = nh;
     res->nhcap = nc;
   }
-  hent_t e = {0, 0, (uint8_t)trailer};
-  int r = hb_add(res, name, nl, &e.name);
-  if (!r)
-    r = hb_add(res, value, vl, &e.value);
-  if (r)
-    return r;
-  res->h[res->nh++] = e;
+  size_t n = nl + 1 + vl + 1;
+  if (nl > UINT32_MAX / 4 || vl > UINT32_MAX / 4 || res->hlen + n > UINT32_MAX / 2)
+    return HL_ENOMEM;
+  if (res->hlen + n > res->hcap) {
+    uint32_t nc = res->hcap ? res->hcap : 256;
+    while (nc < res->hlen + n)
+      nc *= 2;
+    char *nb = hl__realloc(res->hb, nc);
+    if (!nb)
+      return HL_ENOMEM;
+    res->hb = nb;
+    res->hcap = nc;
+  }
+  hent_t *e = &res->h[res->nh++];
+  char *w = res->hb + res->hlen;
+  e->name = res->hlen;
+  e->value = res->hlen + (uint32_t)nl + 1;
+  e->trailer = (uint8_t)trailer;
+  e->kind = hdr_kind(name, nl);
+  e->nl = (uint32_t)nl;
+  e->vl = (uint32_t)vl;
+  memcpy(w, name, nl);
+  w[nl] = 0;
+  memcpy(w + nl + 1, value, vl);
+  w[nl + 1 + vl] = 0;
+  res->hlen += (uint32_t)n;
   return 0;
 }
 
@@ -1707,7 +1748,7 @@ static int hdr_remove(hl_http_res_t *res, const char *name, size_t nl, int trail
   int found = 0;
   for (uint32_t i = 0; i < res->nh; i++) {
     hent_t *e = &res->h[i];
-    if (e->name != HDR_DEAD && e->trailer == trailer && strlen(res->hb + e->name) == nl &&
+    if (e->name != HDR_DEAD && e->trailer == trailer && e->nl == nl &&
         !strncasecmp(res->hb + e->name, name, nl)) {
       e->name = HDR_DEAD;
       found = 1;
@@ -1790,9 +1831,11 @@ HL_EXPORT int hl_http_res_add_trailer(hl_http_res_t *res, const char *name, cons
 HL_EXPORT const char *hl_http_res_get_header(const hl_http_res_t *res, const char *name) {
   if (!res || !name)
     return NULL;
+  size_t nl = strlen(name);
   for (uint32_t i = 0; i < res->nh; i++) {
     const hent_t *e = &res->h[i];
-    if (e->name != HDR_DEAD && !e->trailer && !strcasecmp(res->hb + e->name, name))
+    if (e->name != HDR_DEAD && !e->trailer && e->nl == nl &&
+        !strncasecmp(res->hb + e->name, name, nl))
       return res->hb + e->value;
   }
   return NULL;
@@ -1966,21 +2009,28 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
     hent_t *e = &res->h[i];
     if (e->name == HDR_DEAD || e->trailer)
       continue;
-    const char *n = res->hb + e->name, *v = res->hb + e->value;
-    need += strlen(n) + strlen(v) + 4;
-    if (!strcasecmp(n, "date"))
+    const char *v = res->hb + e->value;
+    need += (size_t)e->nl + e->vl + 4;
+    switch (e->kind) {
+    case HK_DATE:
       has_date = 1;
-    else if (!strcasecmp(n, "content-length")) {
+      break;
+    case HK_CL:
       has_cl = 1;
       res->cl = strtoull(v, NULL, 10);
-    } else if (!strcasecmp(n, "transfer-encoding")) {
+      break;
+    case HK_TE:
       has_te = 1;
       if (strcasestr(v, "chunked"))
         res->chunked = 1;
-    } else if (!strcasecmp(n, "connection")) {
+      break;
+    case HK_CONN:
       has_conn = 1;
       if (strcasestr(v, "close"))
         conn_close = 1;
+      break;
+    default:
+      break;
     }
   }
   const char *reason_s = res->reason == HDR_DEAD ? status_text(st) : res->hb + res->reason;
@@ -2029,10 +2079,9 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
     hent_t *e = &res->h[i];
     if (e->name == HDR_DEAD || e->trailer)
       continue;
-    const char *n = res->hb + e->name, *v = res->hb + e->value;
-    p = put(p, n, strlen(n));
+    p = put(p, res->hb + e->name, e->nl);
     p = PUTS(p, ": ");
-    p = put(p, v, strlen(v));
+    p = put(p, res->hb + e->value, e->vl);
     p = PUTS(p, "\r\n");
   }
   if (!has_date) {

@@ -8,6 +8,7 @@
  * traces never mix, no heap allocation per request with trace on, and
  * Server-Timing. */
 #include "trace_rec.h"
+#include "app/app_internal.h" /* hl__st_put_ms */
 #include <criterion/criterion.h>
 #include <hookloop.h>
 #include <stdio.h>
@@ -628,4 +629,169 @@ Test(trace, adjacent_trace_points_share_one_clock_reading) {
   cr_assert_geq(clk.begin[HL_STAGE_AFTER_RESPONSE], clk.end[HL_STAGE_MAP_RESPONSE]);
   cr_assert_eq(clk.end[HL_STAGE_AFTER_RESPONSE], clk.begin[HL_STAGE_AFTER_RESPONSE]);
   hl_fake_free(&f);
+}
+
+/* ---- Server-Timing, exactly: the header's text is the metrics in the order
+ * their trace points stopped (a function's before its stage's), each
+ * duration the elapsed time the trace listeners were given, in milliseconds
+ * with three decimals; a function's metric name is "<stage>.<name>" with the
+ * name's non-token characters as '_'; afterResponse is never in it; at most
+ * 40 metrics. Read in the mapResponse (and error) stage's own on_stop, where
+ * the header is already set. ---- */
+typedef struct {
+  hl_ctx_t *ctx;
+  char want[8192];
+  int n;           /* metrics expected so far */
+  int checked;     /* stage stops where the header was compared */
+  const char *ev;  /* the running function's name */
+  const char *stg; /* its stage's name */
+} stx_t;
+static stx_t stx;
+
+static int st_tchar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+static void stx_add(const char *stage, const char *fn, uint64_t ns) {
+  if (stx.n >= 40)
+    return;
+  char *w = stx.want + strlen(stx.want);
+  if (stx.n++)
+    w += sprintf(w, ", ");
+  w += sprintf(w, "%s", stage);
+  if (fn) {
+    *w++ = '.';
+    for (const char *p = fn; *p; p++)
+      *w++ = st_tchar(*p) ? *p : '_';
+  }
+  sprintf(w, ";dur=%llu.%03u", (unsigned long long)(ns / 1000000), (unsigned)(ns / 1000 % 1000));
+}
+static hl_promise_t *stx_ev_stop(const hl_trace_end_t *e, void *arg) {
+  (void)arg;
+  if (strcmp(stx.stg, "afterResponse") != 0)
+    stx_add(stx.stg, stx.ev, e->elapsed);
+  return NULL;
+}
+static hl_promise_t *stx_stop(const hl_trace_end_t *e, void *arg) {
+  const char *stage = arg;
+  if (strcmp(stage, "afterResponse") == 0)
+    return NULL;
+  stx_add(stage, NULL, e->elapsed);
+  if (strcmp(stage, "mapResponse") == 0 || strcmp(stage, "error") == 0) {
+    const char *h = hl_ctx_get_header(stx.ctx, "server-timing");
+    cr_assert_not_null(h);
+    cr_assert_str_eq(h, stx.want);
+    stx.checked++;
+  }
+  return NULL;
+}
+static void stx_event(hl_trace_event_t *ev, void *arg) {
+  stx.ev = ev->name;
+  stx.stg = arg;
+  hl_trace_event_on_stop(ev, stx_ev_stop, NULL);
+}
+static void stx_stage(hl_trace_stage_t *st, void *arg) {
+  (void)arg;
+  hl_trace_stage_on_event(st, stx_event, (void *)st->name);
+  hl_trace_stage_on_stop(st, stx_stop, (void *)st->name);
+}
+static void stx_trace(hl_trace_t *t, void *arg) {
+  (void)arg;
+  stx.ctx = t->ctx;
+  for (int s = 0; s < HL_STAGE_COUNT; s++)
+    hl_trace_on(t, (hl_stage_t)s, stx_stage, NULL);
+}
+static hl_value_t missing_file(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  return hl_file("/nonexistent/hookloop-test-file", NULL);
+}
+
+Test(trace, server_timing_text_is_exactly_the_traced_durations) {
+  cr_assert_eq(hl_app_server_timing(app, HL_SERVER_TIMING_FUNCTIONS), 0);
+  hl_app_trace(app, stx_trace, NULL);
+  hl_route_t *r;
+  cr_assert_eq(hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r), 0);
+  cr_assert_eq(hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "set up!", setup_fn, NULL), 0);
+  cr_assert_eq(hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "spin", spin_fn, NULL), 0);
+  cr_assert_eq(hl_route_on(r, HL_STAGE_AFTER_HANDLE, "a fter", setup_fn, NULL), 0);
+  cr_assert_eq(hl_app_on(app, HL_STAGE_MAP_RESPONSE, NULL, setup_fn, NULL), 0);
+  hl_fake_req_t f = {.path = "/"};
+  go(&f);
+  cr_assert_str_eq(f.body_out, "Hi");
+  cr_assert_eq(stx.checked, 1);
+  cr_assert_eq(stx.n, 12);
+  cr_assert(strstr(stx.want, "beforeHandle.set_up!;dur=") &&
+                strstr(stx.want, "afterHandle.a_fter;dur=") &&
+                strstr(stx.want, "mapResponse.anonymous;dur="),
+            "%s", stx.want);
+  /* what was sent (the fake keeps the first 255 bytes of a header) */
+  const char *sent = hl_fake_header(&f, "server-timing");
+  cr_assert(sent && strlen(sent) >= 200 && strncmp(sent, stx.want, strlen(sent)) == 0, "%s", sent);
+  hl_fake_free(&f);
+
+  /* no route: request, then error */
+  memset(&stx, 0, sizeof stx);
+  hl_fake_req_t nf = {.path = "/missing"};
+  go(&nf);
+  cr_assert_eq(nf.status, 404);
+  cr_assert_eq(stx.checked, 1);
+  cr_assert_eq(stx.n, 2);
+  cr_assert_str_eq(hl_fake_header(&nf, "server-timing"), stx.want);
+  hl_fake_free(&nf);
+}
+
+Test(trace, server_timing_after_a_failed_send_keeps_every_metric) {
+  /* mapResponse stops (the header is written), the file cannot be opened,
+   * the error stage runs and its metric is appended */
+  cr_assert_eq(hl_app_server_timing(app, HL_SERVER_TIMING_FUNCTIONS), 0);
+  hl_app_trace(app, stx_trace, NULL);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/f", "file", missing_file, NULL, NULL), 0);
+  hl_fake_req_t f = {.path = "/f"};
+  go(&f);
+  cr_assert_eq(f.status, 404);
+  cr_assert_eq(stx.checked, 2);
+  cr_assert(strstr(stx.want, "mapResponse;dur=") && strstr(stx.want, ", error;dur="), "%s",
+            stx.want);
+  cr_assert_str_eq(hl_fake_header(&f, "server-timing"), stx.want);
+  hl_fake_free(&f);
+}
+
+Test(trace, server_timing_holds_at_most_40_metrics) {
+  cr_assert_eq(hl_app_server_timing(app, HL_SERVER_TIMING_FUNCTIONS), 0);
+  hl_app_trace(app, stx_trace, NULL);
+  hl_route_t *r;
+  cr_assert_eq(hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r), 0);
+  for (int i = 0; i < 45; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "a rather long function name %d", i);
+    cr_assert_eq(hl_route_on(r, HL_STAGE_BEFORE_HANDLE, name, setup_fn, NULL), 0);
+  }
+  hl_fake_req_t f = {.path = "/"};
+  go(&f);
+  cr_assert_str_eq(f.body_out, "Hi");
+  cr_assert_eq(stx.checked, 1);
+  cr_assert_eq(stx.n, 40);
+  cr_assert(strstr(stx.want, "beforeHandle.a_rather_long_function_name_36;dur=") &&
+                !strstr(stx.want, "name_37"),
+            "%s", stx.want);
+  hl_fake_free(&f);
+}
+
+/* ---- Server-Timing's number: milliseconds, three decimals, truncated, at
+ * every boundary of the formatter's paths (under 10 ms; 10 ms and more) ---- */
+Test(trace, server_timing_duration_format) {
+  const uint64_t cases[] = {0,         1,           999,           1000,           1999,
+                            99999,     100000,      999999,        1000000,        1234567,
+                            9999999,   10000000,    10000999,      12345678,       99999999,
+                            100000000, 4294967295u, 4294967296ull, 60000000000ull, UINT64_MAX};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char got[32], want[48];
+    char *e = hl__st_put_ms(got, cases[i]);
+    cr_assert_leq((size_t)(e - got), 24);
+    *e = '\0';
+    snprintf(want, sizeof want, "%llu.%03u", (unsigned long long)(cases[i] / 1000000),
+             (unsigned)(cases[i] / 1000 % 1000));
+    cr_assert_str_eq(got, want, "%llu ns", (unsigned long long)cases[i]);
+  }
 }
