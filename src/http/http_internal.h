@@ -7,6 +7,8 @@
 void hl__http_hooks_fire(hl__loop_t *L, hl_http_hook_event_t *ev);
 int hl__http_hooks_any(void);
 void hl__http_struct_sizes(size_t *conn, size_t *req); /* bench/http */
+/* Bytes of I/O buffers a connection holds (tests: an idle one holds none). */
+size_t hl__http_conn_buffered(const hl_http_conn_t *C);
 /* hl_http_res_add_header() for a name and value the caller made valid itself
  * (a token; no CR, LF or NUL) with their lengths: no check, no strlen (the
  * app's Server-Timing value, a few hundred bytes per traced response).

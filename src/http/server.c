@@ -511,12 +511,14 @@ static void conn_flush(hl_http_conn_t *C) {
         C->olen = 0;
       }
     }
-    if (C->olen == 0 && C->out && !C->writing && C->nq == 0) {
+    conn_sent(C);
+    /* idle (the requests conn_sent finished are released): the output
+     * buffer goes back to the pool */
+    if (C->olen == 0 && C->out && !C->writing && C->nq == 0 && !C->closed) {
       buf_release(C->S, C->out, C->ocap);
       C->out = NULL;
       C->ocap = 0;
     }
-    conn_sent(C);
   } while (C->reflush && !C->closed);
   C->flushing = 0;
 }
@@ -2233,6 +2235,10 @@ HL_EXPORT int hl_http_res_end(hl_http_res_t *res, const void *data, size_t len) 
   if (!C->busy && !C->in_read)
     conn_flush(C);
   return 0;
+}
+
+size_t hl__http_conn_buffered(const hl_http_conn_t *C) {
+  return (C->rbuf ? BLK : 0) + C->ocap + (C->wbuf ? C->wcap : 0);
 }
 
 /* For bench/http's memory report. */

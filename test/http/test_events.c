@@ -409,3 +409,52 @@ Test(http_events, listeners_by_mask_in_order_and_changes_apply_from_the_next_eve
   ls_run("/many", "B4 A1 B1 D1 B2 D2 A8 B8 D8 B16 A16 D16 ");
   ls_run("/single", "B4 B1 D1 B2 D2 B8 D8 B16 D16 ");
 }
+
+/* ---- an idle keep-alive connection holds no buffer ------------------------------------ */
+
+#include "http/http_internal.h"
+
+static hl_http_conn_t *idle_conn;
+static int idle_released, idle_finish;
+
+static void idle_on_finish(hl_http_res_t *res, const hl_http_res_event_t *ev, void *arg) {
+  (void)res, (void)ev, (void)arg;
+  idle_finish++;
+}
+static void idle_on_close(hl_http_req_t *req, int aborted, void *arg) {
+  (void)req, (void)arg;
+  cr_assert_eq(aborted, 0);
+  idle_released++;
+}
+static void idle_handler(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  (void)s;
+  idle_conn = hl_http_req_conn(req);
+  hl_http_req_on_close(req, idle_on_close, NULL);
+  if (!strcmp(hl_http_req_path(req), "/finish"))
+    hl_http_res_on(res, HL_HTTP_RES_FINISH, idle_on_finish, NULL);
+  hl_http_res_end(res, "Hello, World!", 13);
+}
+
+/* The bench's memory probe: a FINISH listener used to leave the output buffer
+ * (4 KiB) with every idle connection. */
+static void idle_run(const char *path) {
+  idle_released = idle_finish = 0;
+  srv_start(idle_handler, NULL);
+  char req[128];
+  snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path); /* keep-alive */
+  hl_tc_raw_t c;
+  cr_assert_eq(hl_tc_raw_start(&loop, &c, port, NULL, req, strlen(req)), 0);
+  hl_tc_wait(&loop, &idle_released); /* answered, finished and released */
+  cr_assert_eq(idle_finish, !strcmp(path, "/finish"));
+  cr_assert_eq(hl__http_conn_buffered(idle_conn), 0, "%s: %zu bytes held", path,
+               hl__http_conn_buffered(idle_conn));
+  hl_tc_raw_close(&c);
+  hl_tc_wait(&loop, &c.closed);
+  hl_tc_raw_free(&c);
+  srv_stop();
+}
+
+Test(http_events, idle_keep_alive_connection_holds_no_buffer) {
+  idle_run("/");
+  idle_run("/finish");
+}
