@@ -19,7 +19,7 @@ typedef struct {
 } hl__http_sub_t;
 
 static _Thread_local hl__http_sub_t subs[HL__HTTP_HOOKS_MAX];
-static _Thread_local int nsubs HL__TLS_HOT;
+_Thread_local int hl__http_nsubs HL__TLS_HOT;
 
 HL_EXPORT const char *hl_http_hooks_version(void) {
   return HL_HTTP_HOOKS_VERSION;
@@ -34,9 +34,9 @@ HL_EXPORT int hl_http_hooks_on(hl_loop_t *loop, int mask, hl_http_hook_cb cb, vo
   if (!L || !cb || mask <= 0 ||
       (mask & ~(HL_HTTP_HOOK_SERVER | HL_HTTP_HOOK_CONNECTION | HL_HTTP_HOOK_REQUEST)))
     return HL_EINVAL;
-  if (nsubs == HL__HTTP_HOOKS_MAX)
+  if (hl__http_nsubs == HL__HTTP_HOOKS_MAX)
     return HL_EHTTPLISTENERS;
-  subs[nsubs++] = (hl__http_sub_t){L, mask, cb, arg};
+  subs[hl__http_nsubs++] = (hl__http_sub_t){L, mask, cb, arg};
   return 0;
 }
 
@@ -44,28 +44,22 @@ HL_EXPORT int hl_http_hooks_off(hl_loop_t *loop, hl_http_hook_cb cb, void *arg) 
   hl__loop_t *L = hl__L(loop);
   if (!L || !cb)
     return HL_EINVAL;
-  for (int i = 0; i < nsubs; i++) {
+  for (int i = 0; i < hl__http_nsubs; i++) {
     if (subs[i].L == L && subs[i].cb == cb && subs[i].arg == arg) {
-      for (int j = i + 1; j < nsubs; j++)
+      for (int j = i + 1; j < hl__http_nsubs; j++)
         subs[j - 1] = subs[j];
-      nsubs--;
+      hl__http_nsubs--;
       return 0;
     }
   }
   return HL_ENOENT;
 }
 
-void hl__http_hooks_fire(hl__loop_t *L, hl_http_hook_event_t *ev) {
-  if (HL_LIKELY(nsubs == 0))
-    return;
-  if (nsubs == 1) { /* one listener: nothing to snapshot (as Node's emit) */
-    if (subs[0].L == L && (subs[0].mask & ev->kind))
-      subs[0].cb(ev, subs[0].arg);
-    return;
-  }
-  /* A snapshot: a listener may subscribe or unsubscribe while we iterate. */
+/* Several listeners: from a snapshot, as a listener may subscribe or
+ * unsubscribe while we iterate (out of line: the snapshot's frame is large). */
+static __attribute__((noinline)) void hooks_fire_many(hl__loop_t *L, hl_http_hook_event_t *ev) {
   hl__http_sub_t copy[HL__HTTP_HOOKS_MAX];
-  int n = nsubs;
+  int n = hl__http_nsubs;
   for (int i = 0; i < n; i++)
     copy[i] = subs[i];
   for (int i = 0; i < n; i++)
@@ -73,18 +67,25 @@ void hl__http_hooks_fire(hl__loop_t *L, hl_http_hook_event_t *ev) {
       copy[i].cb(ev, copy[i].arg);
 }
 
+void hl__http_hooks_fire(hl__loop_t *L, hl_http_hook_event_t *ev) {
+  if (HL_LIKELY(hl__http_nsubs == 0))
+    return;
+  if (hl__http_nsubs == 1) { /* one listener: nothing to snapshot (as Node's emit) */
+    if (subs[0].L == L && (subs[0].mask & ev->kind))
+      subs[0].cb(ev, subs[0].arg);
+    return;
+  }
+  hooks_fire_many(L, ev);
+}
+
 /* hl_loop_close: the loop's subscriptions go with it (a later loop may get the
  * same address and must not inherit them). */
 void hl__http_hooks_forget(hl__loop_t *L) {
   int n = 0;
-  for (int i = 0; i < nsubs; i++)
+  for (int i = 0; i < hl__http_nsubs; i++)
     if (subs[i].L != L)
       subs[n++] = subs[i];
-  nsubs = n;
-}
-
-int hl__http_hooks_any(void) {
-  return nsubs;
+  hl__http_nsubs = n;
 }
 
 HL_EXPORT double hl_http_time_epoch_ms(uint64_t mono_ns) {

@@ -5,7 +5,12 @@
 #include "../core/internal.h"
 
 void hl__http_hooks_fire(hl__loop_t *L, hl_http_hook_event_t *ev);
-int hl__http_hooks_any(void);
+/* The number of http-hooks subscriptions on this thread (read inline on
+ * every request: nonzero means hl__http_hooks_fire has work). */
+extern _Thread_local int hl__http_nsubs HL__TLS_HOT;
+static inline int hl__http_hooks_any(void) {
+  return hl__http_nsubs;
+}
 void hl__http_struct_sizes(size_t *conn, size_t *req); /* bench/http */
 /* Bytes of I/O buffers a connection holds (tests: an idle one holds none). */
 size_t hl__http_conn_buffered(const hl_http_conn_t *C);

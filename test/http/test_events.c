@@ -11,6 +11,7 @@
  * a FINISH-only listener leaves end() on the quiet path (one shared clock
  * reading for its four points), any head/end listener takes it off. */
 #include "common.h"
+#include "http/http_internal.h"
 #include "record.h"
 
 static int order[16], norder;
@@ -291,7 +292,6 @@ static void never(const hl_http_hook_event_t *ev, void *arg) {
   (void)ev, (void)arg;
   cr_assert_fail("a closed loop's subscription fired");
 }
-int hl__http_hooks_any(void);
 Test(http_events, loop_close_drops_subscriptions) {
   hl_loop_t a;
   cr_assert_eq(hl_loop_init(&a), 0);
@@ -412,7 +412,6 @@ Test(http_events, listeners_by_mask_in_order_and_changes_apply_from_the_next_eve
 
 /* ---- an idle keep-alive connection holds no buffer ------------------------------------ */
 
-#include "http/http_internal.h"
 
 static hl_http_conn_t *idle_conn;
 static int idle_released, idle_finish;
