@@ -300,7 +300,7 @@ static void timer_cb(uv_timer_t *t) {
 
 /* ---- request context ------------------------------------------------------------ */
 
-static hl__loop_t *req_enter(hl_http_req_t *r) {
+HL_INLINE hl__loop_t *req_enter(hl_http_req_t *r) {
   r->C->busy++;
   return hl__enter(r->C->S->L, &r->async);
 }
@@ -308,7 +308,7 @@ static hl__loop_t *req_enter(hl_http_req_t *r) {
 /* Leave a request's context; a store entered inside is adopted by the
  * request. Output made inside is flushed once no callback of the connection
  * is running. */
-static void req_leave(hl_http_req_t *r, hl_async_id_t id, hl__loop_t *prev) {
+HL_INLINE void req_leave(hl_http_req_t *r, hl_async_id_t id, hl__loop_t *prev) {
   hl__loop_t *L = r->C->S->L;
   hl_http_conn_t *C = r->C;
   if (L->cur.frame != r->async.frame && (r->async.flags & HL__A_LIVE) && L->cur.exec_id == id) {
