@@ -1669,10 +1669,11 @@ static int res_usable(const hl_http_res_t *res) {
   return res && !RES_REQ(res)->released;
 }
 
-static int hb_add(hl_http_res_t *res, const char *s, size_t n, uint32_t *off) {
-  if (res->hlen + n + 1 > res->hcap) {
+/* Room for n more bytes in hb (the header strings). */
+static int hb_reserve(hl_http_res_t *res, size_t n) {
+  if (res->hlen + n > res->hcap) {
     uint32_t nc = res->hcap ? res->hcap : 256;
-    while (nc < res->hlen + n + 1)
+    while (nc < res->hlen + n)
       nc *= 2;
     char *nb = hl__realloc(res->hb, nc);
     if (!nb)
@@ -1680,6 +1681,15 @@ static int hb_add(hl_http_res_t *res, const char *s, size_t n, uint32_t *off) {
     res->hb = nb;
     res->hcap = nc;
   }
+  return 0;
+}
+
+static int hb_add(hl_http_res_t *res, const char *s, size_t n, uint32_t *off) {
+  if (n > UINT32_MAX / 4 || res->hlen + n + 1 > UINT32_MAX / 2)
+    return HL_ENOMEM;
+  int e = hb_reserve(res, n + 1);
+  if (e)
+    return e;
   *off = res->hlen;
   memcpy(res->hb + res->hlen, s, n);
   res->hb[res->hlen + n] = 0;
@@ -1720,16 +1730,9 @@ static int hdr_push(hl_http_res_t *res, const char *name, size_t nl, const char 
   size_t n = nl + 1 + vl + 1;
   if (nl > UINT32_MAX / 4 || vl > UINT32_MAX / 4 || res->hlen + n > UINT32_MAX / 2)
     return HL_ENOMEM;
-  if (res->hlen + n > res->hcap) {
-    uint32_t nc = res->hcap ? res->hcap : 256;
-    while (nc < res->hlen + n)
-      nc *= 2;
-    char *nb = hl__realloc(res->hb, nc);
-    if (!nb)
-      return HL_ENOMEM;
-    res->hb = nb;
-    res->hcap = nc;
-  }
+  int err = hb_reserve(res, n);
+  if (err)
+    return err;
   hent_t *e = &res->h[res->nh++];
   char *w = res->hb + res->hlen;
   e->name = res->hlen;
