@@ -42,7 +42,7 @@ static uint64_t tnow(hl_ctx_t *r) {
 /* A trace point only records its metric (a prefix and a duration); the text
  * is formatted once, when the header is set. */
 typedef struct {
-  const char *pre; /* "<name>;dur=", readable to HL__ST_PRE_PAD bytes at least */
+  const char *pre; /* ", <name>;dur=", readable to HL__ST_PRE_PAD bytes at least */
   size_t len;
   uint64_t ns;
 } st_metric_t;
@@ -70,18 +70,20 @@ HL_INLINE void st_add(struct hl__st_s *rec, const char *pre, size_t pre_len, uin
   }
 }
 
-/* Each stage's metric up to the number, padded (see st_metric_t). */
+/* Each stage's metric up to the number, after its separator, padded (see
+ * st_metric_t). */
 static const char st_stage[HL_STAGE_COUNT][HL__ST_PRE_PAD] = {
-    "request;dur=",     "parse;dur=",       "transform;dur=", "beforeHandle;dur=", "handle;dur=",
-    "afterHandle;dur=", "mapResponse;dur=", "error;dur=",     "afterResponse;dur="};
-static const unsigned char st_stage_len[HL_STAGE_COUNT] = {12, 10, 14, 17, 11, 16, 16, 10, 18};
+    ", request;dur=",      ", parse;dur=",  ", transform;dur=",
+    ", beforeHandle;dur=", ", handle;dur=", ", afterHandle;dur=",
+    ", mapResponse;dur=",  ", error;dur=",  ", afterResponse;dur="};
+static const unsigned char st_stage_len[HL_STAGE_COUNT] = {14, 12, 16, 19, 13, 18, 18, 12, 20};
 
 /* The built-in parsers' metric prefixes (their names are tokens), padded. */
 static void st_builtin_pre(hl__fn_t *f) {
   static const char pre[5][HL__ST_PRE_PAD] = {
-      "parse.json;dur=", "parse.text;dur=", "parse.urlencoded;dur=", "parse.multipart;dur=",
-      "parse.anonymous;dur="};
-  static const unsigned char len[5] = {15, 15, 21, 20, 20};
+      ", parse.json;dur=", ", parse.text;dur=", ", parse.urlencoded;dur=", ", parse.multipart;dur=",
+      ", parse.anonymous;dur="};
+  static const unsigned char len[5] = {17, 17, 23, 22, 22};
   static const char *const names[] = {"json", "text", "urlencoded", "multipart"};
   int k = 4;
   for (int i = 0; i < 4; i++)
@@ -159,10 +161,15 @@ HL_EXPORT int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, 
   return cb_add(ev->sub->r, &ev->sub->ev_stop, &ev->sub->in_ev_stop, (void (*)(void))fn, arg);
 }
 
+/* The stage's subscriptions (NULL: none). */
+HL_INLINE struct hl__tsub_s *subs_of(hl_ctx_t *r, hl_stage_t stage) {
+  return r->sub_mask & (1u << stage) ? &r->sub_first[stage] : NULL;
+}
+
 /* out of line: hl_trace_on()'s common path then saves no registers */
 __attribute__((noinline)) static int trace_on_more(hl_ctx_t *r, hl_stage_t stage,
                                                    hl_trace_listener_fn fn, void *arg) {
-  struct hl__tsub_s *s = hl__ctx_alloc_fast(r, sizeof(*s));
+  struct hl__tsub_s *s = hl__ctx_alloc_fast(r, sizeof(*s)), *tail = &r->sub_first[stage];
   if (s == NULL)
     return HL_ENOMEM;
   s->next = NULL;
@@ -170,32 +177,36 @@ __attribute__((noinline)) static int trace_on_more(hl_ctx_t *r, hl_stage_t stage
   s->r = r;
   s->fn = fn;
   s->arg = arg;
-  r->subs_tail[stage]->next = s;
-  r->subs_tail[stage] = s;
+  while (tail->next) /* a stage with several subscribers: rare, and few */
+    tail = tail->next;
+  tail->next = s;
   return 0;
 }
 
 /* A stage's first subscription lives in the request (sub_first), the rest in
- * the arena. */
+ * the arena. Its callback lists start empty here: a stage begins at most once
+ * per request, so its begin need not clear them again, and a subscription
+ * made while its stage runs is walked safely (it has no callbacks). */
 HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn, void *arg) {
   hl_ctx_t *r;
   if (t == NULL || (r = t->req) == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT)
     return HL_EINVAL;
-  if (r->subs[stage])
+  unsigned bit = 1u << stage;
+  if (r->sub_mask & bit)
     return trace_on_more(r, stage, fn, arg);
+  r->sub_mask |= bit;
   struct hl__tsub_s *s = &r->sub_first[stage];
   s->next = NULL;
   s->on_event = s->on_stop = s->ev_stop = NULL;
   s->r = r;
   s->fn = fn;
   s->arg = arg;
-  r->subs[stage] = r->subs_tail[stage] = s;
   return 0;
 }
 
 static void trace_stage_begin(hl_ctx_t *r) {
   hl_stage_t stage = r->stage;
-  struct hl__tsub_s *s = r->subs[stage];
+  struct hl__tsub_s *s = subs_of(r, stage);
   struct hl__st_s *rec = r->st;
   if (s == NULL && rec == NULL)
     return;
@@ -209,15 +220,14 @@ static void trace_stage_begin(hl_ctx_t *r) {
     s->st.name = name;
     s->st.begin = t;
     s->st.total = total;
-    s->st.sub = s;
-    s->on_event = s->on_stop = s->ev_stop = NULL;
+    s->st.sub = s; /* its callback lists are empty (hl_trace_on) */
     s->fn(&s->st, s->arg);
   }
 }
 
 static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
   const char *name = f->name;
-  if (r->subs[r->stage] == NULL && r->st == NULL)
+  if (!(r->sub_mask & (1u << r->stage)) && r->st == NULL)
     return;
   uint64_t t = tnow(r);
   r->ev_active = 1;
@@ -229,7 +239,7 @@ static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
             : NULL;
     r->st->ev_pre_len = f->st_pre_len;
   }
-  for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
+  for (struct hl__tsub_s *s = subs_of(r, r->stage); s; s = s->next) {
     s->ev.name = name;
     s->ev.index = r->idx;
     s->ev.begin = t;
@@ -249,7 +259,7 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
   uint64_t t = tnow(r);
   if (r->st && r->st->ev_pre)
     st_add(r->st, r->st->ev_pre, r->st->ev_pre_len, t - r->st->ev_begin);
-  for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
+  for (struct hl__tsub_s *s = subs_of(r, r->stage); s; s = s->next) {
     hl_trace_end_t e = {t, err, t - s->ev.begin};
     hl__tcb_t *c = s->ev_stop, *nx;
     s->ev_stop = NULL;
@@ -264,7 +274,7 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
 
 static void trace_stage_stop(hl_ctx_t *r, int err) {
   hl_stage_t stage = r->stage;
-  struct hl__tsub_s *s = r->subs[stage];
+  struct hl__tsub_s *s = subs_of(r, stage);
   struct hl__st_s *rec = r->st;
   if (s == NULL && rec == NULL)
     return;
@@ -713,8 +723,7 @@ static void start(void *arg) {
   hl_ctx_t *r = arg;
   hl_app_t *app = r->app;
   if (app->ntraces || app->st_on) {
-    r->traced = 1;
-    memset(r->subs, 0, sizeof(r->subs));
+    r->traced = 1; /* sub_mask: cleared by hl__ctx_reset */
     /* the trace parameter's start time is also the request stage's begin:
      * only trace functions run in between */
     r->start = tnow(r);
@@ -864,25 +873,33 @@ HL_EXPORT int hl_ctx_stream_end(hl_ctx_t *r) {
  * integers, and the header is written once, when the mapResponse or error
  * stage stops (just before the response is sent), before that stage's trace
  * listeners run (so a listener may still replace it). */
-/* Milliseconds with three decimals ("0.042"). */
+/* Milliseconds with three decimals ("0.042"). Under 10 ms (the usual
+ * case): the microseconds' four digits from two table pairs, one division
+ * by a constant each (multiply-shift). */
 HL_INLINE char *st_put_ms(char *w, uint64_t ns) {
   static const char d2[] =
       "00010203040506070809101112131415161718192021222324252627282930313233343536"
       "37383940414243444546474849505152535455565758596061626364656667686970717273"
       "7475767778798081828384858687888990919293949596979899";
-  uint64_t us = ns / 1000, ms = us / 1000;
-  unsigned frac = (unsigned)(us - ms * 1000), hi = frac / 100, lo = frac - hi * 100;
-  if (ms < 10) {
-    *w++ = (char)('0' + ms);
-  } else {
-    char tmp[24];
-    int n = 0;
-    do
-      tmp[n++] = (char)('0' + ms % 10);
-    while ((ms /= 10) != 0);
-    while (n)
-      *w++ = tmp[--n];
+  uint64_t us = ns / 1000;
+  if (HL_LIKELY(us < 10000)) {
+    unsigned u = (unsigned)us, hi = u / 100, lo = u - hi * 100;
+    const char *h = d2 + 2 * hi; /* the ms digit and the first decimal */
+    w[0] = h[0];
+    w[1] = '.';
+    w[2] = h[1];
+    memcpy(w + 3, d2 + 2 * lo, 2);
+    return w + 5;
   }
+  uint64_t ms = us / 1000;
+  unsigned frac = (unsigned)(us - ms * 1000), hi = frac / 100, lo = frac - hi * 100;
+  char tmp[24];
+  int n = 0;
+  do
+    tmp[n++] = (char)('0' + ms % 10);
+  while ((ms /= 10) != 0);
+  while (n)
+    *w++ = tmp[--n];
   w[0] = '.';
   w[1] = (char)('0' + hi);
   memcpy(w + 2, d2 + 2 * lo, 2);
@@ -901,19 +918,14 @@ static void st_write(hl_ctx_t *r) {
   struct hl__st_s *rec = r->st;
   if (rec->n == 0)
     return;
-  /* ", " between, ms up to 20 digits and ".ddd", a padded copy's overrun, NUL */
-  size_t need = rec->pre_sum + rec->n * (2 + 24) + HL__ST_PRE_PAD + 1;
+  /* ms up to 20 digits and ".ddd", a padded copy's overrun, NUL */
+  size_t need = rec->pre_sum + rec->n * 24 + HL__ST_PRE_PAD + 1;
   char *buf = !rec->written && need <= sizeof(rec->inl) ? rec->inl : hl_ctx_alloc(r, need);
   if (buf == NULL)
     return;
   char *w = buf;
   for (unsigned i = 0; i < rec->n; i++) {
     const st_metric_t *m = &rec->m[i];
-    if (i) {
-      w[0] = ',';
-      w[1] = ' ';
-      w += 2;
-    }
     if (HL_LIKELY(m->len <= HL__ST_PRE_PAD))
       memcpy(w, m->pre, HL__ST_PRE_PAD); /* a fixed size: two moves, no call */
     else
@@ -923,11 +935,11 @@ static void st_write(hl_ctx_t *r) {
   *w = '\0';
   rec->written = 1;
   static const char name[] = "Server-Timing";
-  if (hl__ctx_set_header_owned(r, name, buf) == 0) {
+  if (hl__ctx_set_header_owned(r, name, buf + 2) == 0) { /* after the first ", " */
     r->own_hn[0] = name;
     r->own_hn_len[0] = sizeof name - 1;
-    r->own_hv[0] = buf;
-    r->own_hv_len[0] = (size_t)(w - buf);
+    r->own_hv[0] = buf + 2;
+    r->own_hv_len[0] = (size_t)(w - buf - 2);
   }
 }
 
