@@ -204,7 +204,7 @@ HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn 
   return 0;
 }
 
-static void trace_stage_begin(hl_ctx_t *r) {
+HL_INLINE void trace_stage_begin(hl_ctx_t *r) {
   hl_stage_t stage = r->stage;
   struct hl__tsub_s *s = subs_of(r, stage);
   struct hl__st_s *rec = r->st;
@@ -272,7 +272,7 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
   }
 }
 
-static void trace_stage_stop(hl_ctx_t *r, int err) {
+HL_INLINE void trace_stage_stop(hl_ctx_t *r, int err) {
   hl_stage_t stage = r->stage;
   struct hl__tsub_s *s = subs_of(r, stage);
   struct hl__st_s *rec = r->st;
@@ -329,6 +329,34 @@ static unsigned stage_total(hl_ctx_t *r, hl_stage_t s) {
   return total;
 }
 
+/* The stages stage_begin() goes past when empty: those whose next stage
+ * without an error or a cut is begun by stage_begin() (or is the send). */
+#define ST_SKIPPABLE                                                                               \
+  ((1u << HL_STAGE_PARSE) | (1u << HL_STAGE_TRANSFORM) | (1u << HL_STAGE_BEFORE_HANDLE) |          \
+   (1u << HL_STAGE_AFTER_HANDLE) | (1u << HL_STAGE_MAP_RESPONSE))
+
+/* An empty stage (one of ST_SKIPPABLE) of a traced request, begun from inside
+ * run() (a lock's promise settles in a microtask, so it cannot resume run()
+ * meanwhile): its begin and stop are reported here, at the same time, as run()
+ * would (only trace code runs between them), and stage_begin() goes on to the
+ * next stage without a turn of run(). Returns 0 where run() would not go
+ * straight on (the client went away, a lock to wait for): run() takes over at
+ * the stage's end. Out of line: the untraced stage_begin() keeps its
+ * registers. */
+__attribute__((noinline)) static int traced_empty_stage(hl_ctx_t *r) {
+  trace_stage_begin(r);
+  if (HL_UNLIKELY(r->closed)) /* run() stops it with HL_ECLIENTGONE */
+    return 0;
+  r->phase = HL__PH_STAGE_END;
+  trace_stage_stop(r, 0);
+  if (r->lock_pending || HL_UNLIKELY(r->closed)) {
+    r->phase = HL__PH_LOCK;
+    return 0;
+  }
+  r->phase = HL__PH_FN_NEXT;
+  return 1;
+}
+
 static void stage_begin(hl_ctx_t *r, hl_stage_t s) {
   r->idx = 0;
   r->stage_err = 0;
@@ -344,11 +372,17 @@ static void stage_begin(hl_ctx_t *r, hl_stage_t s) {
     } else {
       r->total = stage_total(r, s);
     }
-    if (r->total || r->traced || r->closed)
-      break;
-    /* An empty stage of an untraced request: nothing runs, nothing is
-     * reported, no lock; straight on to the stage next_stage() would choose
-     * for it (no error, nothing cut) without a turn of run() per stage. */
+    if (r->total || r->traced || r->closed) {
+      if (r->total || r->closed || !r->running || !((1u << s) & ST_SKIPPABLE))
+        break;
+      if (!traced_empty_stage(r)) /* run() takes over */
+        return;
+      held =
+          r->app->stage_mask | (r->route ? r->route->stage_mask : 0); /* not kept over the call */
+    }
+    /* An empty stage: nothing runs, no error, nothing cut; straight on to the
+     * stage next_stage() would choose for it without a turn of run() per
+     * stage (for an untraced request nothing is reported, no lock). */
     switch (s) {
     case HL_STAGE_PARSE:
       s = HL_STAGE_TRANSFORM;
