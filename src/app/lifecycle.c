@@ -35,43 +35,88 @@ static uint64_t tnow(hl_ctx_t *r) {
   return r->t;
 }
 
-/* ---- Server-Timing's record (written at the end of this file) ---- */
+/* ---- Server-Timing's text ----
+ * Built into the trace points (no subscription, no callback, one arena block
+ * per request): each stage's and function's metric is appended to the text as
+ * it stops (its prefix copied, the duration formatted), and the header is set
+ * when the mapResponse or error stage stops (just before the response is
+ * sent), before that stage's trace listeners run (so a listener may still
+ * replace it). */
 #define ST_MAX    40  /* metrics per request */
 #define ST_INLINE 640 /* the text's first buffer (13 metrics take ~330 bytes) */
-
-/* A trace point only records its metric (a prefix and a duration); the text
- * is formatted once, when the header is set. */
-typedef struct {
-  const char *pre; /* ", <name>;dur=", readable to HL__ST_PRE_PAD bytes at least */
-  size_t len;
-  uint64_t ns;
-} st_metric_t;
+/* room a metric with a short prefix may need: the padded copy, the duration
+ * after the prefix (ms up to 20 digits and ".ddd"), the NUL */
+#define ST_ROOM (HL__ST_PRE_PAD + 24 + 1)
 
 struct hl__st_s {
-  unsigned n;     /* metrics so far */
-  size_t pre_sum; /* their prefixes' lengths */
-  int written;    /* inl is a header's value: format into a new buffer */
+  unsigned n;  /* metrics so far */
+  int written; /* buf is a header's value: append into a copy */
+  int failed;  /* out of memory: the text is incomplete, set no header */
+  char *buf;   /* ", <metric>, <metric>..." (the value starts at buf + 2) */
+  char *w;     /* its end */
+  char *end;   /* where buf ends; == w once written (the next append copies) */
   uint64_t stage_begin, ev_begin;
   const char *ev_pre; /* the running function's metric prefix, NULL: none */
   size_t ev_pre_len;
-  st_metric_t m[ST_MAX];
   char inl[ST_INLINE];
 };
 
+HL_INLINE char *st_put_ms(char *w, uint64_t ns);
 static void st_write(hl_ctx_t *r);
+static void st_add_slow(hl_ctx_t *r, struct hl__st_s *rec, const char *pre, size_t pre_len,
+                        uint64_t ns);
 
-HL_INLINE void st_add(struct hl__st_s *rec, const char *pre, size_t pre_len, uint64_t ns) {
+/* Append a metric: `pre` is ", <name>;dur=", readable to HL__ST_PRE_PAD bytes
+ * at least, so a short one is copied with one fixed-size move. */
+HL_INLINE void st_add(hl_ctx_t *r, struct hl__st_s *rec, const char *pre, size_t pre_len,
+                      uint64_t ns) {
   if (rec->n < ST_MAX) {
-    st_metric_t *m = &rec->m[rec->n++];
-    m->pre = pre;
-    m->len = pre_len;
-    m->ns = ns;
-    rec->pre_sum += pre_len;
+    char *w = rec->w;
+    if (HL_UNLIKELY(pre_len > HL__ST_PRE_PAD || (size_t)(rec->end - w) < ST_ROOM)) {
+      st_add_slow(r, rec, pre, pre_len, ns);
+      return;
+    }
+    memcpy(w, pre, HL__ST_PRE_PAD); /* a fixed size: two moves, no call */
+    rec->w = st_put_ms(w + pre_len, ns);
+    rec->n++;
   }
 }
 
+/* A long prefix, a full buffer, or a text already handed to the header (the
+ * error stage after a failed send: the first text may still be referenced,
+ * so the rest goes into a copy). */
+__attribute__((noinline)) static void st_add_slow(hl_ctx_t *r, struct hl__st_s *rec,
+                                                  const char *pre, size_t pre_len, uint64_t ns) {
+  if (rec->failed)
+    return;
+  size_t used = (size_t)(rec->w - rec->buf);
+  size_t need = (pre_len > HL__ST_PRE_PAD ? pre_len : HL__ST_PRE_PAD) + 24 + 1;
+  if (rec->written || (size_t)(rec->end - rec->w) < need) {
+    size_t cap = (size_t)(rec->end - rec->buf) * 2;
+    if (cap < used + need)
+      cap = used + need;
+    char *nb = hl_ctx_alloc(r, cap);
+    if (nb == NULL) {
+      rec->failed = 1;
+      return;
+    }
+    memcpy(nb, rec->buf, used);
+    rec->buf = nb;
+    rec->w = nb + used;
+    rec->end = nb + cap;
+    rec->written = 0;
+  }
+  char *w = rec->w;
+  if (pre_len <= HL__ST_PRE_PAD)
+    memcpy(w, pre, HL__ST_PRE_PAD);
+  else
+    memcpy(w, pre, pre_len);
+  rec->w = st_put_ms(w + pre_len, ns);
+  rec->n++;
+}
+
 /* Each stage's metric up to the number, after its separator, padded (see
- * st_metric_t). */
+ * st_add). */
 static const char st_stage[HL_STAGE_COUNT][HL__ST_PRE_PAD] = {
     ", request;dur=",      ", parse;dur=",  ", transform;dur=",
     ", beforeHandle;dur=", ", handle;dur=", ", afterHandle;dur=",
@@ -258,7 +303,7 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
   r->ev_active = 0;
   uint64_t t = tnow(r);
   if (r->st && r->st->ev_pre)
-    st_add(r->st, r->st->ev_pre, r->st->ev_pre_len, t - r->st->ev_begin);
+    st_add(r, r->st, r->st->ev_pre, r->st->ev_pre_len, t - r->st->ev_begin);
   for (struct hl__tsub_s *s = subs_of(r, r->stage); s; s = s->next) {
     hl_trace_end_t e = {t, err, t - s->ev.begin};
     hl__tcb_t *c = s->ev_stop, *nx;
@@ -280,7 +325,7 @@ HL_INLINE void trace_stage_stop(hl_ctx_t *r, int err) {
     return;
   uint64_t t = tnow(r);
   if (rec && stage != HL_STAGE_AFTER_RESPONSE) {
-    st_add(rec, st_stage[stage], st_stage_len[stage], t - rec->stage_begin);
+    st_add(r, rec, st_stage[stage], st_stage_len[stage], t - rec->stage_begin);
     if (stage == HL_STAGE_MAP_RESPONSE || stage == HL_STAGE_ERROR)
       st_write(r);
   }
@@ -763,10 +808,12 @@ static void start(void *arg) {
     r->start = tnow(r);
   }
   if (app->st_on && (r->st = hl__ctx_alloc_fast(r, sizeof(*r->st))) != NULL) {
-    r->st->n = 0;
-    r->st->pre_sum = 0;
-    r->st->written = 0;
-    r->st->ev_pre = NULL;
+    struct hl__st_s *rec = r->st;
+    rec->n = 0;
+    rec->written = rec->failed = 0;
+    rec->buf = rec->w = rec->inl;
+    rec->end = rec->inl + sizeof(rec->inl);
+    rec->ev_pre = NULL;
   }
   for (unsigned i = 0; i < app->ntraces; i++) {
     hl_trace_t *t = hl__ctx_alloc_fast(r, sizeof(*t));
@@ -901,12 +948,7 @@ HL_EXPORT int hl_ctx_stream_end(hl_ctx_t *r) {
   return rc;
 }
 
-/* ---- Server-Timing -------------------------------------------------------------------
- * Built into the trace points (no subscription, no callback, one arena block
- * per request): stage and function durations are recorded as pointers and
- * integers, and the header is written once, when the mapResponse or error
- * stage stops (just before the response is sent), before that stage's trace
- * listeners run (so a listener may still replace it). */
+/* ---- Server-Timing's formatting ------------------------------------------------------ */
 /* Milliseconds with three decimals ("0.042"). Under 10 ms (the usual
  * case): the microseconds' four digits from two table pairs, one division
  * by a constant each (multiply-shift). */
@@ -944,30 +986,16 @@ char *hl__st_put_ms(char *w, uint64_t ns) {
   return st_put_ms(w, ns);
 }
 
-/* The header, set once the mapResponse (or error) stage stopped: every
- * metric so far, formatted in one pass. The first time into the record's own
- * buffer; again (the error stage after a failed send) into a new one, as the
- * first may still be referenced. */
+/* The header, set once the mapResponse (or error) stage stopped: the text so
+ * far. Once set, the text is not appended to in place (see st_add_slow). */
 static void st_write(hl_ctx_t *r) {
   struct hl__st_s *rec = r->st;
-  if (rec->n == 0)
+  if (rec->n == 0 || rec->failed)
     return;
-  /* ms up to 20 digits and ".ddd", a padded copy's overrun, NUL */
-  size_t need = rec->pre_sum + rec->n * 24 + HL__ST_PRE_PAD + 1;
-  char *buf = !rec->written && need <= sizeof(rec->inl) ? rec->inl : hl_ctx_alloc(r, need);
-  if (buf == NULL)
-    return;
-  char *w = buf;
-  for (unsigned i = 0; i < rec->n; i++) {
-    const st_metric_t *m = &rec->m[i];
-    if (HL_LIKELY(m->len <= HL__ST_PRE_PAD))
-      memcpy(w, m->pre, HL__ST_PRE_PAD); /* a fixed size: two moves, no call */
-    else
-      memcpy(w, m->pre, m->len);
-    w = st_put_ms(w + m->len, m->ns);
-  }
+  char *buf = rec->buf, *w = rec->w;
   *w = '\0';
   rec->written = 1;
+  rec->end = w; /* the next metric goes into a copy */
   static const char name[] = "Server-Timing";
   if (hl__ctx_set_header_owned(r, name, buf + 2) == 0) { /* after the first ", " */
     r->own_hn[0] = name;
