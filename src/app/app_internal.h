@@ -212,7 +212,6 @@ struct hl_ctx_s {
   const char *own_hn[2], *own_hv[2];
   size_t own_hn_len[2], own_hv_len[2];
   int t_ok;
-  unsigned sub_mask; /* see sub_first */
   /* arena */
   hl__cleanup_t *cleanups;
   hl__chunk_t *chunks;
@@ -223,8 +222,8 @@ struct hl_ctx_s {
    * rest is written by the router; pdec[0..n_params) cleared after routing */
   hl_route_match_t match;
   char *pdec[HL__MAX_PARAMS];
-  /* trace subscriptions: stage s has some when bit s of sub_mask is set
-   * (cleared by hl__ctx_reset); its list starts at
+  /* trace subscriptions: stage s has some when sub_first[s].fn is set
+   * (each cleared when a request starts traced); its list starts at
    * sub_first[s] (hl_trace_on), the rest are in the arena */
   struct hl__tsub_s sub_first[HL_STAGE_COUNT];
   max_align_t buf[HL__ARENA_INLINE / sizeof(max_align_t)];

@@ -208,7 +208,8 @@ HL_EXPORT int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, 
 
 /* The stage's subscriptions (NULL: none). */
 HL_INLINE struct hl__tsub_s *subs_of(hl_ctx_t *r, hl_stage_t stage) {
-  return r->sub_mask & (1u << stage) ? &r->sub_first[stage] : NULL;
+  struct hl__tsub_s *s = &r->sub_first[stage];
+  return s->fn ? s : NULL;
 }
 
 /* out of line: hl_trace_on()'s common path then saves no registers */
@@ -236,11 +237,9 @@ HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn 
   hl_ctx_t *r;
   if (t == NULL || (r = t->req) == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT)
     return HL_EINVAL;
-  unsigned bit = 1u << stage;
-  if (r->sub_mask & bit)
-    return trace_on_more(r, stage, fn, arg);
-  r->sub_mask |= bit;
   struct hl__tsub_s *s = &r->sub_first[stage];
+  if (s->fn)
+    return trace_on_more(r, stage, fn, arg);
   s->next = NULL;
   s->on_event = s->on_stop = s->ev_stop = NULL;
   s->r = r;
@@ -272,7 +271,7 @@ HL_INLINE void trace_stage_begin(hl_ctx_t *r) {
 
 static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
   const char *name = f->name;
-  if (!(r->sub_mask & (1u << r->stage)) && r->st == NULL)
+  if (r->sub_first[r->stage].fn == NULL && r->st == NULL)
     return;
   uint64_t t = tnow(r);
   r->ev_active = 1;
@@ -802,7 +801,10 @@ static void start(void *arg) {
   hl_ctx_t *r = arg;
   hl_app_t *app = r->app;
   if (app->ntraces || app->st_on) {
-    r->traced = 1; /* sub_mask: cleared by hl__ctx_reset */
+    r->traced = 1;
+#pragma GCC unroll 16
+    for (int i = 0; i < HL_STAGE_COUNT; i++) /* no subscription yet: one store each */
+      r->sub_first[i].fn = NULL;
     /* the trace parameter's start time is also the request stage's begin:
      * only trace functions run in between */
     r->start = tnow(r);
