@@ -20,10 +20,11 @@ typedef struct hl__fn_s {
   hl_app_fn fn;
   void *arg;
   const char *name; /* owned copy */
-  /* its Server-Timing metric up to the number, "<stage>.<name>;dur=" (the
-   * name's non-token characters as '_'), made once at registration so a
-   * traced request only copies it; readable to HL__ST_PRE_PAD bytes at least
-   * (a short one is copied with one fixed-size move) */
+  /* its Server-Timing metric up to the number with the separator before it,
+   * ", <stage>.<name>;dur=" (the name's non-token characters as '_'), made
+   * once at registration so a traced request only copies it (the header's
+   * value starts after the first metric's ", "); readable to HL__ST_PRE_PAD
+   * bytes at least (a short one is copied with one fixed-size move) */
   const char *st_pre;
   size_t st_pre_len;
 } hl__fn_t;
@@ -221,9 +222,9 @@ struct hl_ctx_s {
    * rest is written by the router; pdec[0..n_params) cleared after routing */
   hl_route_match_t match;
   char *pdec[HL__MAX_PARAMS];
-  /* trace subscriptions: cleared when the request starts traced; each
-   * stage's first one is sub_first[stage] (hl_trace_on) */
-  struct hl__tsub_s *subs[HL_STAGE_COUNT], *subs_tail[HL_STAGE_COUNT];
+  /* trace subscriptions: stage s has some when sub_first[s].fn is set
+   * (each cleared when a request starts traced); its list starts at
+   * sub_first[s] (hl_trace_on), the rest are in the arena */
   struct hl__tsub_s sub_first[HL_STAGE_COUNT];
   max_align_t buf[HL__ARENA_INLINE / sizeof(max_align_t)];
 };

@@ -24,18 +24,20 @@ HL_EXPORT const char *hl_stage_name(hl_stage_t stage) {
 
 int hl__fn_names(hl__fn_t *f, hl_stage_t stage) {
   const char *sn = hl__stage_names[stage];
-  size_t sl = strlen(sn), n = strlen(f->name), len = sl + 1 + n + 5;
+  size_t sl = strlen(sn), n = strlen(f->name), len = 2 + sl + 1 + n + 5;
   size_t size = len + 1 < HL__ST_PRE_PAD ? HL__ST_PRE_PAD : len + 1;
   char *p = hl__malloc(size);
   if (p == NULL)
     return HL_ENOMEM;
   memset(p + len, 0, size - len);
-  memcpy(p, sn, sl);
-  p[sl] = '.';
+  p[0] = ',';
+  p[1] = ' ';
+  memcpy(p + 2, sn, sl);
+  p[2 + sl] = '.';
   for (size_t i = 0; i < n; i++) /* a metric name is an HTTP token */
-    p[sl + 1 + i] =
+    p[2 + sl + 1 + i] =
         hl__http_tchar[(unsigned char)f->name[i]] ? f->name[i] : '_'; /* a metric token */
-  memcpy(p + sl + 1 + n, ";dur=", 6);
+  memcpy(p + 2 + sl + 1 + n, ";dur=", 6);
   f->st_pre = p;
   f->st_pre_len = len;
   return 0;

@@ -35,53 +35,100 @@ static uint64_t tnow(hl_ctx_t *r) {
   return r->t;
 }
 
-/* ---- Server-Timing's record (written at the end of this file) ---- */
+/* ---- Server-Timing's text ----
+ * Built into the trace points (no subscription, no callback, one arena block
+ * per request): each stage's and function's metric is appended to the text as
+ * it stops (its prefix copied, the duration formatted), and the header is set
+ * when the mapResponse or error stage stops (just before the response is
+ * sent), before that stage's trace listeners run (so a listener may still
+ * replace it). */
 #define ST_MAX    40  /* metrics per request */
 #define ST_INLINE 640 /* the text's first buffer (13 metrics take ~330 bytes) */
-
-/* A trace point only records its metric (a prefix and a duration); the text
- * is formatted once, when the header is set. */
-typedef struct {
-  const char *pre; /* "<name>;dur=", readable to HL__ST_PRE_PAD bytes at least */
-  size_t len;
-  uint64_t ns;
-} st_metric_t;
+/* room a metric with a short prefix may need: the padded copy, the duration
+ * after the prefix (ms up to 20 digits and ".ddd"), the NUL */
+#define ST_ROOM (HL__ST_PRE_PAD + 24 + 1)
 
 struct hl__st_s {
-  unsigned n;     /* metrics so far */
-  size_t pre_sum; /* their prefixes' lengths */
-  int written;    /* inl is a header's value: format into a new buffer */
+  unsigned n;  /* metrics so far */
+  int written; /* buf is a header's value: append into a copy */
+  int failed;  /* out of memory: the text is incomplete, set no header */
+  char *buf;   /* ", <metric>, <metric>..." (the value starts at buf + 2) */
+  char *w;     /* its end */
+  char *end;   /* where buf ends; == w once written (the next append copies) */
   uint64_t stage_begin, ev_begin;
   const char *ev_pre; /* the running function's metric prefix, NULL: none */
   size_t ev_pre_len;
-  st_metric_t m[ST_MAX];
   char inl[ST_INLINE];
 };
 
+HL_INLINE char *st_put_ms(char *w, uint64_t ns);
 static void st_write(hl_ctx_t *r);
+static void st_add_slow(hl_ctx_t *r, struct hl__st_s *rec, const char *pre, size_t pre_len,
+                        uint64_t ns);
 
-HL_INLINE void st_add(struct hl__st_s *rec, const char *pre, size_t pre_len, uint64_t ns) {
+/* Append a metric: `pre` is ", <name>;dur=", readable to HL__ST_PRE_PAD bytes
+ * at least, so a short one is copied with one fixed-size move. */
+HL_INLINE void st_add(hl_ctx_t *r, struct hl__st_s *rec, const char *pre, size_t pre_len,
+                      uint64_t ns) {
   if (rec->n < ST_MAX) {
-    st_metric_t *m = &rec->m[rec->n++];
-    m->pre = pre;
-    m->len = pre_len;
-    m->ns = ns;
-    rec->pre_sum += pre_len;
+    char *w = rec->w;
+    if (HL_UNLIKELY(pre_len > HL__ST_PRE_PAD || (size_t)(rec->end - w) < ST_ROOM)) {
+      st_add_slow(r, rec, pre, pre_len, ns);
+      return;
+    }
+    memcpy(w, pre, HL__ST_PRE_PAD); /* a fixed size: two moves, no call */
+    rec->w = st_put_ms(w + pre_len, ns);
+    rec->n++;
   }
 }
 
-/* Each stage's metric up to the number, padded (see st_metric_t). */
+/* A long prefix, a full buffer, or a text already handed to the header (the
+ * error stage after a failed send: the first text may still be referenced,
+ * so the rest goes into a copy). */
+__attribute__((noinline)) static void st_add_slow(hl_ctx_t *r, struct hl__st_s *rec,
+                                                  const char *pre, size_t pre_len, uint64_t ns) {
+  if (rec->failed)
+    return;
+  size_t used = (size_t)(rec->w - rec->buf);
+  size_t need = (pre_len > HL__ST_PRE_PAD ? pre_len : HL__ST_PRE_PAD) + 24 + 1;
+  if (rec->written || (size_t)(rec->end - rec->w) < need) {
+    size_t cap = (size_t)(rec->end - rec->buf) * 2;
+    if (cap < used + need)
+      cap = used + need;
+    char *nb = hl_ctx_alloc(r, cap);
+    if (nb == NULL) {
+      rec->failed = 1;
+      return;
+    }
+    memcpy(nb, rec->buf, used);
+    rec->buf = nb;
+    rec->w = nb + used;
+    rec->end = nb + cap;
+    rec->written = 0;
+  }
+  char *w = rec->w;
+  if (pre_len <= HL__ST_PRE_PAD)
+    memcpy(w, pre, HL__ST_PRE_PAD);
+  else
+    memcpy(w, pre, pre_len);
+  rec->w = st_put_ms(w + pre_len, ns);
+  rec->n++;
+}
+
+/* Each stage's metric up to the number, after its separator, padded (see
+ * st_add). */
 static const char st_stage[HL_STAGE_COUNT][HL__ST_PRE_PAD] = {
-    "request;dur=",     "parse;dur=",       "transform;dur=", "beforeHandle;dur=", "handle;dur=",
-    "afterHandle;dur=", "mapResponse;dur=", "error;dur=",     "afterResponse;dur="};
-static const unsigned char st_stage_len[HL_STAGE_COUNT] = {12, 10, 14, 17, 11, 16, 16, 10, 18};
+    ", request;dur=",      ", parse;dur=",  ", transform;dur=",
+    ", beforeHandle;dur=", ", handle;dur=", ", afterHandle;dur=",
+    ", mapResponse;dur=",  ", error;dur=",  ", afterResponse;dur="};
+static const unsigned char st_stage_len[HL_STAGE_COUNT] = {14, 12, 16, 19, 13, 18, 18, 12, 20};
 
 /* The built-in parsers' metric prefixes (their names are tokens), padded. */
 static void st_builtin_pre(hl__fn_t *f) {
   static const char pre[5][HL__ST_PRE_PAD] = {
-      "parse.json;dur=", "parse.text;dur=", "parse.urlencoded;dur=", "parse.multipart;dur=",
-      "parse.anonymous;dur="};
-  static const unsigned char len[5] = {15, 15, 21, 20, 20};
+      ", parse.json;dur=", ", parse.text;dur=", ", parse.urlencoded;dur=", ", parse.multipart;dur=",
+      ", parse.anonymous;dur="};
+  static const unsigned char len[5] = {17, 17, 23, 22, 22};
   static const char *const names[] = {"json", "text", "urlencoded", "multipart"};
   int k = 4;
   for (int i = 0; i < 4; i++)
@@ -159,10 +206,16 @@ HL_EXPORT int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, 
   return cb_add(ev->sub->r, &ev->sub->ev_stop, &ev->sub->in_ev_stop, (void (*)(void))fn, arg);
 }
 
+/* The stage's subscriptions (NULL: none). */
+HL_INLINE struct hl__tsub_s *subs_of(hl_ctx_t *r, hl_stage_t stage) {
+  struct hl__tsub_s *s = &r->sub_first[stage];
+  return s->fn ? s : NULL;
+}
+
 /* out of line: hl_trace_on()'s common path then saves no registers */
 __attribute__((noinline)) static int trace_on_more(hl_ctx_t *r, hl_stage_t stage,
                                                    hl_trace_listener_fn fn, void *arg) {
-  struct hl__tsub_s *s = hl__ctx_alloc_fast(r, sizeof(*s));
+  struct hl__tsub_s *s = hl__ctx_alloc_fast(r, sizeof(*s)), *tail = &r->sub_first[stage];
   if (s == NULL)
     return HL_ENOMEM;
   s->next = NULL;
@@ -170,32 +223,34 @@ __attribute__((noinline)) static int trace_on_more(hl_ctx_t *r, hl_stage_t stage
   s->r = r;
   s->fn = fn;
   s->arg = arg;
-  r->subs_tail[stage]->next = s;
-  r->subs_tail[stage] = s;
+  while (tail->next) /* a stage with several subscribers: rare, and few */
+    tail = tail->next;
+  tail->next = s;
   return 0;
 }
 
 /* A stage's first subscription lives in the request (sub_first), the rest in
- * the arena. */
+ * the arena. Its callback lists start empty here: a stage begins at most once
+ * per request, so its begin need not clear them again, and a subscription
+ * made while its stage runs is walked safely (it has no callbacks). */
 HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn, void *arg) {
   hl_ctx_t *r;
   if (t == NULL || (r = t->req) == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT)
     return HL_EINVAL;
-  if (r->subs[stage])
-    return trace_on_more(r, stage, fn, arg);
   struct hl__tsub_s *s = &r->sub_first[stage];
+  if (s->fn)
+    return trace_on_more(r, stage, fn, arg);
   s->next = NULL;
   s->on_event = s->on_stop = s->ev_stop = NULL;
   s->r = r;
   s->fn = fn;
   s->arg = arg;
-  r->subs[stage] = r->subs_tail[stage] = s;
   return 0;
 }
 
-static void trace_stage_begin(hl_ctx_t *r) {
+HL_INLINE void trace_stage_begin(hl_ctx_t *r) {
   hl_stage_t stage = r->stage;
-  struct hl__tsub_s *s = r->subs[stage];
+  struct hl__tsub_s *s = subs_of(r, stage);
   struct hl__st_s *rec = r->st;
   if (s == NULL && rec == NULL)
     return;
@@ -209,15 +264,14 @@ static void trace_stage_begin(hl_ctx_t *r) {
     s->st.name = name;
     s->st.begin = t;
     s->st.total = total;
-    s->st.sub = s;
-    s->on_event = s->on_stop = s->ev_stop = NULL;
+    s->st.sub = s; /* its callback lists are empty (hl_trace_on) */
     s->fn(&s->st, s->arg);
   }
 }
 
 static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
   const char *name = f->name;
-  if (r->subs[r->stage] == NULL && r->st == NULL)
+  if (r->sub_first[r->stage].fn == NULL && r->st == NULL)
     return;
   uint64_t t = tnow(r);
   r->ev_active = 1;
@@ -229,7 +283,7 @@ static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
             : NULL;
     r->st->ev_pre_len = f->st_pre_len;
   }
-  for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
+  for (struct hl__tsub_s *s = subs_of(r, r->stage); s; s = s->next) {
     s->ev.name = name;
     s->ev.index = r->idx;
     s->ev.begin = t;
@@ -248,8 +302,8 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
   r->ev_active = 0;
   uint64_t t = tnow(r);
   if (r->st && r->st->ev_pre)
-    st_add(r->st, r->st->ev_pre, r->st->ev_pre_len, t - r->st->ev_begin);
-  for (struct hl__tsub_s *s = r->subs[r->stage]; s; s = s->next) {
+    st_add(r, r->st, r->st->ev_pre, r->st->ev_pre_len, t - r->st->ev_begin);
+  for (struct hl__tsub_s *s = subs_of(r, r->stage); s; s = s->next) {
     hl_trace_end_t e = {t, err, t - s->ev.begin};
     hl__tcb_t *c = s->ev_stop, *nx;
     s->ev_stop = NULL;
@@ -262,15 +316,15 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
   }
 }
 
-static void trace_stage_stop(hl_ctx_t *r, int err) {
+HL_INLINE void trace_stage_stop(hl_ctx_t *r, int err) {
   hl_stage_t stage = r->stage;
-  struct hl__tsub_s *s = r->subs[stage];
+  struct hl__tsub_s *s = subs_of(r, stage);
   struct hl__st_s *rec = r->st;
   if (s == NULL && rec == NULL)
     return;
   uint64_t t = tnow(r);
   if (rec && stage != HL_STAGE_AFTER_RESPONSE) {
-    st_add(rec, st_stage[stage], st_stage_len[stage], t - rec->stage_begin);
+    st_add(r, rec, st_stage[stage], st_stage_len[stage], t - rec->stage_begin);
     if (stage == HL_STAGE_MAP_RESPONSE || stage == HL_STAGE_ERROR)
       st_write(r);
   }
@@ -319,6 +373,34 @@ static unsigned stage_total(hl_ctx_t *r, hl_stage_t s) {
   return total;
 }
 
+/* The stages stage_begin() goes past when empty: those whose next stage
+ * without an error or a cut is begun by stage_begin() (or is the send). */
+#define ST_SKIPPABLE                                                                               \
+  ((1u << HL_STAGE_PARSE) | (1u << HL_STAGE_TRANSFORM) | (1u << HL_STAGE_BEFORE_HANDLE) |          \
+   (1u << HL_STAGE_AFTER_HANDLE) | (1u << HL_STAGE_MAP_RESPONSE))
+
+/* An empty stage (one of ST_SKIPPABLE) of a traced request, begun from inside
+ * run() (a lock's promise settles in a microtask, so it cannot resume run()
+ * meanwhile): its begin and stop are reported here, at the same time, as run()
+ * would (only trace code runs between them), and stage_begin() goes on to the
+ * next stage without a turn of run(). Returns 0 where run() would not go
+ * straight on (the client went away, a lock to wait for): run() takes over at
+ * the stage's end. Out of line: the untraced stage_begin() keeps its
+ * registers. */
+__attribute__((noinline)) static int traced_empty_stage(hl_ctx_t *r) {
+  trace_stage_begin(r);
+  if (HL_UNLIKELY(r->closed)) /* run() stops it with HL_ECLIENTGONE */
+    return 0;
+  r->phase = HL__PH_STAGE_END;
+  trace_stage_stop(r, 0);
+  if (r->lock_pending || HL_UNLIKELY(r->closed)) {
+    r->phase = HL__PH_LOCK;
+    return 0;
+  }
+  r->phase = HL__PH_FN_NEXT;
+  return 1;
+}
+
 static void stage_begin(hl_ctx_t *r, hl_stage_t s) {
   r->idx = 0;
   r->stage_err = 0;
@@ -334,11 +416,17 @@ static void stage_begin(hl_ctx_t *r, hl_stage_t s) {
     } else {
       r->total = stage_total(r, s);
     }
-    if (r->total || r->traced || r->closed)
-      break;
-    /* An empty stage of an untraced request: nothing runs, nothing is
-     * reported, no lock; straight on to the stage next_stage() would choose
-     * for it (no error, nothing cut) without a turn of run() per stage. */
+    if (r->total || r->traced || r->closed) {
+      if (r->total || r->closed || !r->running || !((1u << s) & ST_SKIPPABLE))
+        break;
+      if (!traced_empty_stage(r)) /* run() takes over */
+        return;
+      held =
+          r->app->stage_mask | (r->route ? r->route->stage_mask : 0); /* not kept over the call */
+    }
+    /* An empty stage: nothing runs, no error, nothing cut; straight on to the
+     * stage next_stage() would choose for it without a turn of run() per
+     * stage (for an untraced request nothing is reported, no lock). */
     switch (s) {
     case HL_STAGE_PARSE:
       s = HL_STAGE_TRANSFORM;
@@ -714,16 +802,20 @@ static void start(void *arg) {
   hl_app_t *app = r->app;
   if (app->ntraces || app->st_on) {
     r->traced = 1;
-    memset(r->subs, 0, sizeof(r->subs));
+#pragma GCC unroll 16
+    for (int i = 0; i < HL_STAGE_COUNT; i++) /* no subscription yet: one store each */
+      r->sub_first[i].fn = NULL;
     /* the trace parameter's start time is also the request stage's begin:
      * only trace functions run in between */
     r->start = tnow(r);
   }
   if (app->st_on && (r->st = hl__ctx_alloc_fast(r, sizeof(*r->st))) != NULL) {
-    r->st->n = 0;
-    r->st->pre_sum = 0;
-    r->st->written = 0;
-    r->st->ev_pre = NULL;
+    struct hl__st_s *rec = r->st;
+    rec->n = 0;
+    rec->written = rec->failed = 0;
+    rec->buf = rec->w = rec->inl;
+    rec->end = rec->inl + sizeof(rec->inl);
+    rec->ev_pre = NULL;
   }
   for (unsigned i = 0; i < app->ntraces; i++) {
     hl_trace_t *t = hl__ctx_alloc_fast(r, sizeof(*t));
@@ -858,31 +950,34 @@ HL_EXPORT int hl_ctx_stream_end(hl_ctx_t *r) {
   return rc;
 }
 
-/* ---- Server-Timing -------------------------------------------------------------------
- * Built into the trace points (no subscription, no callback, one arena block
- * per request): stage and function durations are recorded as pointers and
- * integers, and the header is written once, when the mapResponse or error
- * stage stops (just before the response is sent), before that stage's trace
- * listeners run (so a listener may still replace it). */
-/* Milliseconds with three decimals ("0.042"). */
+/* ---- Server-Timing's formatting ------------------------------------------------------ */
+/* Milliseconds with three decimals ("0.042"). Under 10 ms (the usual
+ * case): the microseconds' four digits from two table pairs, one division
+ * by a constant each (multiply-shift). */
 HL_INLINE char *st_put_ms(char *w, uint64_t ns) {
   static const char d2[] =
       "00010203040506070809101112131415161718192021222324252627282930313233343536"
       "37383940414243444546474849505152535455565758596061626364656667686970717273"
       "7475767778798081828384858687888990919293949596979899";
-  uint64_t us = ns / 1000, ms = us / 1000;
-  unsigned frac = (unsigned)(us - ms * 1000), hi = frac / 100, lo = frac - hi * 100;
-  if (ms < 10) {
-    *w++ = (char)('0' + ms);
-  } else {
-    char tmp[24];
-    int n = 0;
-    do
-      tmp[n++] = (char)('0' + ms % 10);
-    while ((ms /= 10) != 0);
-    while (n)
-      *w++ = tmp[--n];
+  uint64_t us = ns / 1000;
+  if (HL_LIKELY(us < 10000)) {
+    unsigned u = (unsigned)us, hi = u / 100, lo = u - hi * 100;
+    const char *h = d2 + 2 * hi; /* the ms digit and the first decimal */
+    w[0] = h[0];
+    w[1] = '.';
+    w[2] = h[1];
+    memcpy(w + 3, d2 + 2 * lo, 2);
+    return w + 5;
   }
+  uint64_t ms = us / 1000;
+  unsigned frac = (unsigned)(us - ms * 1000), hi = frac / 100, lo = frac - hi * 100;
+  char tmp[24];
+  int n = 0;
+  do
+    tmp[n++] = (char)('0' + ms % 10);
+  while ((ms /= 10) != 0);
+  while (n)
+    *w++ = tmp[--n];
   w[0] = '.';
   w[1] = (char)('0' + hi);
   memcpy(w + 2, d2 + 2 * lo, 2);
@@ -893,41 +988,22 @@ char *hl__st_put_ms(char *w, uint64_t ns) {
   return st_put_ms(w, ns);
 }
 
-/* The header, set once the mapResponse (or error) stage stopped: every
- * metric so far, formatted in one pass. The first time into the record's own
- * buffer; again (the error stage after a failed send) into a new one, as the
- * first may still be referenced. */
+/* The header, set once the mapResponse (or error) stage stopped: the text so
+ * far. Once set, the text is not appended to in place (see st_add_slow). */
 static void st_write(hl_ctx_t *r) {
   struct hl__st_s *rec = r->st;
-  if (rec->n == 0)
+  if (rec->n == 0 || rec->failed)
     return;
-  /* ", " between, ms up to 20 digits and ".ddd", a padded copy's overrun, NUL */
-  size_t need = rec->pre_sum + rec->n * (2 + 24) + HL__ST_PRE_PAD + 1;
-  char *buf = !rec->written && need <= sizeof(rec->inl) ? rec->inl : hl_ctx_alloc(r, need);
-  if (buf == NULL)
-    return;
-  char *w = buf;
-  for (unsigned i = 0; i < rec->n; i++) {
-    const st_metric_t *m = &rec->m[i];
-    if (i) {
-      w[0] = ',';
-      w[1] = ' ';
-      w += 2;
-    }
-    if (HL_LIKELY(m->len <= HL__ST_PRE_PAD))
-      memcpy(w, m->pre, HL__ST_PRE_PAD); /* a fixed size: two moves, no call */
-    else
-      memcpy(w, m->pre, m->len);
-    w = st_put_ms(w + m->len, m->ns);
-  }
+  char *buf = rec->buf, *w = rec->w;
   *w = '\0';
   rec->written = 1;
+  rec->end = w; /* the next metric goes into a copy */
   static const char name[] = "Server-Timing";
-  if (hl__ctx_set_header_owned(r, name, buf) == 0) {
+  if (hl__ctx_set_header_owned(r, name, buf + 2) == 0) { /* after the first ", " */
     r->own_hn[0] = name;
     r->own_hn_len[0] = sizeof name - 1;
-    r->own_hv[0] = buf;
-    r->own_hv_len[0] = (size_t)(w - buf);
+    r->own_hv[0] = buf + 2;
+    r->own_hv_len[0] = (size_t)(w - buf - 2);
   }
 }
 

@@ -795,3 +795,94 @@ Test(trace, server_timing_duration_format) {
     cr_assert_str_eq(got, want, "%llu ns", (unsigned long long)cases[i]);
   }
 }
+
+/* ---- an empty stage of a traced request (reported without a turn of the
+ * machine): the client going away from inside its listener or its on_stop
+ * still ends it as anywhere else ---- */
+static hl_fake_req_t *gone_f;
+static int gone_handler_ran;
+static hl_promise_t *gone_in_stop(const hl_trace_end_t *e, void *arg) {
+  (void)e;
+  (void)arg;
+  hl_fake_close(gone_f);
+  return NULL;
+}
+static void gone_in_listener(hl_trace_stage_t *st, void *arg) {
+  if (arg)
+    hl_trace_stage_on_stop(st, gone_in_stop, NULL);
+  else
+    hl_fake_close(gone_f);
+}
+static void trace_gone(hl_trace_t *t, void *arg) {
+  hl_trace_on(t, HL_STAGE_TRANSFORM, gone_in_listener, arg);
+}
+static hl_value_t gone_handler(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  gone_handler_ran = 1;
+  return hl_text("never");
+}
+static void client_gone_in_empty_stage(int in_stop, const char *want) {
+  static trace_rec_t rec;
+  memset(&rec, 0, sizeof rec);
+  gone_handler_ran = 0;
+  hl_app_trace(app, trace_rec_all, &rec);
+  hl_app_trace(app, trace_gone, in_stop ? (void *)1 : NULL);
+  hl_app_route(app, HL_GET, "/", "h", gone_handler, NULL, NULL);
+  hl_fake_req_t f = {.path = "/"};
+  gone_f = &f;
+  go(&f);
+  cr_assert_str_eq(rec.buf, want);
+  cr_assert_eq(rec.open_stages, 0);
+  cr_assert_eq(rec.open_events, 0);
+  cr_assert_eq(gone_handler_ran, 0);
+  cr_assert_eq(f.released, 1);
+  hl_fake_free(&f);
+}
+
+Test(trace, client_gone_in_an_empty_stage_listener) {
+  client_gone_in_empty_stage(
+      0, "request(0) / parse(0) / transform(0) /ECLIENTGONE afterResponse(0) / ");
+}
+
+Test(trace, client_gone_in_an_empty_stage_on_stop) {
+  client_gone_in_empty_stage(1, "request(0) / parse(0) / transform(0) / afterResponse(0) / ");
+}
+
+/* ---- Server-Timing's text grows past its inline buffer and the request's
+ * inline arena: a metric of a 9000-character name, between short ones (read
+ * with hl_ctx_get_header from afterResponse: the fake transport keeps 255
+ * bytes of a header) ---- */
+static char st_big[10000];
+static void st_big_listener(hl_trace_stage_t *st, void *arg) {
+  (void)st;
+  const char *h = hl_ctx_get_header(arg, "Server-Timing");
+  snprintf(st_big, sizeof st_big, "%s", h ? h : "(none)");
+}
+static void st_big_trace(hl_trace_t *t, void *arg) {
+  (void)arg;
+  hl_trace_on(t, HL_STAGE_AFTER_RESPONSE, st_big_listener, t->ctx);
+}
+Test(trace, server_timing_a_metric_longer_than_the_arena) {
+  cr_assert_eq(hl_app_server_timing(app, HL_SERVER_TIMING_FUNCTIONS), 0);
+  cr_assert_eq(hl_app_trace(app, st_big_trace, NULL), 0);
+  hl_route_t *r;
+  cr_assert_eq(hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r), 0);
+  static char longname[9001];
+  memset(longname, 'n', sizeof longname - 1);
+  cr_assert_eq(hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "a", setup_fn, NULL), 0);
+  cr_assert_eq(hl_route_on(r, HL_STAGE_BEFORE_HANDLE, longname, setup_fn, NULL), 0);
+  cr_assert_eq(hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "b", setup_fn, NULL), 0);
+  hl_fake_req_t f = {.path = "/"};
+  go(&f);
+  const char *h = st_big;
+  cr_assert_eq(strncmp(h, "request;dur=", 12), 0, "%.40s", h);
+  cr_assert_eq(strncmp(hl_fake_header(&f, "server-timing"), h, 255), 0);
+  const char *a = strstr(h, ", beforeHandle.a;dur="), *b = strstr(h, ", beforeHandle.b;dur=");
+  const char *l = strstr(h, ", beforeHandle.nnnnnnnn");
+  cr_assert(a && l && b && a < l && l < b, "%.300s", h);
+  cr_assert_eq(strspn(l + 15, "n"), 9000);
+  cr_assert_eq(strncmp(l + 15 + 9000, ";dur=", 5), 0);
+  cr_assert(strstr(h, ", mapResponse;dur=") != NULL);
+  hl_fake_free(&f);
+}
