@@ -412,7 +412,6 @@ Test(http_events, listeners_by_mask_in_order_and_changes_apply_from_the_next_eve
 
 /* ---- an idle keep-alive connection holds no buffer ------------------------------------ */
 
-
 static hl_http_conn_t *idle_conn;
 static int idle_released, idle_finish;
 
