@@ -22,7 +22,8 @@ int hl__http_res_add_header_trusted(hl_http_res_t *res, const char *name, size_t
                                     const char *value, size_t vl);
 
 /* Remove the response listener (cb, arg) added with hl_http_res_on(): 0 or
- * HL_ENOENT. Not from inside a listener of that response. (The app drops its
+ * HL_ENOENT. From inside a listener of that response it takes effect from the
+ * next event (events run on a snapshot of the listeners). (The app drops its
  * FINISH listener when the request's close callback will report the same
  * moment: a response without listeners takes the server's quiet path.) */
 int hl__http_res_off(hl_http_res_t *res, hl_http_res_event_cb cb, void *arg);

@@ -220,13 +220,7 @@ static int hl__bottom_resolve(hl__mreq_t *r, const char *spec,
                               const hl_module_resolve_context_t *ctx,
                               hl_module_resolve_result_t *out) {
   if (!r->off_thread && r->M->n_off_resolve > 0) {
-    hl__hjob_t job;
-    memset(&job, 0, sizeof job);
-    job.kind = HL__PH_RESOLVE;
-    job.r = r;
-    job.str = spec;
-    job.rctx = *ctx;
-    job.rout = out;
+    hl__hjob_t job = {.kind = HL__PH_RESOLVE, .r = r, .str = spec, .rctx = *ctx, .rout = out};
     return hl__hooks_call_sync(r->M, &job);
   }
   memset(out, 0, sizeof *out);
@@ -236,13 +230,7 @@ static int hl__bottom_resolve(hl__mreq_t *r, const char *spec,
 static int hl__bottom_load(hl__mreq_t *r, const char *url, const hl_module_load_context_t *ctx,
                            hl_module_load_result_t *out) {
   if (!r->off_thread && r->M->n_off_load > 0) {
-    hl__hjob_t job;
-    memset(&job, 0, sizeof job);
-    job.kind = HL__PH_LOAD;
-    job.r = r;
-    job.str = url;
-    job.lctx = *ctx;
-    job.lout = out;
+    hl__hjob_t job = {.kind = HL__PH_LOAD, .r = r, .str = url, .lctx = *ctx, .lout = out};
     return hl__hooks_call_sync(r->M, &job);
   }
   memset(out, 0, sizeof *out);

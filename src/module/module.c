@@ -433,14 +433,13 @@ static void hl__import_resolved(hl__modsys_t *M, hl__import_t *imp, int rc) {
   const char *format = r->res.format ? hl__arena_strdup(&lr->arena, r->res.format) : NULL;
   hl_module_load_context_t lctx = {lr->conditions, format, a};
   if (M->n_off_load > 0 && M->n_in_load == 0) {
-    memset(&fl->job, 0, sizeof fl->job);
-    fl->job.kind = HL__PH_LOAD;
-    fl->job.r = lr;
-    fl->job.str = u;
-    fl->job.lctx = lctx;
-    fl->job.lout = &lr->load;
-    fl->job.on_done = hl__import_load_done;
-    fl->job.owner = fl;
+    fl->job = (hl__hjob_t){.kind = HL__PH_LOAD,
+                           .r = lr,
+                           .str = u,
+                           .lctx = lctx,
+                           .lout = &lr->load,
+                           .on_done = hl__import_load_done,
+                           .owner = fl};
     hl__hooks_post_async(M, &fl->job);
     return;
   }
@@ -544,14 +543,13 @@ HL_EXPORT int hl_import_with(hl_loop_t *loop, const char *specifier, const char 
     uv_ref((uv_handle_t *)&M->async);
   hl_module_resolve_context_t rctx = {r->conditions, parent, attrs};
   if (M->n_off_resolve > 0 && M->n_in_resolve == 0) {
-    memset(&imp->job, 0, sizeof imp->job);
-    imp->job.kind = HL__PH_RESOLVE;
-    imp->job.r = r;
-    imp->job.str = spec;
-    imp->job.rctx = rctx;
-    imp->job.rout = &r->res;
-    imp->job.on_done = hl__import_resolve_done;
-    imp->job.owner = imp;
+    imp->job = (hl__hjob_t){.kind = HL__PH_RESOLVE,
+                            .r = r,
+                            .str = spec,
+                            .rctx = rctx,
+                            .rout = &r->res,
+                            .on_done = hl__import_resolve_done,
+                            .owner = imp};
     hl__hooks_post_async(M, &imp->job);
     return 0;
   }
@@ -725,14 +723,12 @@ HL_EXPORT int hl_module_register(hl_loop_t *loop, const char *hooks_specifier,
       memcpy(copy, data, len);
   }
   if (!rc) {
-    hl__hjob_t job;
-    memset(&job, 0, sizeof job);
-    job.kind = HL__HJ_REGISTER;
-    job.r = r;
-    job.str = r->res.url;
-    job.lout = &r->load;
-    job.data = copy;
-    job.len = len;
+    hl__hjob_t job = {.kind = HL__HJ_REGISTER,
+                      .r = r,
+                      .str = r->res.url,
+                      .lout = &r->load,
+                      .data = copy,
+                      .len = len};
     rc = hl__hooks_call_sync(M, &job);
     if (!rc) {
       M->n_off_resolve += job.has[1];
