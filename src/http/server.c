@@ -92,6 +92,10 @@ struct hl_http_res_s {
       body_in_head;
   uint8_t nls;
   uint8_t lsmask; /* the kinds some listener takes */
+  /* a header the head writer must look at was added (Date, Content-Length,
+   * Transfer-Encoding, Connection), or a trailer, or one was removed: the
+   * head takes the general path (cleared by memset in req_new) */
+  uint8_t hslow;
   lsn_t ls[MAX_LS];
 };
 
@@ -1739,6 +1743,7 @@ static int hdr_push(hl_http_res_t *res, const char *name, size_t nl, const char 
   e->value = res->hlen + (uint32_t)nl + 1;
   e->trailer = (uint8_t)trailer;
   e->kind = hdr_kind(name, nl);
+  res->hslow |= (uint8_t)(e->kind != HK_OTHER || trailer);
   e->nl = (uint32_t)nl;
   e->vl = (uint32_t)vl;
   memcpy(w, name, nl);
@@ -1756,6 +1761,7 @@ static int hdr_remove(hl_http_res_t *res, const char *name, size_t nl, int trail
     if (e->name != HDR_DEAD && e->trailer == trailer && e->nl == nl &&
         !strncasecmp(res->hb + e->name, name, nl)) {
       e->name = HDR_DEAD;
+      res->hslow = 1;
       found = 1;
     }
   }
@@ -1921,6 +1927,8 @@ typedef struct {
   uv_loop_t *last_loop;
 } date_cache_t;
 
+#define HEAD200_LINE 17 /* "HTTP/1.1 200 OK\r\n", head200's first line */
+
 static const date_cache_t *http_date(uv_loop_t *uv) {
   static _Thread_local date_cache_t dc HL__TLS_HOT = {.last_iter = UINT64_MAX};
   uint64_t iter = uv_now(uv);
@@ -1986,18 +1994,35 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
   r->times.pre_write_head = now ? now : hl__clock_ns();
   res_fire(res, HL_HTTP_RES_PRE_WRITE_HEAD, NULL, 0);
   int st = res->status;
-  /* The commonest head, from end(): 200 with its standard reason, no header
-   * set, HTTP/1.1 keep-alive, a small body; a cached prefix (status line and
-   * Date) and the length. What the general path below would write. */
-  if (st == 200 && res->nh == 0 && res->reason == HDR_DEAD && implicit >= 0 && blen < 4096 &&
+  /* The commonest head, from end(): 200 with its standard reason, HTTP/1.1
+   * keep-alive, a small body, no header the writer must look at (hslow): the
+   * status line, the headers as set, then a cached Date and the length. What
+   * the general path below would write. */
+  if (st == 200 && !res->hslow && res->reason == HDR_DEAD && implicit >= 0 && blen < 4096 &&
       !r->is_head && r->keep_alive && r->major == 1 && r->minor >= 1 && !C->S->closing) {
     const date_cache_t *dc = http_date(C->S->L->uv);
-    char *h = res_reserve(r, dc->head200_len + 24 + blen);
+    size_t hn = 0;
+    for (uint32_t i = 0; i < res->nh; i++)
+      hn += (size_t)res->h[i].nl + res->h[i].vl + 4;
+    char *h = res_reserve(r, dc->head200_len + hn + 24 + blen);
     if (!h) {
       res->in_head = 0;
       return HL_ENOMEM;
     }
-    char *p = put(h, dc->head200, dc->head200_len);
+    char *p = h;
+    if (res->nh == 0) {
+      p = put(p, dc->head200, dc->head200_len);
+    } else {
+      p = put(p, dc->head200, HEAD200_LINE);
+      for (uint32_t i = 0; i < res->nh; i++) {
+        const hent_t *e = &res->h[i];
+        p = put(p, res->hb + e->name, e->nl);
+        p = PUTS(p, ": ");
+        p = put(p, res->hb + e->value, e->vl);
+        p = PUTS(p, "\r\n");
+      }
+      p = put(p, dc->head200 + HEAD200_LINE, dc->head200_len - HEAD200_LINE);
+    }
     p = put_u64(p, (uint64_t)implicit);
     p = PUTS(p, "\r\n\r\n");
     if (blen) {
