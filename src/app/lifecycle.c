@@ -454,7 +454,7 @@ static void stage_begin(hl_ctx_t *r, hl_stage_t s) {
     trace_stage_begin(r);
 }
 
-static const hl__fn_t *stage_fn(hl_ctx_t *r) {
+HL_INLINE const hl__fn_t *stage_fn(hl_ctx_t *r) {
   if (r->stage == HL_STAGE_HANDLE)
     return &r->route->handler;
   if (r->idx < r->napp)
@@ -760,7 +760,14 @@ static void run(hl_ctx_t *r) {
       if (r->traced)
         trace_event_begin(r, f);
       r->t_ok = 0;
-      on_value(r, f->fn(r, f->arg));
+      hl_value_t v = f->fn(r, f->arg);
+      /* the commonest result, a function that returned nothing outside the
+       * handler (no trace event to stop): on to the next, as on_value() would */
+      if (v.kind == HL_VALUE_NONE && r->stage != HL_STAGE_HANDLE && !r->ev_active) {
+        r->idx++;
+        continue;
+      }
+      on_value(r, v);
       continue;
     }
     case HL__PH_STAGE_END:
