@@ -63,7 +63,7 @@ struct hio_s {
   size_t blen, bcap;
   int body_err;
   unsigned refs;
-  uint8_t body_end, reported, released, head_set;
+  uint8_t body_end, reported, released, head_set, finish_on;
   /* respond_file */
   int fd;
   char *fbuf;
@@ -230,14 +230,12 @@ static int v_respond(void *p, int status, const hl_header_t *h, size_t n, const 
   int rc = set_head(io, status, h, n);
   if (rc)
     return rc;
-  /* The request was read whole: the server calls its close callback right
-   * after the finish, in the same step (the finish of a request whose message
-   * is complete releases it), and on_close reports the same completion. So
-   * the FINISH listener goes: the server then skips the FINISH dispatch (a
-   * context enter/leave per request). (A FINISH-only listener no longer
-   * keeps end() off the server's quiet path; that is the server's rule.) */
-  if (io->body_end)
+  /* The request was read whole: on_close reports the completion (see
+   * app_handle), the FINISH listener goes */
+  if (io->body_end && io->finish_on) {
+    io->finish_on = 0;
     hl__http_res_off(io->res, on_finish, io);
+  }
   io->refs++; /* the finish may come at once and the app release us inside */
   rc = hl_http_res_end(io->res, body, len);
   io_unref(io);
@@ -429,31 +427,6 @@ static void answer_500(hl_http_res_t *res) {
   hl_http_res_end(res, NULL, 0);
 }
 
-/* A request has a body when it has a Content-Length other than 0 or a
- * Transfer-Encoding (RFC 9112 6.3); one pass over the headers, a first-letter
- * test before each comparison. */
-static int has_body(const hl_http_req_t *req) {
-  size_t n = hl_http_req_header_count(req);
-  for (size_t i = 0; i < n; i++) {
-    const char *name, *value;
-    if (hl_http_req_header_at(req, i, &name, &value) != 0)
-      continue;
-    switch (name[0] | 0x20) {
-    case 'c':
-      if (strcasecmp(name, "content-length") == 0 && strcmp(value, "0") != 0)
-        return 1;
-      break;
-    case 't':
-      if (strcasecmp(name, "transfer-encoding") == 0)
-        return 1;
-      break;
-    default:
-      break;
-    }
-  }
-  return 0;
-}
-
 /* t0: when the server parsed the headers, if it called us right then (0 when
  * the application hands the request over itself, maybe later). */
 static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uint64_t t0) {
@@ -476,17 +449,25 @@ static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uin
   io->res = res;
   io->fd = -1;
   H->ios++;
-  int rc = hl_http_res_on(res, HL_HTTP_RES_FINISH, on_finish, io);
-  if (rc) { /* the response's listener slots are full */
-    hl__pool_put(&H->pool, io);
-    H->ios--;
-    answer_500(res);
-    return rc;
-  }
-  if (has_body(req))
+  int rc;
+  /* The completion: a request read whole gets its close callback right after
+   * the finish, in the same step (the finish of a request whose message is
+   * complete releases it), so on_close reports it and no FINISH listener is
+   * needed (a response without listeners takes the server's quiet path). One
+   * with a body may still be arriving when the response finishes: FINISH
+   * tells (v_respond drops the listener if the body was all there by then). */
+  if (hl__http_req_has_body(req)) {
+    if ((rc = hl_http_res_on(res, HL_HTTP_RES_FINISH, on_finish, io)) != 0) {
+      hl__pool_put(&H->pool, io); /* the response's listener slots are full */
+      H->ios--;
+      answer_500(res);
+      return rc;
+    }
+    io->finish_on = 1;
     hl_http_req_on_body(req, on_data, on_end, io);
-  else /* whole now: the lifecycle need not wait for the end-of-message callback */
+  } else { /* whole now: the lifecycle need not wait for the end-of-message callback */
     io->body_end = 1;
+  }
   hl_http_req_on_close(req, on_close, io);
   io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
   rc = hl__app_dispatch_at(app, &http_vt, io, &io->areq, t0);

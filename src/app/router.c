@@ -22,8 +22,8 @@ HL_EXPORT unsigned hl_method_bit(const char *m) {
   if (m == NULL)
     return HL_OTHER;
   switch (m[0]) {
-  case 'G':
-    return strcmp(m, "GET") == 0 ? HL_GET : HL_OTHER;
+  case 'G': /* the commonest, without a call */
+    return m[1] == 'E' && m[2] == 'T' && m[3] == '\0' ? HL_GET : HL_OTHER;
   case 'P':
     if (strcmp(m, "POST") == 0)
       return HL_POST;

@@ -32,4 +32,8 @@ int hl__http_res_off(hl_http_res_t *res, hl_http_res_event_cb cb, void *arg);
  * locale): 1 for a token character. Header names; Server-Timing metric names. */
 extern const unsigned char hl__http_tchar[256];
 
+/* The request announced a body (a Content-Length other than 0, or a
+ * Transfer-Encoding), as its headers said. */
+int hl__http_req_has_body(const hl_http_req_t *req);
+
 #endif

@@ -111,7 +111,7 @@ struct hl_http_req_s {
   uint32_t nhdr, hdrcap;
   uint32_t url, path, query;
   const char *method;
-  uint8_t major, minor, keep_alive, expect_continue, hs, is_head;
+  uint8_t major, minor, keep_alive, expect_continue, hs, is_head, has_body;
   uint8_t dispatched, msg_done, appended, finished, aborted, paused, released;
   uint64_t body_bytes, end_seq;
   hl_http_data_cb on_data;
@@ -920,6 +920,8 @@ static int on_headers_complete(llhttp_t *p) {
   r->minor = p->http_minor;
   r->keep_alive = (uint8_t)llhttp_should_keep_alive(p);
   r->is_head = p->method == HTTP_HEAD;
+  r->has_body = (p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) ||
+                ((p->flags & F_CONTENT_LENGTH) && p->content_length); /* RFC 9112 6.3 */
   r->times.headers = hl__clock_ns();
   if ((p->flags & F_CONTENT_LENGTH) && p->content_length > S->lim.max_body_bytes) {
     C->err_status = 413;
@@ -2273,4 +2275,8 @@ size_t hl__http_conn_buffered(const hl_http_conn_t *C) {
 void hl__http_struct_sizes(size_t *conn, size_t *req) {
   *conn = sizeof(hl_http_conn_t);
   *req = sizeof(hl_http_req_t);
+}
+
+int hl__http_req_has_body(const hl_http_req_t *req) {
+  return req->has_body;
 }
