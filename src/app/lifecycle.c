@@ -598,7 +598,7 @@ static void body_done(hl__req_t *r, int status, const void *data, size_t len) {
   run(r);
 }
 
-static void after_routing(hl_ctx_t *r) {
+static void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb) {
   const char *path = r->vt->path(r->io);
   hl__router_match(&r->app->root, r->mbit, path, strlen(path), &r->match);
   if (r->match.route == NULL) {
@@ -622,7 +622,7 @@ static void after_routing(hl_ctx_t *r) {
   for (size_t i = 0; i < r->match.n_params; i++)
     r->pdec[i] = NULL; /* decoded on first use (hl_ctx_param) */
   r->phase = HL__PH_BODY_WAIT;
-  int rc = r->vt->read_body(r->io, r, body_done);
+  int rc = r->vt->read_body(r->io, r, body_cb);
   if (rc != 0 && r->phase == HL__PH_BODY_WAIT)
     begin_error(r, rc, NULL);
 }
@@ -653,7 +653,7 @@ static void next_stage(hl_ctx_t *r) {
     if (r->cut)
       stage_begin(r, HL_STAGE_MAP_RESPONSE);
     else
-      after_routing(r);
+      after_routing(r, body_done);
     break;
   case HL_STAGE_PARSE:
     stage_begin(r, HL_STAGE_TRANSFORM);
@@ -803,6 +803,103 @@ park:
   maybe_free(r);
 }
 
+/* ---- the untraced lane -------------------------------------------------------------
+ * An untraced request goes through the stages in straight-line code, taking
+ * the transitions run() would take, as long as every function returns at
+ * once with nothing to decide: none (the handler: a value, the response).
+ * At the first anything else (a value that cuts a stage, an error, a
+ * promise), and for a missing route, a body to wait for or to parse, or the
+ * client gone, r is left as the machine would have it and run() goes on from
+ * there. Without trace, nothing but the functions' order and results is
+ * observable, so the lane and the machine give the same answer; the lane saves
+ * run()'s dispatch (a phase switch per step) and stage_begin()'s generality. */
+
+/* Stage s's functions in the lane: 1 when each returned none (the handler: a
+ * plain value, now r->resp) and the client is still there; 0 when the machine
+ * takes over (its state set). */
+static int lane_stage(hl_ctx_t *r, hl_stage_t s) {
+  hl_app_t *app = r->app;
+  const hl__fnlist_t *rl = r->route && s != HL_STAGE_REQUEST ? &r->route->stages[s] : NULL;
+  unsigned napp = s == HL_STAGE_HANDLE ? 0 : app->stages[s].n;
+  unsigned total = s == HL_STAGE_HANDLE ? 1 : napp + (rl ? rl->n : 0);
+  r->stage = s;
+  r->napp = napp;
+  r->total = total;
+  r->phase = HL__PH_FN_NEXT;
+  for (unsigned i = 0; i < total; i++) {
+    /* read at each call: a function may register more (lists only grow) */
+    const hl__fn_t *f = s == HL_STAGE_HANDLE ? &r->route->handler
+                        : i < napp           ? &app->stages[s].v[i]
+                                             : &rl->v[i - napp];
+    r->idx = i;
+    hl_value_t v = f->fn(r, f->arg);
+    if (v.kind != HL_VALUE_NONE || s == HL_STAGE_HANDLE) {
+      on_value(r, v); /* r->idx++, the phase */
+      if (r->phase != HL__PH_FN_NEXT)
+        return 0;
+    } else {
+      r->idx = i + 1;
+    }
+    if (HL_UNLIKELY(r->closed))
+      return 0; /* FN_NEXT or the stage's end: the machine sees `closed` */
+  }
+  r->idx = total;
+  return 1;
+}
+
+/* The body, when the lane asked for it: the parse stage comes next (begun by
+ * the machine's STAGE_BEGIN if the lane does not go on with it). */
+static void lane_body(hl__req_t *r, int status, const void *data, size_t len) {
+  if (r == NULL || r->phase != HL__PH_BODY_WAIT)
+    return;
+  if (status < 0) {
+    body_done(r, status, data, len);
+    return;
+  }
+  r->body = data;
+  r->body_len = len;
+  r->stage = HL_STAGE_PARSE;
+  r->phase = HL__PH_STAGE_BEGIN;
+  if (!r->running) { /* it came later: the machine goes on */
+    r->t_ok = 0;
+    run(r);
+  }
+}
+
+HL_INLINE unsigned lane_held(const hl_ctx_t *r) {
+  return r->app->stage_mask | (r->route ? r->route->stage_mask : 0);
+}
+
+static void lane(hl_ctx_t *r) {
+  r->running = 1;
+  if (!lane_stage(r, HL_STAGE_REQUEST))
+    goto machine;
+  r->phase = HL__PH_STAGE_END; /* the request stage is over (see next_stage) */
+  after_routing(r, lane_body);
+  if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
+    goto machine; /* an error, a body to wait for or to parse */
+  static const unsigned char seq[] = {HL_STAGE_TRANSFORM, HL_STAGE_BEFORE_HANDLE, HL_STAGE_HANDLE,
+                                      HL_STAGE_AFTER_HANDLE, HL_STAGE_MAP_RESPONSE};
+  for (unsigned k = 0; k < sizeof seq; k++) {
+    hl_stage_t s = (hl_stage_t)seq[k];
+    if (s != HL_STAGE_HANDLE && !(lane_held(r) & (1u << s)))
+      continue; /* empty: the machine goes past it too */
+    if (!lane_stage(r, s))
+      goto machine;
+  }
+  r->stage = HL_STAGE_MAP_RESPONSE;
+  r->phase = HL__PH_SEND;
+  send_response(r);
+  if (r->phase == HL__PH_SEND_WAIT) { /* the machine parks here too */
+    r->running = 0;
+    maybe_free(r);
+    return;
+  }
+machine:
+  r->running = 0;
+  run(r);
+}
+
 /* ---- the transport's side ------------------------------------------------------------ */
 static void start(void *arg) {
   hl_ctx_t *r = arg;
@@ -835,6 +932,10 @@ static void start(void *arg) {
     t->req = r;
     t->subs = NULL;
     app->traces[i].fn(t, app->traces[i].arg);
+  }
+  if (!r->traced) {
+    lane(r);
+    return;
   }
   stage_begin(r, HL_STAGE_REQUEST);
   run(r);
