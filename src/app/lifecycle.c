@@ -1022,6 +1022,19 @@ void hl__app_io_closed(hl__req_t *r, int status) {
     return;
   r->closed = 1;
   r->close_status = status;
+  /* The untraced common end: the response is out and the request has no
+   * afterResponse function; what closed_in_ctx() and run() would do, an
+   * empty afterResponse stage and the end, in a few stores. */
+  if (r->phase == HL__PH_SEND_WAIT && !r->running && !r->traced && r->vt->run &&
+      !(lane_held(r) & (1u << HL_STAGE_AFTER_RESPONSE))) {
+    r->streaming = 0;
+    r->stage = HL_STAGE_AFTER_RESPONSE;
+    r->idx = r->napp = r->total = 0;
+    r->phase = HL__PH_DONE;
+    finish(r);
+    maybe_free(r);
+    return;
+  }
   if (r->running || r->vt->run) {
     closed_in_ctx(r);
     return;
