@@ -70,6 +70,22 @@ typedef struct hl__rnode_s {
   hl__slot_t slot[HL__NMETHODS];
 } hl__rnode_t;
 
+/* The routes' fully static paths (no parameter, no wildcard), for a lookup by
+ * hash before the tree walk (what the walk would find first: at each node it
+ * tries the static children before a parameter). Open addressing, a power of
+ * two entries, at most half full. */
+typedef struct hl__static_s {
+  uint64_t hash;
+  char *path; /* owned copy */
+  size_t len;
+  const hl__rnode_t *node; /* where the tree ends this path (nodes never move) */
+} hl__static_t;
+
+typedef struct hl__statics_s {
+  hl__static_t *v;
+  size_t n, cap;
+} hl__statics_t;
+
 typedef struct hl__trace_reg_s {
   hl_trace_fn fn;
   void *arg;
@@ -79,6 +95,7 @@ struct hl_app_s {
   hl_loop_t *loop;
   void *store;
   hl__rnode_t root;
+  hl__statics_t statics;
   hl_route_t *routes;
   hl__fnlist_t stages[HL_STAGE_COUNT];
   unsigned stage_mask;              /* bit s: stages[s] holds a function (lists only grow) */
@@ -102,8 +119,8 @@ void hl__app_http_free(hl_app_t *app);
 
 /* ---- router ---- */
 int hl__router_add(hl_app_t *app, hl_route_t *route, const char *path);
-void hl__router_free(hl__rnode_t *root);
-int hl__router_match(const hl__rnode_t *root, unsigned mbit, const char *path, size_t n,
+void hl__router_free(hl_app_t *app);
+int hl__router_match(const hl_app_t *app, unsigned mbit, const char *path, size_t n,
                      hl_route_match_t *m);
 
 /* hl_stage_name()'s table (ctx.c), for the lifecycle's hot path */

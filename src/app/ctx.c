@@ -109,7 +109,7 @@ HL_EXPORT int hl_app_free(hl_app_t *app) {
   if (hl__app_http_busy(app)) /* listening, closing, or HTTP requests not yet ended */
     return HL_EBUSY;
   hl__app_http_free(app);
-  hl__router_free(&app->root);
+  hl__router_free(app);
   while (app->routes) {
     hl_route_t *r = app->routes;
     app->routes = r->next;

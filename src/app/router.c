@@ -128,6 +128,60 @@ static hl__rnode_t *insert_static(hl__rnode_t *nd, const char *s, size_t n) {
   return nd;
 }
 
+/* ---- the static paths' table ---- */
+static uint64_t path_hash(const char *s, size_t n) {
+  uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * 0x100000001b3u;
+  return h;
+}
+
+static const hl__rnode_t *statics_find(const hl__statics_t *t, const char *s, size_t n) {
+  if (t->n == 0)
+    return NULL;
+  uint64_t h = path_hash(s, n);
+  for (size_t i = (size_t)h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+    const hl__static_t *e = &t->v[i];
+    if (e->path == NULL)
+      return NULL;
+    if (e->hash == h && e->len == n && memcmp(e->path, s, n) == 0)
+      return e->node;
+  }
+}
+
+static void statics_put(hl__static_t *v, size_t cap, const hl__static_t *e) {
+  size_t i = (size_t)e->hash & (cap - 1);
+  while (v[i].path)
+    i = (i + 1) & (cap - 1);
+  v[i] = *e;
+}
+
+/* Record the static path s[0..n) ending at nd (once per path). */
+static int statics_add(hl__statics_t *t, const char *s, size_t n, const hl__rnode_t *nd) {
+  if (statics_find(t, s, n))
+    return 0; /* another method's route on the same path: same node */
+  if ((t->n + 1) * 2 > t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 16;
+    hl__static_t *v = hl__calloc(cap, sizeof(*v));
+    if (v == NULL)
+      return HL_ENOMEM;
+    for (size_t i = 0; i < t->cap; i++)
+      if (t->v[i].path)
+        statics_put(v, cap, &t->v[i]);
+    hl__free(t->v);
+    t->v = v;
+    t->cap = cap;
+  }
+  hl__static_t e = {path_hash(s, n), hl__malloc(n + 1), n, nd};
+  if (e.path == NULL)
+    return HL_ENOMEM;
+  memcpy(e.path, s, n);
+  e.path[n] = '\0';
+  statics_put(t->v, t->cap, &e);
+  t->n++;
+  return 0;
+}
+
 /* Insert one expanded path (no optional markers). */
 static int insert_path(hl_app_t *app, hl_route_t *route, const char *path) {
   const char *names[HL__MAX_PARAMS];
@@ -172,6 +226,8 @@ static int insert_path(hl_app_t *app, hl_route_t *route, const char *path) {
   for (unsigned b = route->methods; b; b &= b - 1)
     if (nd->slot[method_index(b & -b)].route)
       return HL_EBUSY;
+  if (nn == 0 && statics_add(&app->statics, path, strlen(path), nd) != 0)
+    return HL_ENOMEM;
   if (route->n_names_mem == 16)
     return HL_EINVAL;
   size_t bytes = (nn + 1) * sizeof(char *);
@@ -255,17 +311,28 @@ int hl__router_add(hl_app_t *app, hl_route_t *route, const char *path) {
   return rc;
 }
 
-void hl__router_free(hl__rnode_t *nd) {
+static void router_free(hl__rnode_t *nd);
+
+void hl__router_free(hl_app_t *app) {
+  router_free(&app->root);
+  for (size_t i = 0; i < app->statics.cap; i++)
+    hl__free(app->statics.v[i].path);
+  hl__free(app->statics.v);
+  app->statics.v = NULL;
+  app->statics.n = app->statics.cap = 0;
+}
+
+static void router_free(hl__rnode_t *nd) {
   for (unsigned i = 0; i < nd->nkids; i++) {
-    hl__router_free(nd->kids[i]);
+    router_free(nd->kids[i]);
     hl__free(nd->kids[i]);
   }
   if (nd->param) {
-    hl__router_free(nd->param);
+    router_free(nd->param);
     hl__free(nd->param);
   }
   if (nd->wild) {
-    hl__router_free(nd->wild);
+    router_free(nd->wild);
     hl__free(nd->wild);
   }
   hl__free(nd->kids);
@@ -338,7 +405,7 @@ static int walk(look_t *L, const hl__rnode_t *nd, const char *s, size_t n) {
   return 0;
 }
 
-int hl__router_match(const hl__rnode_t *root, unsigned mbit, const char *path, size_t n,
+int hl__router_match(const hl_app_t *app, unsigned mbit, const char *path, size_t n,
                      hl_route_match_t *m) {
   look_t L;
   L.mbit = mbit;
@@ -348,7 +415,12 @@ int hl__router_match(const hl__rnode_t *root, unsigned mbit, const char *path, s
   m->route = NULL;
   m->n_params = 0;
   m->allow = 0;
-  if (walk(&L, root, path, n))
+  /* a static path with a route for the method: what the walk finds first */
+  const hl__rnode_t *st = statics_find(&app->statics, path, n);
+  if (st && take(&L, st))
+    return 0;
+  L.first = NULL;
+  if (walk(&L, &app->root, path, n))
     return 0;
   if (L.first) {
     m->status = 405;
@@ -365,5 +437,5 @@ HL_EXPORT int hl_app_match(const hl_app_t *app, const char *method, const char *
                            size_t path_len, hl_route_match_t *out) {
   if (app == NULL || method == NULL || path == NULL || out == NULL)
     return HL_EINVAL;
-  return hl__router_match(&app->root, hl_method_bit(method), path, path_len, out);
+  return hl__router_match(app, hl_method_bit(method), path, path_len, out);
 }
