@@ -234,6 +234,22 @@ static hl_header_t *headers(hl_ctx_t *r, const char *ctype, int own, size_t own_
   hl_header_t *h = hl__ctx_alloc_fast(r, (r->nh + extra + 1) * sizeof(*h));
   if (h == NULL)
     return NULL;
+  if (r->nh + extra == 0) { /* nothing set: the value's Content-Type alone */
+    *n = 0;
+    if (ctype == NULL)
+      return h;
+    static const char name[] = "Content-Type";
+    h[0].name = name;
+    h[0].value = ctype;
+    *n = 1;
+    if (own) {
+      r->own_hn[1] = name;
+      r->own_hn_len[1] = sizeof name - 1;
+      r->own_hv[1] = ctype;
+      r->own_hv_len[1] = own_len;
+    }
+    return h;
+  }
   size_t k = 0;
   int have_ct = 0;
   const char *set = NULL; /* the first set Content-Type (what hl_ctx_get_header finds) */

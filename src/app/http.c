@@ -201,7 +201,7 @@ static int v_read_body(void *p, hl__req_t *req, hl__app_body_cb cb) {
 /* Status and headers onto the server's response (not written yet). On an
  * error the headers added here are removed again: nothing is left behind. */
 static int set_head(hio_t *io, int status, const hl_header_t *h, size_t n) {
-  int rc = hl_http_res_status(io->res, status, NULL);
+  int rc = hl__http_res_status_std(io->res, status);
   const hl__req_t *ar = io->areq;
   size_t i = 0;
   for (; rc == 0 && i < n; i++) {

@@ -36,4 +36,8 @@ extern const unsigned char hl__http_tchar[256];
  * Transfer-Encoding), as its headers said. */
 int hl__http_req_has_body(const hl_http_req_t *req);
 
+/* hl_http_res_status(res, status, NULL), with nothing to do when the
+ * response already has that status and the standard reason. */
+int hl__http_res_status_std(hl_http_res_t *res, int status);
+
 #endif

@@ -2280,3 +2280,9 @@ void hl__http_struct_sizes(size_t *conn, size_t *req) {
 int hl__http_req_has_body(const hl_http_req_t *req) {
   return req->has_body;
 }
+
+int hl__http_res_status_std(hl_http_res_t *res, int status) {
+  if (res_usable(res) && !res->head_sent && res->status == status && res->reason == HDR_DEAD)
+    return 0; /* already so (a response starts as 200 with its standard reason) */
+  return hl_http_res_status(res, status, NULL);
+}
