@@ -514,3 +514,61 @@ Test(http_raw, answer_before_body_then_client_leaves) {
   hl_tc_raw_free(&c);
   srv_stop();
 }
+
+/* The cached 200 head (status line, Date, Content-Length from a per-second
+ * cache) is also taken with headers set, as long as none is one the head
+ * writer acts on; what it writes must be what the general path writes: the
+ * status line, the set headers in order, Date, Content-Length. A removal or
+ * a Connection header takes the general path. */
+static void head_handler(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  (void)s;
+  const char *p = hl_http_req_path(req);
+  requests++;
+  cr_assert_eq(hl_http_res_set_header(res, "X-One", "1"), 0);
+  cr_assert_eq(hl_http_res_add_header(res, "Content-Type", "text/plain"), 0);
+  if (!strcmp(p, "/removed")) {
+    cr_assert_eq(hl_http_res_set_header(res, "X-Gone", "g"), 0);
+    cr_assert_eq(hl_http_res_remove_header(res, "x-gone"), 0);
+  } else if (!strcmp(p, "/close")) {
+    cr_assert_eq(hl_http_res_set_header(res, "Connection", "close"), 0);
+  }
+  cr_assert_eq(hl_http_res_end(res, "hi", 2), 0);
+}
+
+/* The response at `at` with its Date value blanked (it changes each second). */
+static void expect_head(const char *at, const char *want) {
+  cr_assert_not_null(at);
+  char got[512];
+  size_t n = strlen(want);
+  cr_assert(strlen(at) >= n, "short: %s", at);
+  memcpy(got, at, n);
+  got[n] = '\0';
+  char *d = strstr(got, "Date: ");
+  cr_assert_not_null(d, "%s", got);
+  cr_assert(strlen(d) > 35, "%s", got);
+  memset(d + 6, '#', 29); /* "Sun, 22 Nov 2026 02:49:22 GMT" */
+  cr_assert_str_eq(got, want);
+}
+
+Test(http_raw, cached_head_with_headers_matches_the_general_one) {
+  reset();
+  srv_start(head_handler, NULL);
+  hl_tc_raw_t c;
+  raw_exchange(&c, "GET /plain HTTP/1.1\r\nHost: x\r\n\r\n"
+                   "GET /removed HTTP/1.1\r\nHost: x\r\n\r\n"
+                   "GET /close HTTP/1.1\r\nHost: x\r\n\r\n");
+  cr_assert_eq(requests, 3);
+  const char *one = "HTTP/1.1 200 OK\r\nX-One: 1\r\nContent-Type: text/plain\r\n"
+                    "Date: #############################\r\nContent-Length: 2\r\n\r\nhi";
+  const char *r1 = c.in;
+  expect_head(r1, one);
+  const char *r2 = strstr(r1 + 1, "HTTP/1.1 200 OK");
+  expect_head(r2, one);
+  const char *r3 = strstr(r2 + 1, "HTTP/1.1 200 OK");
+  expect_head(r3, "HTTP/1.1 200 OK\r\nX-One: 1\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                  "Date: #############################\r\nContent-Length: 2\r\n\r\nhi");
+  cr_assert_eq(hl_tc_count(c.in, "HTTP/1.1 200 OK"), 3);
+  cr_assert_null(strstr(c.in, "X-Gone"));
+  hl_tc_raw_free(&c);
+  srv_stop();
+}
