@@ -427,25 +427,73 @@ static void writer_advance(hl_http_conn_t *C) {
   }
 }
 
-/* Requests whose last byte has been handed to the kernel: finish, release. */
+/* After r's FINISH listeners: may conn_sent stay in r's context while it
+ * releases r, and go from there straight to the next FINISH's request
+ * (hl__swap: after(r), before(next), what leaving and entering emit) instead
+ * of leaving to the connection's context? Yes when nothing that reads the
+ * context would run: r's release is quiet (no close callback, no connection
+ * close, no parsing resumed, a destroy hook's entry queued, not emitted), no
+ * error was raised and no drain is due (the stack stays non-empty or nothing
+ * is pending). (Finished requests were dispatched: on_close alone says a
+ * close callback will run.) */
+HL_INLINE int req_finish_stays(hl__loop_t *L, hl_http_conn_t *C, hl_http_req_t *r) {
+  return r->msg_done && !r->on_close && !r->res.close_conn && !C->pause_queue && !L->raised &&
+         (L->depth > 1 || !L->npending) &&
+         (!L->hook_fields[HL__F_DESTROY] || L->dq_len < L->dq_lim);
+}
+
+/* req_leave() for a request released in its own context: nothing to adopt. */
+static void req_leave_released(hl_http_conn_t *C, hl_async_id_t id, hl__loop_t *prev) {
+  hl__leave(C->S->L, id, prev);
+  if (--C->busy == 0 && !C->in_read) {
+    if (!C->flushing)
+      conn_flush(C);
+    else if (C->olen)
+      C->reflush = 1;
+  }
+}
+
+/* Requests whose last byte has been handed to the kernel: finish, release.
+ * FINISH listeners run in the request's context; pipelined requests finished
+ * by one write go from one's context to the next's (req_finish_stays): the
+ * quiet releases in between run in the previous one's (they emit nothing and
+ * call nothing). */
 static void conn_sent(hl_http_conn_t *C) {
+  hl__loop_t *L = C->S->L;
   hl_http_req_t *r;
-  uint64_t now = 0; /* one clock read for what one write handed over */
+  hl__loop_t *prev = NULL;
+  hl_async_id_t in = 0; /* a released request whose context is still entered */
+  uint64_t now = 0;     /* one clock read for what one write handed over */
   while ((r = C->q_head) && r->appended && r->end_seq <= C->sent_seq && !C->closed) {
+    int fire = !r->finished && (r->res.lsmask & HL_HTTP_RES_FINISH);
+    if (in && !fire) {
+      req_leave_released(C, in, prev);
+      in = 0;
+      continue;
+    }
     if (!r->finished) {
       r->finished = 1;
       r->times.finish = now ? now : (now = hl__clock_ns());
-      if (r->res.lsmask & HL_HTTP_RES_FINISH) {
+      if (fire) {
         hl_async_id_t id = r->async.id;
-        hl__loop_t *prev = req_enter(r);
+        if (in)
+          hl__swap(L, in, &r->async);
+        else
+          prev = req_enter(r);
+        in = id;
         res_fire(&r->res, HL_HTTP_RES_FINISH, NULL, 0);
-        req_leave(r, id, prev);
+        if (!req_finish_stays(L, C, r)) {
+          req_leave(r, id, prev);
+          in = 0;
+        }
       }
     }
     if (!r->msg_done)
       break;
     req_release(r, 0);
   }
+  if (in)
+    req_leave_released(C, in, prev);
   if (!C->closed && C->ending == 1 && C->olen == 0 && !C->writing)
     conn_end(C);
 }
