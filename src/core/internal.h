@@ -102,11 +102,13 @@ static inline void hl__frame_release(hl__loop_t *L, hl__frame_t *f) {
 }
 
 /* ---- execution context ------------------------------------------------------ */
+/* In hl__async_t's order (id, trigger, frame, resource): installing a
+ * resource's context is a straight copy. */
 typedef struct hl__ctx_s {
   hl_async_id_t exec_id;
   hl_async_id_t trigger_id;
-  void *resource;
   hl__frame_t *frame; /* holds one reference */
+  void *resource;
 } hl__ctx_t;
 
 enum { HL__F_INIT, HL__F_BEFORE, HL__F_AFTER, HL__F_DESTROY, HL__F_PROMISE_RESOLVE, HL__F_COUNT };
