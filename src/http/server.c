@@ -440,9 +440,10 @@ static inline int req_sent(const hl_http_conn_t *C, const hl_http_req_t *r) {
  * will run.) */
 static inline int req_finish_chains(hl__loop_t *L, hl_http_conn_t *C, hl_http_req_t *r) {
   hl_http_req_t *n = r->next;
-  return n && req_sent(C, n) && !n->finished && (n->res.lsmask & HL_HTTP_RES_FINISH) &&
-         r->msg_done && !r->on_close && !r->res.close_conn && !C->pause_queue && !C->closed &&
-         !L->raised && (L->depth > 1 || !L->npending) &&
+  /* (n is not finished: only the queue's head is ever finished) */
+  return n && req_sent(C, n) && (n->res.lsmask & HL_HTTP_RES_FINISH) && r->msg_done &&
+         !r->on_close && !r->res.close_conn && !C->pause_queue && !C->closed && !L->raised &&
+         (L->depth > 1 || !L->npending) &&
          (!L->hook_fields[HL__F_DESTROY] || L->dq_len < L->dq_lim);
 }
 
