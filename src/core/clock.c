@@ -41,7 +41,7 @@ typedef struct {
   uint64_t cal_tsc, cal_ns;   /* where calibration began */
   uint64_t base_tsc, base_ns; /* the last rebase */
   uint64_t mult;              /* ns per tick, 32.32 fixed point */
-  uint64_t rebase_ticks;      /* ticks in CAL_NS */
+  uint64_t rebase_ticks;      /* ticks in CAL_NS; 0 unless CK_READY (the fast path's one test) */
   uint64_t last;              /* the last value returned */
 } hl__clock_t;
 
@@ -53,9 +53,9 @@ static uint64_t gettime_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t clamp(uint64_t ns) {
-  if (ns < ck.last)
-    return ck.last;
+static inline uint64_t clamp(uint64_t ns) {
+  uint64_t last = ck.last;
+  ns = ns < last ? last : ns; /* (branch-free: a store even when held) */
   ck.last = ns;
   return ns;
 }
@@ -108,6 +108,7 @@ static __attribute__((noinline)) uint64_t clock_slow(void) {
   ck.mult = (uint64_t)(((unsigned __int128)dns << 32) / dt);
   if (!ck.mult) { /* a counter faster than 4 GHz per ns: no use */
     ck.state = CK_GETTIME;
+    ck.rebase_ticks = 0;
     return clamp(ns);
   }
   ck.rebase_ticks = (uint64_t)(((unsigned __int128)CAL_NS << 32) / ck.mult);
@@ -120,13 +121,13 @@ static __attribute__((noinline)) uint64_t clock_slow(void) {
 #endif
 }
 
+/* The fast path: ticks since the last rebase, under rebase_ticks (which is 0
+ * in every state but CK_READY: one test covers the state too). */
 uint64_t hl__clock_ns(void) {
 #if HL__HAVE_TSC
-  if (HL_LIKELY(ck.state == CK_READY)) {
-    uint64_t d = __rdtsc() - ck.base_tsc;
-    if (HL_LIKELY(d < ck.rebase_ticks))
-      return clamp(ck.base_ns + (uint64_t)(((unsigned __int128)d * ck.mult) >> 32));
-  }
+  uint64_t d = __rdtsc() - ck.base_tsc;
+  if (HL_LIKELY(d < ck.rebase_ticks))
+    return clamp(ck.base_ns + (uint64_t)(((unsigned __int128)d * ck.mult) >> 32));
 #endif
   return clock_slow();
 }

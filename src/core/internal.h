@@ -102,11 +102,13 @@ static inline void hl__frame_release(hl__loop_t *L, hl__frame_t *f) {
 }
 
 /* ---- execution context ------------------------------------------------------ */
+/* In hl__async_t's order (id, trigger, frame, resource): installing a
+ * resource's context is a straight copy. */
 typedef struct hl__ctx_s {
   hl_async_id_t exec_id;
   hl_async_id_t trigger_id;
-  void *resource;
   hl__frame_t *frame; /* holds one reference */
+  void *resource;
 } hl__ctx_t;
 
 enum { HL__F_INIT, HL__F_BEFORE, HL__F_AFTER, HL__F_DESTROY, HL__F_PROMISE_RESOLVE, HL__F_COUNT };
@@ -390,6 +392,28 @@ HL_INLINE void hl__pop(hl__loop_t *L, hl_async_id_t id) {
   hl__frame_t *f = L->cur.frame;
   L->cur = L->stack[--L->depth];
   hl__frame_release(L, f);
+}
+
+/* Leave the context of `id` and enter a's in one step: the hooks see what
+ * hl__pop(L, id) then hl__push(L, a) emit (after, the stack check, before),
+ * the context below is neither restored nor saved again. Only for a caller
+ * that knows nothing else would run between the two: no error raised, no
+ * drain due (hl__after_callback), no code that reads the context. */
+HL_INLINE void hl__swap(hl__loop_t *L, hl_async_id_t id, const hl__async_t *a) {
+  if (HL_UNLIKELY(L->hook_fields[HL__F_AFTER]))
+    hl__emit_inline(L, HL__F_AFTER, id);
+  if (HL_UNLIKELY(L->cur.exec_id != id))
+    hl__stack_corrupted(L, L->cur.exec_id, id);
+  hl__frame_t *f = L->cur.frame;
+  L->cur.exec_id = a->id;
+  L->cur.trigger_id = a->trigger_id;
+  L->cur.resource = a->resource;
+  L->cur.frame = a->frame;
+  if (a->frame)
+    a->frame->refs++;
+  hl__frame_release(L, f);
+  if (HL_UNLIKELY(L->hook_fields[HL__F_BEFORE]))
+    hl__emit_inline(L, HL__F_BEFORE, a->id);
 }
 
 /* Drain ticks and microtasks when the outermost callback has returned. */

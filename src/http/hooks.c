@@ -11,14 +11,7 @@
 
 #define HL__HTTP_HOOKS_MAX 16
 
-typedef struct {
-  hl__loop_t *L;
-  int mask;
-  hl_http_hook_cb cb;
-  void *arg;
-} hl__http_sub_t;
-
-static _Thread_local hl__http_sub_t subs[HL__HTTP_HOOKS_MAX];
+_Thread_local hl__http_sub_t hl__http_subs[HL__HTTP_HOOKS_MAX];
 _Thread_local int hl__http_nsubs HL__TLS_HOT;
 
 HL_EXPORT const char *hl_http_hooks_version(void) {
@@ -36,7 +29,7 @@ HL_EXPORT int hl_http_hooks_on(hl_loop_t *loop, int mask, hl_http_hook_cb cb, vo
     return HL_EINVAL;
   if (hl__http_nsubs == HL__HTTP_HOOKS_MAX)
     return HL_EHTTPLISTENERS;
-  subs[hl__http_nsubs++] = (hl__http_sub_t){L, mask, cb, arg};
+  hl__http_subs[hl__http_nsubs++] = (hl__http_sub_t){L, mask, cb, arg};
   return 0;
 }
 
@@ -45,9 +38,9 @@ HL_EXPORT int hl_http_hooks_off(hl_loop_t *loop, hl_http_hook_cb cb, void *arg) 
   if (!L || !cb)
     return HL_EINVAL;
   for (int i = 0; i < hl__http_nsubs; i++) {
-    if (subs[i].L == L && subs[i].cb == cb && subs[i].arg == arg) {
+    if (hl__http_subs[i].L == L && hl__http_subs[i].cb == cb && hl__http_subs[i].arg == arg) {
       for (int j = i + 1; j < hl__http_nsubs; j++)
-        subs[j - 1] = subs[j];
+        hl__http_subs[j - 1] = hl__http_subs[j];
       hl__http_nsubs--;
       return 0;
     }
@@ -55,27 +48,16 @@ HL_EXPORT int hl_http_hooks_off(hl_loop_t *loop, hl_http_hook_cb cb, void *arg) 
   return HL_ENOENT;
 }
 
-/* Several listeners: from a snapshot, as a listener may subscribe or
- * unsubscribe while we iterate (out of line: the snapshot's frame is large). */
-static __attribute__((noinline)) void hooks_fire_many(hl__loop_t *L, hl_http_hook_event_t *ev) {
+/* Several listeners (hl__http_hooks_fire has one inline): from a snapshot,
+ * as a listener may subscribe or unsubscribe while we iterate. */
+void hl__http_hooks_fire_many(hl__loop_t *L, hl_http_hook_event_t *ev) {
   hl__http_sub_t copy[HL__HTTP_HOOKS_MAX];
   int n = hl__http_nsubs;
   for (int i = 0; i < n; i++)
-    copy[i] = subs[i];
+    copy[i] = hl__http_subs[i];
   for (int i = 0; i < n; i++)
     if (copy[i].L == L && (copy[i].mask & ev->kind))
       copy[i].cb(ev, copy[i].arg);
-}
-
-void hl__http_hooks_fire(hl__loop_t *L, hl_http_hook_event_t *ev) {
-  if (HL_LIKELY(hl__http_nsubs == 0))
-    return;
-  if (hl__http_nsubs == 1) { /* one listener: nothing to snapshot (as Node's emit) */
-    if (subs[0].L == L && (subs[0].mask & ev->kind))
-      subs[0].cb(ev, subs[0].arg);
-    return;
-  }
-  hooks_fire_many(L, ev);
 }
 
 /* hl_loop_close: the loop's subscriptions go with it (a later loop may get the
@@ -83,8 +65,8 @@ void hl__http_hooks_fire(hl__loop_t *L, hl_http_hook_event_t *ev) {
 void hl__http_hooks_forget(hl__loop_t *L) {
   int n = 0;
   for (int i = 0; i < hl__http_nsubs; i++)
-    if (subs[i].L != L)
-      subs[n++] = subs[i];
+    if (hl__http_subs[i].L != L)
+      hl__http_subs[n++] = hl__http_subs[i];
   hl__http_nsubs = n;
 }
 

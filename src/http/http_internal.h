@@ -4,12 +4,31 @@
 
 #include "../core/internal.h"
 
-void hl__http_hooks_fire(hl__loop_t *L, hl_http_hook_event_t *ev);
 /* The number of http-hooks subscriptions on this thread (read inline on
  * every request: nonzero means hl__http_hooks_fire has work). */
 extern _Thread_local int hl__http_nsubs HL__TLS_HOT;
 static inline int hl__http_hooks_any(void) {
   return hl__http_nsubs;
+}
+/* The subscriptions (hooks.c): the first hl__http_nsubs are valid. */
+typedef struct hl__http_sub_s {
+  hl__loop_t *L;
+  int mask;
+  hl_http_hook_cb cb;
+  void *arg;
+} hl__http_sub_t;
+extern _Thread_local hl__http_sub_t hl__http_subs[];
+void hl__http_hooks_fire_many(hl__loop_t *L, hl_http_hook_event_t *ev);
+/* Fire ev when hl__http_hooks_any(): one subscription is called from the
+ * site (nothing to snapshot, as Node's emit), several from a snapshot. */
+static inline void hl__http_hooks_fire(hl__loop_t *L, hl_http_hook_event_t *ev) {
+  if (HL_LIKELY(hl__http_nsubs == 1)) {
+    const hl__http_sub_t *s = &hl__http_subs[0];
+    if (s->L == L && (s->mask & ev->kind))
+      s->cb(ev, s->arg);
+  } else {
+    hl__http_hooks_fire_many(L, ev);
+  }
 }
 void hl__http_struct_sizes(size_t *conn, size_t *req); /* bench/http */
 /* Bytes of I/O buffers a connection holds (tests: an idle one holds none). */

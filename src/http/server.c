@@ -358,22 +358,18 @@ static __attribute__((noinline)) void res_fire_all(hl_http_res_t *res, int kind,
       ls[i].cb(res, &ev, ls[i].arg);
 }
 
-/* Out of line, so the caller's path keeps its registers when nobody listens;
- * a single listener (whose mask is lsmask, which has `kind`) is called
- * without the loop and its registers. */
-static __attribute__((noinline)) void res_fire_slow(hl_http_res_t *res, int kind, const void *chunk,
-                                                    size_t len) {
-  if (res->nls != 1) {
-    res_fire_all(res, kind, chunk, len);
-    return;
-  }
-  hl_http_res_event_t ev = {kind, res->status, res_reason(res), chunk, len};
-  res->ls[0].cb(res, &ev, res->ls[0].arg);
-}
-
+/* An event to a single listener (whose mask is lsmask, which has `kind`) is
+ * called from the site (its struct built in the caller's frame); several
+ * listeners take res_fire_all's snapshot. */
 static inline void res_fire(hl_http_res_t *res, int kind, const void *chunk, size_t len) {
-  if (HL_UNLIKELY(res->lsmask & kind))
-    res_fire_slow(res, kind, chunk, len);
+  if (HL_UNLIKELY(res->lsmask & kind)) {
+    if (HL_LIKELY(res->nls == 1)) {
+      hl_http_res_event_t ev = {kind, res->status, res_reason(res), chunk, len};
+      res->ls[0].cb(res, &ev, res->ls[0].arg);
+    } else {
+      res_fire_all(res, kind, chunk, len);
+    }
+  }
 }
 
 /* ---- output ---------------------------------------------------------------------------- */
@@ -431,19 +427,65 @@ static void writer_advance(hl_http_conn_t *C) {
   }
 }
 
+/* Whether r's last byte has been handed to the kernel. */
+static inline int req_sent(const hl_http_conn_t *C, const hl_http_req_t *r) {
+  return r->appended && r->end_seq <= C->sent_seq;
+}
+
+/* After r's FINISH listeners, may conn_finish release r in r's context and go
+ * from there straight to the next request's (hl__swap: after(r), before(next),
+ * what leaving and entering emit) instead of leaving to the connection's
+ * context? Yes when the next request finished with r (one write) and has a
+ * FINISH listener, and nothing that reads the context would run in between:
+ * r's release is quiet (no close callback, no connection close, no parsing
+ * resumed, a destroy hook's entry queued, not emitted), no error was raised
+ * and no drain is due (the stack stays non-empty or nothing is pending).
+ * (Finished requests were dispatched: on_close alone says a close callback
+ * will run.) */
+static inline int req_finish_chains(hl__loop_t *L, hl_http_conn_t *C, hl_http_req_t *r) {
+  hl_http_req_t *n = r->next;
+  /* (n is not finished: only the queue's head is ever finished) */
+  return n && req_sent(C, n) && (n->res.lsmask & HL_HTTP_RES_FINISH) && r->msg_done &&
+         !r->on_close && !r->res.close_conn && !C->pause_queue && !C->closed && !L->raised &&
+         (L->depth > 1 || !L->npending) &&
+         (!L->hook_fields[HL__F_DESTROY] || L->dq_len < L->dq_lim);
+}
+
+/* FINISH of r (the first request, just finished, with a FINISH listener) in
+ * its context, then of the pipelined requests after it that finished with it
+ * (req_finish_chains), each released before the next fires; the last one
+ * fired is left as usual (a store entered inside is adopted), for conn_sent
+ * to release. */
+static __attribute__((noinline)) void conn_finish(hl_http_conn_t *C, hl_http_req_t *r,
+                                                  uint64_t now) {
+  hl__loop_t *L = C->S->L;
+  hl_async_id_t id = r->async.id;
+  hl__loop_t *prev = req_enter(r);
+  res_fire(&r->res, HL_HTTP_RES_FINISH, NULL, 0);
+  while (req_finish_chains(L, C, r)) {
+    hl_http_req_t *n = r->next;
+    req_release(r, 0);
+    n->finished = 1;
+    n->times.finish = now;
+    hl__swap(L, id, &n->async);
+    id = n->async.id;
+    r = n;
+    res_fire(&r->res, HL_HTTP_RES_FINISH, NULL, 0);
+  }
+  req_leave(r, id, prev);
+}
+
 /* Requests whose last byte has been handed to the kernel: finish, release. */
 static void conn_sent(hl_http_conn_t *C) {
   hl_http_req_t *r;
   uint64_t now = 0; /* one clock read for what one write handed over */
-  while ((r = C->q_head) && r->appended && r->end_seq <= C->sent_seq && !C->closed) {
+  while ((r = C->q_head) && req_sent(C, r) && !C->closed) {
     if (!r->finished) {
       r->finished = 1;
       r->times.finish = now ? now : (now = hl__clock_ns());
       if (r->res.lsmask & HL_HTTP_RES_FINISH) {
-        hl_async_id_t id = r->async.id;
-        hl__loop_t *prev = req_enter(r);
-        res_fire(&r->res, HL_HTTP_RES_FINISH, NULL, 0);
-        req_leave(r, id, prev);
+        conn_finish(C, r, now);
+        continue; /* (r may have been released) */
       }
     }
     if (!r->msg_done)
