@@ -96,7 +96,9 @@ struct hl_http_res_s {
    * Transfer-Encoding, Connection), or a trailer, or one was removed: the
    * head takes the general path (cleared by memset in req_new) */
   uint8_t hslow;
+  uint8_t ev_ok; /* ev.status and ev.reason are current */
   lsn_t ls[MAX_LS];
+  hl_http_res_event_t ev; /* res_fire's, for a single listener */
 };
 
 struct hl_http_req_s {
@@ -358,14 +360,41 @@ static __attribute__((noinline)) void res_fire_all(hl_http_res_t *res, int kind,
       ls[i].cb(res, &ev, ls[i].arg);
 }
 
-/* An event to a single listener (whose mask is lsmask, which has `kind`) is
- * called from the site (its struct built in the caller's frame); several
- * listeners take res_fire_all's snapshot. */
+/* FINISH: a single listener (whose mask is lsmask, which has `kind`) is
+ * called from the site, with the event built in the caller's frame (FINISH
+ * may fire inside this response's post-end listener, when it ends the next
+ * response outside a callback); several listeners take res_fire_all's
+ * snapshot. */
+static inline void res_fire_finish(hl_http_res_t *res) {
+  if (HL_UNLIKELY(res->lsmask & HL_HTTP_RES_FINISH)) {
+    if (HL_LIKELY(res->nls == 1)) {
+      hl_http_res_event_t ev = {HL_HTTP_RES_FINISH, res->status, res_reason(res), NULL, 0};
+      res->ls[0].cb(res, &ev, res->ls[0].arg);
+    } else {
+      res_fire_all(res, HL_HTTP_RES_FINISH, NULL, 0);
+    }
+  }
+}
+
+/* The head and end events: as res_fire_finish, but a single listener gets
+ * the response's own event struct (no two of these events of one response
+ * ever run at once: their listeners cannot write, write the head or end),
+ * whose status and reason are refreshed only when they may have changed
+ * (ev_ok cleared by hl_http_res_status and by a move of the header strings
+ * a custom reason points into). */
 static inline void res_fire(hl_http_res_t *res, int kind, const void *chunk, size_t len) {
   if (HL_UNLIKELY(res->lsmask & kind)) {
     if (HL_LIKELY(res->nls == 1)) {
-      hl_http_res_event_t ev = {kind, res->status, res_reason(res), chunk, len};
-      res->ls[0].cb(res, &ev, res->ls[0].arg);
+      hl_http_res_event_t *ev = &res->ev;
+      if (HL_UNLIKELY(!res->ev_ok)) {
+        ev->status = res->status;
+        ev->reason = res_reason(res);
+        res->ev_ok = 1;
+      }
+      ev->kind = kind;
+      ev->chunk = chunk;
+      ev->len = len;
+      res->ls[0].cb(res, ev, res->ls[0].arg);
     } else {
       res_fire_all(res, kind, chunk, len);
     }
@@ -461,7 +490,7 @@ static __attribute__((noinline)) void conn_finish(hl_http_conn_t *C, hl_http_req
   hl__loop_t *L = C->S->L;
   hl_async_id_t id = r->async.id;
   hl__loop_t *prev = req_enter(r);
-  res_fire(&r->res, HL_HTTP_RES_FINISH, NULL, 0);
+  res_fire_finish(&r->res);
   while (req_finish_chains(L, C, r)) {
     hl_http_req_t *n = r->next;
     req_release(r, 0);
@@ -470,7 +499,7 @@ static __attribute__((noinline)) void conn_finish(hl_http_conn_t *C, hl_http_req
     hl__swap(L, id, &n->async);
     id = n->async.id;
     r = n;
-    res_fire(&r->res, HL_HTTP_RES_FINISH, NULL, 0);
+    res_fire_finish(&r->res);
   }
   req_leave(r, id, prev);
 }
@@ -1728,6 +1757,7 @@ static int hb_reserve(hl_http_res_t *res, size_t n) {
       return HL_ENOMEM;
     res->hb = nb;
     res->hcap = nc;
+    res->ev_ok = 0; /* a custom reason moved */
   }
   return 0;
 }
@@ -1824,6 +1854,7 @@ HL_EXPORT int hl_http_res_status(hl_http_res_t *res, int status, const char *rea
     return HL_ESTATE;
   res->status = status;
   res->reason = HDR_DEAD;
+  res->ev_ok = 0;
   if (reason) {
     uint32_t off;
     int r = hb_add(res, reason, strlen(reason), &off);
