@@ -44,6 +44,22 @@ __attribute__((unused)) static void raw_exchange(hl_tc_raw_t *c, const char *req
   hl_tc_wait(&loop, &c->closed);
 }
 
+/* Send n pipelined `GET /<k>` requests in one write (the last with
+ * Connection: close) and collect every response, as raw_exchange(). */
+__attribute__((unused)) static void pipelined_gets(hl_tc_raw_t *c, int n) {
+  char *buf = malloc((size_t)n * 64);
+  cr_assert_not_null(buf);
+  size_t len = 0;
+  for (int k = 0; k < n; k++)
+    len +=
+        (size_t)snprintf(buf + len, (size_t)n * 64 - len, "GET /%d HTTP/1.1\r\nHost: x\r\n%s\r\n",
+                         k, k == n - 1 ? "Connection: close\r\n" : "");
+  cr_assert_eq(hl_tc_raw_start(&loop, c, port, NULL, buf, len), 0);
+  free(buf); /* the client copied it */
+  hl_tc_wait(&loop, &c->closed);
+  cr_assert_eq(hl_tc_count(c->in, "HTTP/1.1 200 OK"), n);
+}
+
 /* Run curl with the given arguments (NULL-terminated) to completion. */
 __attribute__((unused)) static void curl_run(hl_tc_proc_t *p, char **args) {
   char *argv[32] = {"curl", "-s", "-S"};

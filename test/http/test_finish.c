@@ -106,15 +106,8 @@ Test(http_finish, pipelined_finish_events_each_in_their_request_context) {
   cr_assert_eq(hl_http_server_init(&loop, &server, fin_handler, NULL), 0);
   cr_assert_eq(hl_http_server_listen(&server, "127.0.0.1", 0, 16), 0);
   port = hl_http_server_port(&server);
-  static char buf[NREQ * 64];
-  size_t len = 0;
-  for (int k = 0; k < NREQ; k++)
-    len += (size_t)snprintf(buf + len, sizeof buf - len, "GET /%d HTTP/1.1\r\nHost: x\r\n%s\r\n", k,
-                            k == NREQ - 1 ? "Connection: close\r\n" : "");
   hl_tc_raw_t c;
-  cr_assert_eq(hl_tc_raw_start(&loop, &c, port, NULL, buf, len), 0);
-  hl_tc_wait(&loop, &c.closed);
-  cr_assert_eq(hl_tc_count(c.in, "HTTP/1.1 200 OK"), NREQ);
+  pipelined_gets(&c, NREQ);
   hl_tc_raw_free(&c);
   cr_assert_eq(dispatched, NREQ);
   cr_assert_eq(nfin, NREQ - 1); /* all but request 7 */

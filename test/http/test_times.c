@@ -102,15 +102,8 @@ static void handler(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res)
 Test(http_times, points_set_when_reached_and_ordered_in_both_event_orders) {
   memset(recs, 0, sizeof recs);
   srv_start(handler, NULL);
-  static char buf[NREQ * 64];
-  size_t len = 0;
-  for (int k = 0; k < NREQ; k++)
-    len += (size_t)snprintf(buf + len, sizeof buf - len, "GET /%d HTTP/1.1\r\nHost: x\r\n%s\r\n", k,
-                            k == NREQ - 1 ? "Connection: close\r\n" : "");
   hl_tc_raw_t c;
-  cr_assert_eq(hl_tc_raw_start(&loop, &c, port, NULL, buf, len), 0);
-  hl_tc_wait(&loop, &c.closed);
-  cr_assert_eq(hl_tc_count(c.in, "HTTP/1.1 200 OK"), NREQ);
+  pipelined_gets(&c, NREQ);
   hl_tc_raw_free(&c);
   for (int k = 0; k < NREQ; k++) {
     int which = k / 2 % 3;
