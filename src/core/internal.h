@@ -368,27 +368,38 @@ HL_INLINE void hl__async_end(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_
   }
 }
 
-/* Enter a resource's execution context. */
-HL_INLINE void hl__push(hl__loop_t *L, const hl__async_t *a) {
-  if (HL_UNLIKELY(L->depth == L->stack_cap))
-    hl__stack_grow(L);
-  L->stack[L->depth++] = L->cur;
+/* Install a resource's context as the current one (taking a reference on
+ * its frame); the caller saved or releases what was there. */
+HL_INLINE void hl__install(hl__loop_t *L, const hl__async_t *a) {
   L->cur.exec_id = a->id;
   L->cur.trigger_id = a->trigger_id;
   L->cur.resource = a->resource;
   L->cur.frame = a->frame;
   if (a->frame)
     a->frame->refs++;
-  if (HL_UNLIKELY(L->hook_fields[HL__F_BEFORE]))
-    hl__emit_inline(L, HL__F_BEFORE, a->id);
 }
 
-/* Leave it: after hooks, then the stack check Node makes, then restore. */
-HL_INLINE void hl__pop(hl__loop_t *L, hl_async_id_t id) {
+/* The after hooks of `id`, then the stack check Node makes. */
+HL_INLINE void hl__after_check(hl__loop_t *L, hl_async_id_t id) {
   if (HL_UNLIKELY(L->hook_fields[HL__F_AFTER]))
     hl__emit_inline(L, HL__F_AFTER, id);
   if (HL_UNLIKELY(L->cur.exec_id != id)) /* (depth > 0: callers pushed, or checked) */
     hl__stack_corrupted(L, L->cur.exec_id, id);
+}
+
+/* Enter a resource's execution context. */
+HL_INLINE void hl__push(hl__loop_t *L, const hl__async_t *a) {
+  if (HL_UNLIKELY(L->depth == L->stack_cap))
+    hl__stack_grow(L);
+  L->stack[L->depth++] = L->cur;
+  hl__install(L, a);
+  if (HL_UNLIKELY(L->hook_fields[HL__F_BEFORE]))
+    hl__emit_inline(L, HL__F_BEFORE, a->id);
+}
+
+/* Leave it: after hooks, then the stack check, then restore. */
+HL_INLINE void hl__pop(hl__loop_t *L, hl_async_id_t id) {
+  hl__after_check(L, id);
   hl__frame_t *f = L->cur.frame;
   L->cur = L->stack[--L->depth];
   hl__frame_release(L, f);
@@ -400,17 +411,9 @@ HL_INLINE void hl__pop(hl__loop_t *L, hl_async_id_t id) {
  * that knows nothing else would run between the two: no error raised, no
  * drain due (hl__after_callback), no code that reads the context. */
 HL_INLINE void hl__swap(hl__loop_t *L, hl_async_id_t id, const hl__async_t *a) {
-  if (HL_UNLIKELY(L->hook_fields[HL__F_AFTER]))
-    hl__emit_inline(L, HL__F_AFTER, id);
-  if (HL_UNLIKELY(L->cur.exec_id != id))
-    hl__stack_corrupted(L, L->cur.exec_id, id);
+  hl__after_check(L, id);
   hl__frame_t *f = L->cur.frame;
-  L->cur.exec_id = a->id;
-  L->cur.trigger_id = a->trigger_id;
-  L->cur.resource = a->resource;
-  L->cur.frame = a->frame;
-  if (a->frame)
-    a->frame->refs++;
+  hl__install(L, a);
   hl__frame_release(L, f);
   if (HL_UNLIKELY(L->hook_fields[HL__F_BEFORE]))
     hl__emit_inline(L, HL__F_BEFORE, a->id);
