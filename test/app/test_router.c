@@ -164,3 +164,43 @@ Test(router, thousand_routes_with_shared_prefixes) {
   }
   cr_assert_eq(look("GET", "/api/v1/res9999/1"), 404);
 }
+
+/* Fully static paths are also found through a hash table before the walk:
+ * many of them (the table grows and rehashes), one path with a route per
+ * method, prefixes of static paths that are no route, a static path whose
+ * method only a parameter route has, and the static path an optional
+ * segment expands to. */
+Test(router, many_static_routes) {
+  char p[64], tag[300][16];
+  hl_route_t *get[300], *post[300];
+  for (int i = 0; i < 300; i++) {
+    snprintf(p, sizeof p, "/s/%d", i * 10);
+    snprintf(tag[i], sizeof tag[i], "%d", i);
+    get[i] = add(HL_GET, p, tag[i]);
+    post[i] = i % 3 == 0 ? add(HL_POST, p, tag[i]) : NULL;
+  }
+  hl_route_t *put = add(HL_PUT, "/s/:n", "put");
+  hl_route_t *opt = add(HL_GET, "/opt/:a?", "opt");
+  for (int i = 0; i < 300; i++) {
+    snprintf(p, sizeof p, "/s/%d", i * 10);
+    cr_assert_eq(look("GET", p), 200, "%s", p);
+    cr_assert_eq(M.route, get[i], "%s", p);
+    cr_assert_eq(M.n_params, 0);
+    cr_assert_eq(look("HEAD", p), 200, "%s", p);
+    cr_assert_eq(M.route, get[i]);
+    if (post[i]) {
+      cr_assert_eq(look("POST", p), 200, "%s", p);
+      cr_assert_eq(M.route, post[i]);
+    }
+    cr_assert_eq(look("PUT", p), 200, "%s", p); /* the parameter route's method */
+    cr_assert_eq(M.route, put);
+    cr_assert_eq(look("DELETE", p), 405, "%s", p);
+  }
+  cr_assert_eq(look("GET", "/s/1"), 405); /* a prefix of "/s/10": the parameter node (PUT) */
+  cr_assert_eq(look("GET", "/s"), 404);
+  cr_assert_eq(look("GET", "/opt"), 200);
+  cr_assert_eq(M.route, opt);
+  cr_assert_eq(M.n_params, 0);
+  cr_assert_eq(look("GET", "/opt/v"), 200);
+  cr_assert_str_eq(param("a"), "v");
+}
