@@ -107,7 +107,7 @@ struct hl_http_req_s {
   hl__async_t async;
   struct hl_http_req_s *next;
   void *data;
-  char *buf; /* url\0path\0 then name\0value\0 ... */
+  char *buf; /* url\0, name\0value\0 ..., then (a url with a query) path\0 */
   uint32_t blen, bcap;
   hent_t *hdr;
   uint32_t nhdr, hdrcap;
@@ -888,6 +888,7 @@ static int hs_end(hl_http_req_t *r) {
   case HS_URL:
     if (r->blen == 0 && rb_append(r, "/", 1))
       return -1;
+    r->query = r->blen; /* the url's NUL: its length, for on_headers_complete */
     return rb_nul(r);
   case HS_FIELD_DONE:
     r->hdr[r->nhdr - 1].value = r->blen;
@@ -967,25 +968,23 @@ static int on_headers_complete(llhttp_t *p) {
   if (hs_end(r))
     return -1;
   r->hs = HS_DONE; /* trailers, if any, are not kept: pointers handed out stay valid */
-  /* path and query: copies after the headers (room made first: the copies
-   * come from the same buffer) */
-  size_t ul = strlen(r->buf + r->url);
-  if (rb_reserve(r, ul + 3))
-    return -1;
-  const char *url = r->buf + r->url;
-  const char *q = memchr(url, '?', ul);
-  size_t pl = q ? (size_t)(q - url) : ul;
-  r->path = r->blen;
-  if (rb_append(r, url, pl) || rb_append(r, "", 1))
-    return -1;
-  r->query = r->blen;
-  url = r->buf + r->url; /* may have moved */
-  if (q) {
-    if (rb_append(r, url + pl + 1, ul - pl - 1))
+  /* path and query: without a '?' the path is the url itself and the query
+   * its NUL (an empty string); with one, the query is the url's tail and the
+   * path a copy after the headers (room made first: the copy comes from the
+   * same buffer) */
+  size_t ul = r->query - r->url;
+  const char *q = memchr(r->buf + r->url, '?', ul);
+  if (HL_LIKELY(!q)) {
+    r->path = r->url;
+  } else {
+    size_t pl = (size_t)(q - (r->buf + r->url));
+    r->query = r->url + (uint32_t)pl + 1;
+    if (rb_reserve(r, pl + 1))
+      return -1;
+    r->path = r->blen;
+    if (rb_append(r, r->buf + r->url, pl) || rb_nul(r))
       return -1;
   }
-  if (rb_append(r, "", 1))
-    return -1;
   r->method = llhttp_method_name(p->method);
   r->major = p->http_major;
   r->minor = p->http_minor;

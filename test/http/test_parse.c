@@ -1,11 +1,12 @@
 /* test/http/test_parse.c - what the parser callbacks collect: the url, path
- * and query, header names and values (empty ones too, first, middle and
- * last), the same request arriving one byte per loop iteration (the parser's
- * spans then cross read boundaries), trailers of a chunked body (counted, not
- * kept, earlier strings intact), and a response whose head is larger than any
- * fixed estimate (the head is formatted straight into the output buffer),
- * and the cached 200 head against the general serializer (with a current Date,
- * and hl_http_time_epoch_ms of a timestamp on the real clock). */
+ * and query (with and without a '?'), header names and values (empty ones
+ * too, first, middle and last), the same request arriving one byte per loop
+ * iteration (the parser's spans then cross read boundaries), trailers of a
+ * chunked body (counted, not kept, earlier strings intact), and a response
+ * whose head is larger than any fixed estimate (the head is formatted
+ * straight into the output buffer), and the cached 200 head against the
+ * general serializer (with a current Date, and hl_http_time_epoch_ms of a
+ * timestamp on the real clock). */
 /* strptime and timegm: _GNU_SOURCE comes from the build */
 #include <time.h>
 #include "common.h"
@@ -68,6 +69,31 @@ Test(http_parse, url_path_query_and_empty_values) {
   raw_exchange(&c, req_text);
   cr_assert_str_eq(body_of(c.in), want);
   hl_tc_raw_free(&c);
+  srv_stop();
+}
+
+/* The path and query in each form: no '?' (the path is the url, the query
+ * empty), an empty query, '?' first in the path's place, a query holding
+ * another '?', and a request with no header at all (the url ends the head). */
+Test(http_parse, path_and_query_forms) {
+  static const struct {
+    const char *req, *want;
+  } cases[] = {
+      {"GET /plain HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+       "GET /plain|/plain|\nHost=h\nConnection=close\n"},
+      {"GET /p? HTTP/1.1\r\nConnection: close\r\n\r\n", "GET /p?|/p|\nConnection=close\n"},
+      {"GET /?a=b?c HTTP/1.1\r\nConnection: close\r\n\r\n",
+       "GET /?a=b?c|/|a=b?c\nConnection=close\n"},
+      {"GET /no/headers?x HTTP/1.0\r\n\r\n", "GET /no/headers?x|/no/headers|x\n"},
+      {"GET /none HTTP/1.0\r\n\r\n", "GET /none|/none|\n"},
+  };
+  srv_start(handler, NULL);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    hl_tc_raw_t c;
+    raw_exchange(&c, cases[i].req);
+    cr_assert_str_eq(body_of(c.in), cases[i].want, "case %zu", i);
+    hl_tc_raw_free(&c);
+  }
   srv_stop();
 }
 
