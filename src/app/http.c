@@ -242,6 +242,27 @@ static int v_respond(void *p, int status, const hl_header_t *h, size_t n, const 
   return rc;
 }
 
+/* respond() for a 200 with only the app's own header lines, written by the
+ * server straight into the head (no header entries): 1 when the server's
+ * fast path does not apply (nothing done, the app calls respond). */
+static int v_respond_lines(void *p, const char *lines, size_t llen, const void *body, size_t len) {
+  hio_t *io = p;
+  if (io->res == NULL)
+    return 1;
+  /* as in v_respond: the request was read whole, on_close reports the
+   * completion (should the fast path not apply, v_respond finds it gone) */
+  if (io->body_end && io->finish_on) {
+    io->finish_on = 0;
+    hl__http_res_off(io->res, on_finish, io);
+  }
+  io->refs++; /* the finish may come at once and the app release us inside */
+  int rc = hl__http_res_end_lines(io->res, lines, llen, body, len);
+  if (rc == 0)
+    io->head_set = 1;
+  io_unref(io);
+  return rc;
+}
+
 static void file_read_cb(int64_t result, void *arg);
 
 static int file_read_next(hio_t *io) {
@@ -382,7 +403,7 @@ static void v_release(void *p) {
 static const hl__app_io_t http_vt = {v_method,       v_path,         v_query,      v_header,
                                      v_header_at,    v_read_body,    v_respond,    v_respond_file,
                                      v_stream_start, v_stream_write, v_stream_end, v_run,
-                                     v_release};
+                                     v_release,      v_respond_lines};
 
 /* ---- the app's HTTP state ----------------------------------------------------------------- */
 

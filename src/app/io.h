@@ -60,6 +60,15 @@ typedef struct hl__app_io_s {
   int (*run)(void *io, hl_fn fn, void *arg);
   /* The app is done with `io` (after afterResponse): the transport may free it. */
   void (*release)(void *io);
+
+  /* ---- optional (NULL: the app always uses respond) ----
+   * respond(io, 200, <the headers in `lines`>, n, body, len) when the
+   * transport can write it straight: `lines` are llen bytes of complete
+   * "Name: value\r\n" header lines the app made (valid by construction, no
+   * Content-Length or Transfer-Encoding; "" for none). 0 or an error as
+   * respond; 1 when the transport has no fast way for this response (nothing
+   * done: the app calls respond). */
+  int (*respond_lines)(void *io, const char *lines, size_t llen, const void *body, size_t len);
 } hl__app_io_t;
 
 /* Start the lifecycle of one request (call it from the transport's request
