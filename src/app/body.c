@@ -299,11 +299,15 @@ static hl_header_t *headers(hl_ctx_t *r, const char *ctype, int own, size_t own_
 
 /* The response through the transport's respond_lines, when nothing but the
  * default Content-Type (`line`, or none) goes with a 200: what respond would
- * send with that header array. 1: not taken (nothing sent). */
+ * send with that header array. 1: not taken (nothing sent); 2: sent, and the
+ * request is done (an untraced request without afterResponse functions needs
+ * no completion from the transport). */
 HL_INLINE int send_lines(hl_ctx_t *r, const char *line, size_t llen, const void *body, size_t len) {
   if (r->nh || r->status != 200 || r->vt->respond_lines == NULL)
     return 1;
-  return r->vt->respond_lines(r->io, line, llen, body, len);
+  unsigned held = r->app->stage_mask | (r->route ? r->route->stage_mask : 0);
+  int early = !r->traced && !(held & (1u << HL_STAGE_AFTER_RESPONSE));
+  return r->vt->respond_lines(r->io, line, llen, body, len, early);
 }
 
 int hl__send(hl_ctx_t *r) {

@@ -63,7 +63,7 @@ struct hio_s {
   size_t blen, bcap;
   int body_err;
   unsigned refs;
-  uint8_t body_end, reported, released, head_set, finish_on;
+  uint8_t body_end, reported, released, head_set, finish_on, has_body;
   /* respond_file */
   int fd;
   char *fbuf;
@@ -245,7 +245,8 @@ static int v_respond(void *p, int status, const hl_header_t *h, size_t n, const 
 /* respond() for a 200 with only the app's own header lines, written by the
  * server straight into the head (no header entries): 1 when the server's
  * fast path does not apply (nothing done, the app calls respond). */
-static int v_respond_lines(void *p, const char *lines, size_t llen, const void *body, size_t len) {
+static int v_respond_lines(void *p, const char *lines, size_t llen, const void *body, size_t len,
+                           int early) {
   hio_t *io = p;
   if (io->res == NULL)
     return 1;
@@ -257,8 +258,22 @@ static int v_respond_lines(void *p, const char *lines, size_t llen, const void *
   }
   io->refs++; /* the finish may come at once and the app release us inside */
   int rc = hl__http_res_end_lines(io->res, lines, llen, body, len);
-  if (rc == 0)
+  if (rc == 0) {
     io->head_set = 1;
+    /* The app needs no completion and no body callback can come (the
+     * request had none): the adapter lets go of the server's request now,
+     * its close callback is not needed (nor the context switch the server
+     * makes for it). */
+    if (early && !io->has_body && io->req && !io->reported) {
+      hl_http_req_on_close(io->req, NULL, NULL);
+      io->req = NULL;
+      io->res = NULL;
+      io->reported = 1;
+      io->body_cb = NULL;
+      io->refs--; /* the server's (its close callback will not come) */
+      rc = 2;
+    }
+  }
   io_unref(io);
   return rc;
 }
@@ -485,6 +500,7 @@ static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uin
       return rc;
     }
     io->finish_on = 1;
+    io->has_body = 1;
     hl_http_req_on_body(req, on_data, on_end, io);
   } else { /* whole now: the lifecycle need not wait for the end-of-message callback */
     io->body_end = 1;

@@ -17,6 +17,7 @@
 
 static void run(hl_ctx_t *r);
 static void maybe_free(hl_ctx_t *r);
+static void finish(hl_ctx_t *r);
 
 /* Trace time: one hl__clock_ns() read (uv_hrtime()'s scale, from the TSC;
  * the HTTP server's timestamps come from the same clock) is shared by adjacent trace points between
@@ -700,6 +701,15 @@ static void send_response(hl_ctx_t *r) {
     }
     return;
   }
+  if (rc == 2) { /* sent, and done (see respond_lines): hl__app_io_closed()'s short end */
+    r->closed = 1;
+    r->streaming = 0;
+    r->stage = HL_STAGE_AFTER_RESPONSE;
+    r->idx = r->napp = r->total = 0;
+    r->phase = HL__PH_DONE;
+    finish(r);
+    return;
+  }
   r->phase = HL__PH_SEND;
   if (!r->in_error) {
     begin_error(r, rc == HL_ENOENT ? HL_ENOTFOUND : rc, NULL);
@@ -890,7 +900,7 @@ static void lane(hl_ctx_t *r) {
   r->stage = HL_STAGE_MAP_RESPONSE;
   r->phase = HL__PH_SEND;
   send_response(r);
-  if (r->phase == HL__PH_SEND_WAIT) { /* the machine parks here too */
+  if (r->phase == HL__PH_SEND_WAIT || r->phase == HL__PH_DONE) { /* the machine parks here too */
     r->running = 0;
     maybe_free(r);
     return;
