@@ -477,7 +477,7 @@ static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uin
   }
   char *body = io->body;
   size_t bcap = io->bcap;
-  memset(io, 0, sizeof(*io));
+  hl__zero16(io, sizeof(*io));
   io->body = body;
   io->bcap = bcap;
   io->H = H;
