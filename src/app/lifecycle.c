@@ -827,7 +827,7 @@ park:
 /* Stage s's functions in the lane: 1 when each returned none (the handler: a
  * plain value, now r->resp) and the client is still there; 0 when the machine
  * takes over (its state set). */
-static int lane_stage(hl_ctx_t *r, hl_stage_t s) {
+HL_INLINE int lane_stage(hl_ctx_t *r, hl_stage_t s) {
   hl_app_t *app = r->app;
   const hl__fnlist_t *rl = r->route && s != HL_STAGE_REQUEST ? &r->route->stages[s] : NULL;
   unsigned napp = s == HL_STAGE_HANDLE ? 0 : app->stages[s].n;
@@ -880,19 +880,51 @@ HL_INLINE unsigned lane_held(const hl_ctx_t *r) {
   return r->app->stage_mask | (r->route ? r->route->stage_mask : 0);
 }
 
+/* The handler in the lane: 1 when it returned a plain value (now r->resp)
+ * and the client is still there; 0 when the machine takes over. A value
+ * on_value() would only store (no promise, no error, nothing to adopt) is
+ * stored here. */
+HL_INLINE int lane_handle(hl_ctx_t *r) {
+  r->stage = HL_STAGE_HANDLE;
+  r->napp = 0;
+  r->total = 1;
+  r->phase = HL__PH_FN_NEXT;
+  r->idx = 0;
+  const hl__fn_t *f = &r->route->handler;
+  hl_value_t v = f->fn(r, f->arg);
+  if (HL_LIKELY(v.kind != HL_VALUE_PROMISE && v.kind != HL_VALUE_ERROR &&
+                v.kind != HL_VALUE_JSON)) {
+    r->resp = v; /* what on_value() does with it (the lane has no cut, no trace) */
+    r->idx = 1;
+  } else {
+    on_value(r, v);
+    if (r->phase != HL__PH_FN_NEXT)
+      return 0;
+  }
+  return !HL_UNLIKELY(r->closed);
+}
+
 static void lane(hl_ctx_t *r) {
   r->running = 1;
-  if (!lane_stage(r, HL_STAGE_REQUEST))
+  /* an empty request stage: lane_stage() would only set what the reset did */
+  r->stage = HL_STAGE_REQUEST;
+  if ((r->app->stage_mask & (1u << HL_STAGE_REQUEST)) && !lane_stage(r, HL_STAGE_REQUEST))
     goto machine;
   r->phase = HL__PH_STAGE_END; /* the request stage is over (see next_stage) */
   after_routing(r, lane_body);
   if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
-    goto machine; /* an error, a body to wait for or to parse */
-  static const unsigned char seq[] = {HL_STAGE_TRANSFORM, HL_STAGE_BEFORE_HANDLE, HL_STAGE_HANDLE,
-                                      HL_STAGE_AFTER_HANDLE, HL_STAGE_MAP_RESPONSE};
+    goto machine;               /* an error, a body to wait for or to parse */
+  unsigned held = lane_held(r); /* lists only grow: a stage empty now may not be later */
+  if ((held & (1u << HL_STAGE_TRANSFORM)) && !lane_stage(r, HL_STAGE_TRANSFORM))
+    goto machine;
+  if ((lane_held(r) & (1u << HL_STAGE_BEFORE_HANDLE)) && !lane_stage(r, HL_STAGE_BEFORE_HANDLE))
+    goto machine;
+  if (!lane_handle(r))
+    goto machine;
+  static const unsigned char seq[] = {HL_STAGE_AFTER_HANDLE, HL_STAGE_MAP_RESPONSE};
   for (unsigned k = 0; k < sizeof seq; k++) {
     hl_stage_t s = (hl_stage_t)seq[k];
-    if (s != HL_STAGE_HANDLE && !(lane_held(r) & (1u << s)))
+    if (!(lane_held(r) & (1u << s)))
       continue; /* empty: the machine goes past it too */
     if (!lane_stage(r, s))
       goto machine;
