@@ -186,6 +186,7 @@ struct hl_ctx_s {
   void *data;
   unsigned refs;
   unsigned mbit;
+  const char *method; /* the transport's, read once at dispatch (valid until release) */
   /* routing (the match itself is below) */
   hl_route_t *route;
   /* query (parsed on first use) */

@@ -330,7 +330,7 @@ HL_EXPORT void *hl_ctx_data(const hl_ctx_t *r) {
   return r ? r->data : NULL;
 }
 HL_EXPORT const char *hl_ctx_method(const hl_ctx_t *r) {
-  return r && !r->closed ? r->vt->method(r->io) : NULL;
+  return r && !r->closed ? r->method : NULL;
 }
 HL_EXPORT const char *hl_ctx_path(const hl_ctx_t *r) {
   return r && !r->closed ? r->vt->path(r->io) : NULL;

@@ -1008,7 +1008,8 @@ int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req
   r->io = io;
   r->id = ++app->next_id;
   r->refs = 1; /* the lifecycle's, dropped in finish() */
-  r->mbit = hl_method_bit(vt->method(io));
+  r->method = vt->method(io);
+  r->mbit = hl_method_bit(r->method);
   r->phase = HL__PH_FN_WAIT; /* nothing runs before start() */
   r->t = t0;                 /* start()'s first trace reading, when given */
   r->t_ok = t0 != 0;
