@@ -2385,7 +2385,12 @@ int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, c
   char *p = put(h, dc->head200, HEAD200_LINE);
   p = put(p, lines, llen);
   p = put(p, dc->head200 + HEAD200_LINE, dc->head200_len - HEAD200_LINE);
-  p = put_u64(p, (uint64_t)len);
+  { /* the length, under 4096: at most four digits, without put_u64's call */
+    unsigned v = (unsigned)len, nd = v >= 1000 ? 4 : v >= 100 ? 3 : v >= 10 ? 2 : 1;
+    for (unsigned i = nd; i-- > 0; v /= 10)
+      p[i] = (char)('0' + v % 10);
+    p += nd;
+  }
   p = PUTS(p, "\r\n\r\n");
   if (len) {
     p = put(p, body, len);

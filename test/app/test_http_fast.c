@@ -45,6 +45,13 @@ static hl_value_t h_201(hl_ctx_t *c, void *a) { /* not a 200: the general path *
   (void)a;
   return hl_text("created");
 }
+static hl_value_t h_mid(hl_ctx_t *c, void *a) { /* a 3- and a 4-digit length */
+  (void)a;
+  size_t n = strcmp(hl_ctx_path(c), "/k4") == 0 ? 4095 : 123;
+  char *b = hl_ctx_alloc(c, n);
+  memset(b, 'm', n);
+  return hl_textn(b, n);
+}
 static hl_value_t h_big(hl_ctx_t *c, void *a) { /* over 4 KiB: the general path */
   (void)a;
   char *b = hl_ctx_alloc(c, 5000);
@@ -99,7 +106,8 @@ Test(app_http_fast, same_bytes_as_the_general_path) {
     hl_app_fn fn;
   } routes[] = {{"/text", h_text},     {"/empty", h_empty},      {"/none", h_none},
                 {"/bytes", h_bytes},   {"/bytesct", h_bytes_ct}, {"/json", h_json},
-                {"/header", h_header}, {"/201", h_201},          {"/big", h_big}};
+                {"/header", h_header}, {"/201", h_201},          {"/k3", h_mid},
+                {"/k4", h_mid},        {"/big", h_big}};
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
     cr_assert_eq(hl_app_route(app, HL_GET, routes[i].path, NULL, routes[i].fn, NULL, NULL), 0);
   hl_http_server_t s1, s2;
@@ -120,6 +128,8 @@ Test(app_http_fast, same_bytes_as_the_general_path) {
                      "GET /json HTTP/1.1\r\nHost: x\r\n\r\n"
                      "GET /header HTTP/1.1\r\nHost: x\r\n\r\n"
                      "GET /201 HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /k3 HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /k4 HTTP/1.1\r\nHost: x\r\n\r\n"
                      "GET /big HTTP/1.1\r\nHost: x\r\n\r\n"
                      "HEAD /text HTTP/1.1\r\nHost: x\r\n\r\n"
                      "GET /text HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
@@ -128,13 +138,14 @@ Test(app_http_fast, same_bytes_as_the_general_path) {
   char *fast = exchange(hl_http_server_port(&s1), reqs);
   char *general = exchange(hl_http_server_port(&s2), reqs);
   cr_assert_str_eq(fast, general);
-  cr_assert_eq(hl_tc_count(fast, "HTTP/1.1 "), 13, "%s", fast);
+  cr_assert_eq(hl_tc_count(fast, "HTTP/1.1 "), 15, "%s", fast);
+  cr_assert(strstr(fast, "Content-Length: 123\r\n") && strstr(fast, "Content-Length: 4095\r\n"));
   cr_assert(strstr(fast, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nDate: "
                          "#############################\r\nContent-Length: 13\r\n\r\nHello, "
                          "World!HTTP/1.1 200 OK\r\n"),
             "%s", fast);
   /* the fast path was taken where it applies, and only there */
-  cr_assert_str_eq(fast_paths, "/text /empty /none /bytes /json /text ");
+  cr_assert_str_eq(fast_paths, "/text /empty /none /bytes /json /k3 /k4 /text ");
   free(fast);
   free(general);
   cr_assert_eq(hl_http_server_close(&s1, srv_closed), 0);
