@@ -18,6 +18,13 @@
  * adapter object itself lives (reference count) until the app released it,
  * the server's close callback ran and no file read is in flight.
  *
+ * The fast answer (respond_lines): a 200 with only the app's default
+ * Content-Type line is written by the server straight into the head
+ * (hl__http_res_end_lines) when the response is untouched and quiet; when the
+ * app needs no completion and the request had no body, the adapter lets go of
+ * the server's request at once (no close callback) and the app ends the
+ * request there.
+ *
  * Files: the HTTP server owns the socket and writes every response through its
  * ordered output buffer, and its API takes no file descriptor, so a file is not
  * sent with sendfile(2) here: it is opened and checked synchronously (the
