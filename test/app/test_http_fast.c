@@ -170,3 +170,29 @@ Test(app_http_fast, single_request) {
             "%s", out);
   free(out);
 }
+
+/* A route with an afterResponse function is not ended at the fast answer:
+ * the function runs once per request, after the server's close callback
+ * (the transport's request is gone by then), with the answer sent fast. */
+static int after_n;
+static hl_value_t after_fn(hl_ctx_t *c, void *a) {
+  (void)a;
+  after_n++;
+  cr_assert_null(hl_ctx_path(c));
+  return hl_none();
+}
+
+Test(app_http_fast, after_response_still_runs) {
+  hl_route_t *rt;
+  cr_assert_eq(hl_app_route(app, HL_GET, "/a", NULL, h_text, NULL, &rt), 0);
+  cr_assert_eq(hl_route_on(rt, HL_STAGE_AFTER_RESPONSE, "after", after_fn, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/b", NULL, h_text, NULL, NULL), 0);
+  fx_listen();
+  char *out = exchange(port, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+                             "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: "
+                             "x\r\nConnection: close\r\n\r\n");
+  cr_assert_eq(hl_tc_count(out, "Hello, World!"), 4, "%s", out);
+  hl_run(&loop, HL_RUN_NOWAIT);
+  cr_assert_eq(after_n, 2);
+  free(out);
+}
