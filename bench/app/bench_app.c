@@ -182,9 +182,9 @@ static int b_send(void *io) {
 static void b_release(void *io) {
   ((req_t *)io)->done = 1;
 }
-static const hl__app_io_t vt = {b_method,    b_path,    b_query,  b_header, b_header_at,
-                                b_read_body, b_respond, b_file,   b_sstart, b_swrite,
-                                b_send,      NULL,      b_release};
+static const hl__app_io_t vt = {b_method,    b_path,    b_query,   b_header, b_header_at,
+                                b_read_body, b_respond, b_file,    b_sstart, b_swrite,
+                                b_send,      NULL,      b_release, NULL};
 
 static hl_promise_t *stop_nop(const hl_trace_end_t *e, void *arg) {
   (void)e;

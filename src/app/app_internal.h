@@ -8,6 +8,7 @@
 #ifndef HL_APP_INTERNAL_H
 #define HL_APP_INTERNAL_H
 
+#include <string.h>
 #include <strings.h>
 #include "core/internal.h"
 #include "hookloop/app.h"
@@ -185,6 +186,7 @@ struct hl_ctx_s {
   void *data;
   unsigned refs;
   unsigned mbit;
+  const char *method; /* the transport's, read once at dispatch (valid until release) */
   /* routing (the match itself is below) */
   hl_route_t *route;
   /* query (parsed on first use) */
@@ -263,6 +265,20 @@ static inline void *hl__ctx_alloc_fast(hl_ctx_t *r, size_t size) {
  * names rarely cost a strcasecmp() call. */
 static inline int hl__hname_eq(const char *a, const char *b) {
   return ((a[0] ^ b[0]) & ~0x20) == 0 && strcasecmp(a, b) == 0;
+}
+
+/* Zero the first n bytes of p (n a constant) with straight 16-byte stores:
+ * a constant-size memset of a few hundred bytes becomes a `rep stos`, which
+ * costs an instruction per 8 bytes. */
+HL_INLINE void hl__zero16(void *p, size_t n) {
+  typedef char v16 __attribute__((vector_size(16), aligned(1), may_alias));
+  v16 z = {0};
+  v16 *d = p;
+#pragma GCC unroll 64
+  for (size_t i = 0; i < n / 16; i++)
+    d[i] = z;
+  if (n % 16)
+    memset((char *)p + n / 16 * 16, 0, n % 16);
 }
 
 void hl__ctx_reset(hl_ctx_t *r);

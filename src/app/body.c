@@ -294,18 +294,43 @@ static hl_header_t *headers(hl_ctx_t *r, const char *ctype, int own, size_t own_
 #define CT_BYTES "application/octet-stream"
 #define CT_JSON  "application/json"
 
+/* The default Content-Type as a complete header line (respond_lines). */
+#define CT_LINE(ct) "Content-Type: " ct "\r\n"
+
+/* The response through the transport's respond_lines, when nothing but the
+ * default Content-Type (`line`, or none) goes with a 200: what respond would
+ * send with that header array. 1: not taken (nothing sent); 2: sent, and the
+ * request is done (an untraced request without afterResponse functions needs
+ * no completion from the transport). */
+HL_INLINE int send_lines(hl_ctx_t *r, const char *line, size_t llen, const void *body, size_t len) {
+  if (r->nh || r->status != 200 || r->vt->respond_lines == NULL)
+    return 1;
+  unsigned held = r->app->stage_mask | (r->route ? r->route->stage_mask : 0);
+  int early = !r->traced && !(held & (1u << HL_STAGE_AFTER_RESPONSE));
+  return r->vt->respond_lines(r->io, line, llen, body, len, early);
+}
+
 int hl__send(hl_ctx_t *r) {
   const hl_value_t *v = &r->resp;
   size_t n = 0;
   hl_header_t *h;
+  int rc;
   switch (v->kind) {
   case HL_VALUE_NONE:
+    if ((rc = send_lines(r, "", 0, "", 0)) != 1)
+      return rc;
     h = headers(r, NULL, 0, 0, NULL, &n);
     return h ? r->vt->respond(r->io, r->status, h, n, "", 0) : HL_ENOMEM;
   case HL_VALUE_TEXT:
+    if ((rc = send_lines(r, CT_LINE(CT_TEXT), sizeof CT_LINE(CT_TEXT) - 1, v->data ? v->data : "",
+                         v->len)) != 1)
+      return rc;
     h = headers(r, CT_TEXT, 1, sizeof CT_TEXT - 1, NULL, &n);
     return h ? r->vt->respond(r->io, r->status, h, n, v->data ? v->data : "", v->len) : HL_ENOMEM;
   case HL_VALUE_BYTES:
+    if (v->ctype == NULL && (rc = send_lines(r, CT_LINE(CT_BYTES), sizeof CT_LINE(CT_BYTES) - 1,
+                                             v->data ? v->data : "", v->len)) != 1)
+      return rc;
     h = headers(r, v->ctype ? v->ctype : CT_BYTES, v->ctype == NULL, sizeof CT_BYTES - 1, NULL, &n);
     return h ? r->vt->respond(r->io, r->status, h, n, v->data ? v->data : "", v->len) : HL_ENOMEM;
   case HL_VALUE_JSON: {
@@ -317,6 +342,8 @@ int hl__send(hl_ctx_t *r) {
       return len ? HL_ENOMEM : HL_EINTERNAL;
     if (len == 0)
       return HL_EINTERNAL;
+    if ((rc = send_lines(r, CT_LINE(CT_JSON), sizeof CT_LINE(CT_JSON) - 1, buf, len)) != 1)
+      return rc;
     h = headers(r, CT_JSON, 1, sizeof CT_JSON - 1, NULL, &n);
     return h ? r->vt->respond(r->io, r->status, h, n, buf, len) : HL_ENOMEM;
   }

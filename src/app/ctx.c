@@ -305,7 +305,7 @@ void hl__ctx_release_memory(hl_ctx_t *r) {
 
 void hl__ctx_reset(hl_ctx_t *r) {
   /* everything up to the routing match (see hl_ctx_t for the rest) */
-  memset(r, 0, offsetof(hl_ctx_t, match));
+  hl__zero16(r, offsetof(hl_ctx_t, match));
   r->match.route = NULL;
   r->match.n_params = 0;
   r->status = 200;
@@ -330,7 +330,7 @@ HL_EXPORT void *hl_ctx_data(const hl_ctx_t *r) {
   return r ? r->data : NULL;
 }
 HL_EXPORT const char *hl_ctx_method(const hl_ctx_t *r) {
-  return r && !r->closed ? r->vt->method(r->io) : NULL;
+  return r && !r->closed ? r->method : NULL;
 }
 HL_EXPORT const char *hl_ctx_path(const hl_ctx_t *r) {
   return r && !r->closed ? r->vt->path(r->io) : NULL;

@@ -18,6 +18,13 @@
  * adapter object itself lives (reference count) until the app released it,
  * the server's close callback ran and no file read is in flight.
  *
+ * The fast answer (respond_lines): a 200 with only the app's default
+ * Content-Type line is written by the server straight into the head
+ * (hl__http_res_end_lines) when the response is untouched and quiet; when the
+ * app needs no completion and the request had no body, the adapter lets go of
+ * the server's request at once (no close callback) and the app ends the
+ * request there.
+ *
  * Files: the HTTP server owns the socket and writes every response through its
  * ordered output buffer, and its API takes no file descriptor, so a file is not
  * sent with sendfile(2) here: it is opened and checked synchronously (the
@@ -63,7 +70,7 @@ struct hio_s {
   size_t blen, bcap;
   int body_err;
   unsigned refs;
-  uint8_t body_end, reported, released, head_set, finish_on;
+  uint8_t body_end, reported, released, head_set, finish_on, has_body;
   /* respond_file */
   int fd;
   char *fbuf;
@@ -242,6 +249,42 @@ static int v_respond(void *p, int status, const hl_header_t *h, size_t n, const 
   return rc;
 }
 
+/* respond() for a 200 with only the app's own header lines, written by the
+ * server straight into the head (no header entries): 1 when the server's
+ * fast path does not apply (nothing done, the app calls respond). */
+static int v_respond_lines(void *p, const char *lines, size_t llen, const void *body, size_t len,
+                           int early) {
+  hio_t *io = p;
+  if (io->res == NULL)
+    return 1;
+  /* as in v_respond: the request was read whole, on_close reports the
+   * completion (should the fast path not apply, v_respond finds it gone) */
+  if (io->body_end && io->finish_on) {
+    io->finish_on = 0;
+    hl__http_res_off(io->res, on_finish, io);
+  }
+  io->refs++; /* the finish may come at once and the app release us inside */
+  int rc = hl__http_res_end_lines(io->res, lines, llen, body, len);
+  if (rc == 0) {
+    io->head_set = 1;
+    /* The app needs no completion and no body callback can come (the
+     * request had none): the adapter lets go of the server's request now,
+     * its close callback is not needed (nor the context switch the server
+     * makes for it). */
+    if (early && !io->has_body && io->req && !io->reported) {
+      hl_http_req_on_close(io->req, NULL, NULL);
+      io->req = NULL;
+      io->res = NULL;
+      io->reported = 1;
+      io->body_cb = NULL;
+      io->refs--; /* the server's (its close callback will not come) */
+      rc = 2;
+    }
+  }
+  io_unref(io);
+  return rc;
+}
+
 static void file_read_cb(int64_t result, void *arg);
 
 static int file_read_next(hio_t *io) {
@@ -382,7 +425,7 @@ static void v_release(void *p) {
 static const hl__app_io_t http_vt = {v_method,       v_path,         v_query,      v_header,
                                      v_header_at,    v_read_body,    v_respond,    v_respond_file,
                                      v_stream_start, v_stream_write, v_stream_end, v_run,
-                                     v_release};
+                                     v_release,      v_respond_lines};
 
 /* ---- the app's HTTP state ----------------------------------------------------------------- */
 
@@ -441,7 +484,7 @@ static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uin
   }
   char *body = io->body;
   size_t bcap = io->bcap;
-  memset(io, 0, sizeof(*io));
+  hl__zero16(io, sizeof(*io));
   io->body = body;
   io->bcap = bcap;
   io->H = H;
@@ -464,6 +507,7 @@ static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uin
       return rc;
     }
     io->finish_on = 1;
+    io->has_body = 1;
     hl_http_req_on_body(req, on_data, on_end, io);
   } else { /* whole now: the lifecycle need not wait for the end-of-message callback */
     io->body_end = 1;

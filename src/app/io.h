@@ -60,6 +60,20 @@ typedef struct hl__app_io_s {
   int (*run)(void *io, hl_fn fn, void *arg);
   /* The app is done with `io` (after afterResponse): the transport may free it. */
   void (*release)(void *io);
+
+  /* ---- optional (NULL: the app always uses respond) ----
+   * respond(io, 200, <the headers in `lines`>, n, body, len) when the
+   * transport can write it straight: `lines` are llen bytes of complete
+   * "Name: value\r\n" header lines the app made (valid by construction, no
+   * Content-Length or Transfer-Encoding; "" for none). 0 or an error as
+   * respond; 1 when the transport has no fast way for this response (nothing
+   * done: the app calls respond). `early`: the app needs no completion for
+   * this request (nothing of it runs after the response); the transport may
+   * then forget the request at once and return 2: sent, and no
+   * hl__app_io_closed() will come (the app ends the request now; it still
+   * calls release). */
+  int (*respond_lines)(void *io, const char *lines, size_t llen, const void *body, size_t len,
+                       int early);
 } hl__app_io_t;
 
 /* Start the lifecycle of one request (call it from the transport's request

@@ -17,6 +17,7 @@
 
 static void run(hl_ctx_t *r);
 static void maybe_free(hl_ctx_t *r);
+static void finish(hl_ctx_t *r);
 
 /* Trace time: one hl__clock_ns() read (uv_hrtime()'s scale, from the TSC;
  * the HTTP server's timestamps come from the same clock) is shared by adjacent trace points between
@@ -700,6 +701,15 @@ static void send_response(hl_ctx_t *r) {
     }
     return;
   }
+  if (rc == 2) { /* sent, and done (see respond_lines): hl__app_io_closed()'s short end */
+    r->closed = 1;
+    r->streaming = 0;
+    r->stage = HL_STAGE_AFTER_RESPONSE;
+    r->idx = r->napp = r->total = 0;
+    r->phase = HL__PH_DONE;
+    finish(r);
+    return;
+  }
   r->phase = HL__PH_SEND;
   if (!r->in_error) {
     begin_error(r, rc == HL_ENOENT ? HL_ENOTFOUND : rc, NULL);
@@ -817,7 +827,7 @@ park:
 /* Stage s's functions in the lane: 1 when each returned none (the handler: a
  * plain value, now r->resp) and the client is still there; 0 when the machine
  * takes over (its state set). */
-static int lane_stage(hl_ctx_t *r, hl_stage_t s) {
+HL_INLINE int lane_stage(hl_ctx_t *r, hl_stage_t s) {
   hl_app_t *app = r->app;
   const hl__fnlist_t *rl = r->route && s != HL_STAGE_REQUEST ? &r->route->stages[s] : NULL;
   unsigned napp = s == HL_STAGE_HANDLE ? 0 : app->stages[s].n;
@@ -870,19 +880,51 @@ HL_INLINE unsigned lane_held(const hl_ctx_t *r) {
   return r->app->stage_mask | (r->route ? r->route->stage_mask : 0);
 }
 
+/* The handler in the lane: 1 when it returned a plain value (now r->resp)
+ * and the client is still there; 0 when the machine takes over. A value
+ * on_value() would only store (no promise, no error, nothing to adopt) is
+ * stored here. */
+HL_INLINE int lane_handle(hl_ctx_t *r) {
+  r->stage = HL_STAGE_HANDLE;
+  r->napp = 0;
+  r->total = 1;
+  r->phase = HL__PH_FN_NEXT;
+  r->idx = 0;
+  const hl__fn_t *f = &r->route->handler;
+  hl_value_t v = f->fn(r, f->arg);
+  if (HL_LIKELY(v.kind != HL_VALUE_PROMISE && v.kind != HL_VALUE_ERROR &&
+                v.kind != HL_VALUE_JSON)) {
+    r->resp = v; /* what on_value() does with it (the lane has no cut, no trace) */
+    r->idx = 1;
+  } else {
+    on_value(r, v);
+    if (r->phase != HL__PH_FN_NEXT)
+      return 0;
+  }
+  return !HL_UNLIKELY(r->closed);
+}
+
 static void lane(hl_ctx_t *r) {
   r->running = 1;
-  if (!lane_stage(r, HL_STAGE_REQUEST))
+  /* an empty request stage: lane_stage() would only set what the reset did */
+  r->stage = HL_STAGE_REQUEST;
+  if ((r->app->stage_mask & (1u << HL_STAGE_REQUEST)) && !lane_stage(r, HL_STAGE_REQUEST))
     goto machine;
   r->phase = HL__PH_STAGE_END; /* the request stage is over (see next_stage) */
   after_routing(r, lane_body);
   if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
-    goto machine; /* an error, a body to wait for or to parse */
-  static const unsigned char seq[] = {HL_STAGE_TRANSFORM, HL_STAGE_BEFORE_HANDLE, HL_STAGE_HANDLE,
-                                      HL_STAGE_AFTER_HANDLE, HL_STAGE_MAP_RESPONSE};
+    goto machine;               /* an error, a body to wait for or to parse */
+  unsigned held = lane_held(r); /* lists only grow: a stage empty now may not be later */
+  if ((held & (1u << HL_STAGE_TRANSFORM)) && !lane_stage(r, HL_STAGE_TRANSFORM))
+    goto machine;
+  if ((lane_held(r) & (1u << HL_STAGE_BEFORE_HANDLE)) && !lane_stage(r, HL_STAGE_BEFORE_HANDLE))
+    goto machine;
+  if (!lane_handle(r))
+    goto machine;
+  static const unsigned char seq[] = {HL_STAGE_AFTER_HANDLE, HL_STAGE_MAP_RESPONSE};
   for (unsigned k = 0; k < sizeof seq; k++) {
     hl_stage_t s = (hl_stage_t)seq[k];
-    if (s != HL_STAGE_HANDLE && !(lane_held(r) & (1u << s)))
+    if (!(lane_held(r) & (1u << s)))
       continue; /* empty: the machine goes past it too */
     if (!lane_stage(r, s))
       goto machine;
@@ -890,7 +932,7 @@ static void lane(hl_ctx_t *r) {
   r->stage = HL_STAGE_MAP_RESPONSE;
   r->phase = HL__PH_SEND;
   send_response(r);
-  if (r->phase == HL__PH_SEND_WAIT) { /* the machine parks here too */
+  if (r->phase == HL__PH_SEND_WAIT || r->phase == HL__PH_DONE) { /* the machine parks here too */
     r->running = 0;
     maybe_free(r);
     return;
@@ -966,7 +1008,8 @@ int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req
   r->io = io;
   r->id = ++app->next_id;
   r->refs = 1; /* the lifecycle's, dropped in finish() */
-  r->mbit = hl_method_bit(vt->method(io));
+  r->method = vt->method(io);
+  r->mbit = hl_method_bit(r->method);
   r->phase = HL__PH_FN_WAIT; /* nothing runs before start() */
   r->t = t0;                 /* start()'s first trace reading, when given */
   r->t_ok = t0 != 0;

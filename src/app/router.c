@@ -415,10 +415,19 @@ int hl__router_match(const hl_app_t *app, unsigned mbit, const char *path, size_
   m->route = NULL;
   m->n_params = 0;
   m->allow = 0;
-  /* a static path with a route for the method: what the walk finds first */
+  /* a static path with a route for the method: what the walk finds first
+   * (take() without parameters, inline) */
   const hl__rnode_t *st = statics_find(&app->statics, path, n);
-  if (st && take(&L, st))
-    return 0;
+  if (st) {
+    unsigned b = st->methods & mbit                               ? mbit
+                 : mbit == HL_HEAD && (st->methods & HL_GET) != 0 ? HL_GET
+                                                                  : 0;
+    if (b) {
+      m->route = st->slot[method_index(b)].route;
+      m->status = 200;
+      return 0;
+    }
+  }
   L.first = NULL;
   if (walk(&L, &app->root, path, n))
     return 0;

@@ -59,4 +59,15 @@ int hl__http_req_has_body(const hl_http_req_t *req);
  * response already has that status and the standard reason. */
 int hl__http_res_status_std(hl_http_res_t *res, int status);
 
+/* (src/app/http.c's fast answer) hl_http_res_end(res, body, len) after adding
+ * the header lines `lines` (llen bytes of complete "Name: value\r\n" lines,
+ * valid, none of Date, Content-Length, Transfer-Encoding, Connection), when
+ * the response is fresh (status 200 with its standard reason, no header
+ * added, nothing written), has no head or end listener, the body is under 4
+ * KiB and the request is HTTP/1.1 keep-alive, not HEAD: the head goes straight
+ * into the output, byte for byte what the general path writes. 0 when done; 1
+ * when the response is not such a one (nothing done: take the general path). */
+int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, const void *body,
+                           size_t len);
+
 #endif

@@ -2358,3 +2358,50 @@ int hl__http_res_status_std(hl_http_res_t *res, int status) {
     return 0; /* already so (a response starts as 200 with its standard reason) */
   return hl_http_res_status(res, status, NULL);
 }
+
+/* ---- the app's fast answer (src/app/http.c) ----------------------------------------
+ * hl_http_res_end(res, body, len) with `lines` added as headers, for the
+ * commonest response of the app layer: nothing set on the response yet, status
+ * 200, a small complete body, no head or end listener, HTTP/1.1 keep-alive.
+ * The head is written straight into the output (what res_write_head's quiet
+ * 200 path writes for the same headers), with no header entries made. 1 when
+ * the response is not such a one (or the output has no room): nothing done. */
+int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, const void *body,
+                           size_t len) {
+  if (res_check(res) != 0)
+    return 1;
+  hl_http_req_t *r = RES_REQ(res);
+  hl_http_conn_t *C = r->C;
+  if (res->head_sent || res->wrote || res->nh || res->hslow || res->status != 200 ||
+      res->reason != HDR_DEAD || !RES_QUIET(res) || len >= 4096 || (!body && len) || r->is_head ||
+      !r->keep_alive || r->major != 1 || r->minor < 1 || C->S->closing)
+    return 1;
+  const date_cache_t *dc = http_date(C->S->L->uv);
+  char *h = res_reserve(r, dc->head200_len + llen + 24 + len);
+  if (!h)
+    return 1;
+  uint64_t t0 = hl__clock_ns();
+  char *p = put(h, dc->head200, HEAD200_LINE);
+  p = put(p, lines, llen);
+  p = put(p, dc->head200 + HEAD200_LINE, dc->head200_len - HEAD200_LINE);
+  { /* the length, under 4096: at most four digits, without put_u64's call */
+    unsigned v = (unsigned)len, nd = v >= 1000 ? 4 : v >= 100 ? 3 : v >= 10 ? 2 : 1;
+    for (unsigned i = nd; i-- > 0; v /= 10)
+      p[i] = (char)('0' + v % 10);
+    p += nd;
+  }
+  p = PUTS(p, "\r\n\r\n");
+  if (len) {
+    p = put(p, body, len);
+    res->body_in_head = 1;
+  }
+  res_commit(r, (size_t)(p - h));
+  r->times.pre_end = r->times.pre_write_head = r->times.post_write_head = r->times.post_end = t0;
+  res->head_sent = 1;
+  res->ended = 1;
+  if (r == C->writer)
+    writer_advance(C);
+  if (!C->busy && !C->in_read)
+    conn_flush(C);
+  return 0;
+}

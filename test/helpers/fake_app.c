@@ -122,10 +122,13 @@ static void f_release(void *io) {
   ((hl_fake_req_t *)io)->released++;
 }
 
-static const hl__app_io_t fake_vt = {f_method,       f_path,         f_query,      f_header,
-                                     f_header_at,    f_read_body,    f_respond,    f_respond_file,
-                                     f_stream_start, f_stream_write, f_stream_end, NULL,
-                                     f_release};
+static const hl__app_io_t fake_vt = {f_method,       f_path,
+                                     f_query,        f_header,
+                                     f_header_at,    f_read_body,
+                                     f_respond,      f_respond_file,
+                                     f_stream_start, f_stream_write,
+                                     f_stream_end,   NULL,
+                                     f_release,      NULL};
 
 int hl_fake_dispatch(hl_app_t *app, hl_fake_req_t *f) {
   if (f->method == NULL)

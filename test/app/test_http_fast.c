@@ -1,0 +1,198 @@
+/* test/app/test_http_fast.c - the app's fast answer over HTTP (a 200 whose only
+ * header is the default Content-Type is written by the server straight into
+ * the head, hl__http_res_end_lines) writes byte for byte what the general path
+ * (the header array through hl_http_res_add_header + hl_http_res_end) writes:
+ * the same requests, pipelined on one raw connection, go to two servers
+ * attached to one app; on the second, a head listener on every response
+ * keeps the server off its quiet path, so each answer takes the general
+ * path. The Date header's value is masked (the two may straddle a second). */
+#include <jansson.h>
+#include "http_fixture.h"
+
+TestSuite(app_http_fast, .init = fx_setup, .fini = fx_teardown);
+
+static hl_value_t h_text(hl_ctx_t *c, void *a) {
+  (void)c, (void)a;
+  return hl_text("Hello, World!");
+}
+static hl_value_t h_empty(hl_ctx_t *c, void *a) {
+  (void)c, (void)a;
+  return hl_text("");
+}
+static hl_value_t h_none(hl_ctx_t *c, void *a) {
+  (void)c, (void)a;
+  return hl_none();
+}
+static hl_value_t h_bytes(hl_ctx_t *c, void *a) {
+  (void)c, (void)a;
+  return hl_bytes("\x01\x02\x03", 3, NULL);
+}
+static hl_value_t h_bytes_ct(hl_ctx_t *c, void *a) {
+  (void)c, (void)a;
+  return hl_bytes("<b>", 3, "text/html");
+}
+static hl_value_t h_json(hl_ctx_t *c, void *a) {
+  (void)c, (void)a;
+  return hl_json((struct json_t *)json_pack("{s:i, s:s}", "a", 1, "b", "x"));
+}
+static hl_value_t h_header(hl_ctx_t *c, void *a) { /* a header set: the general path */
+  (void)a;
+  hl_ctx_set_header(c, "X-Set", "1");
+  return hl_text("with a header");
+}
+static hl_value_t h_201(hl_ctx_t *c, void *a) { /* not a 200: the general path */
+  hl_ctx_set_status(c, 201);
+  (void)a;
+  return hl_text("created");
+}
+static hl_value_t h_mid(hl_ctx_t *c, void *a) { /* a 3- and a 4-digit length */
+  (void)a;
+  size_t n = strcmp(hl_ctx_path(c), "/k4") == 0 ? 4095 : 123;
+  char *b = hl_ctx_alloc(c, n);
+  memset(b, 'm', n);
+  return hl_textn(b, n);
+}
+static hl_value_t h_big(hl_ctx_t *c, void *a) { /* over 4 KiB: the general path */
+  (void)a;
+  char *b = hl_ctx_alloc(c, 5000);
+  memset(b, 'z', 5000);
+  return hl_textn(b, 5000);
+}
+
+/* which answers recorded no header entry on the response (the fast path) */
+static char fast_paths[512];
+
+static void on_head(hl_http_res_t *res, const hl_http_res_event_t *ev, void *arg) {
+  (void)res, (void)ev, (void)arg;
+}
+
+static void req_plain(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  (void)s;
+  cr_assert_eq(hl_app_handle(app, req, res), 0);
+  /* answered in the handler: the general path leaves the header entries */
+  if (hl_http_res_headers_sent(res) && hl_http_res_get_header(res, "Content-Type") == NULL) {
+    strcat(fast_paths, hl_http_req_path(req));
+    strcat(fast_paths, " ");
+  }
+}
+static void req_general(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  (void)s;
+  cr_assert_eq(hl_http_res_on(res, HL_HTTP_RES_PRE_WRITE_HEAD, on_head, NULL), 0);
+  cr_assert_eq(hl_app_handle(app, req, res), 0);
+}
+
+static int closed_n;
+static void srv_closed(hl_http_server_t *s) {
+  (void)s;
+  closed_n++;
+}
+
+static char *exchange(int p, const char *reqs) {
+  hl_tc_raw_t c;
+  cr_assert_eq(hl_tc_raw_start(&loop, &c, p, NULL, reqs, strlen(reqs)), 0);
+  hl_tc_wait(&loop, &c.closed);
+  char *out = strdup(c.in ? c.in : "");
+  hl_tc_raw_free(&c);
+  /* mask the dates */
+  for (char *d = out; (d = strstr(d, "\r\nDate: ")) != NULL; d += 8)
+    for (char *v = d + 8; *v && *v != '\r'; v++)
+      *v = '#';
+  return out;
+}
+
+Test(app_http_fast, same_bytes_as_the_general_path) {
+  struct {
+    const char *path;
+    hl_app_fn fn;
+  } routes[] = {{"/text", h_text},     {"/empty", h_empty},      {"/none", h_none},
+                {"/bytes", h_bytes},   {"/bytesct", h_bytes_ct}, {"/json", h_json},
+                {"/header", h_header}, {"/201", h_201},          {"/k3", h_mid},
+                {"/k4", h_mid},        {"/big", h_big}};
+  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+    cr_assert_eq(hl_app_route(app, HL_GET, routes[i].path, NULL, routes[i].fn, NULL, NULL), 0);
+  hl_http_server_t s1, s2;
+  cr_assert_eq(hl_http_server_init(&loop, &s1, req_plain, NULL), 0);
+  cr_assert_eq(hl_http_server_init(&loop, &s2, req_general, NULL), 0);
+  cr_assert_eq(hl_app_attach(app, &s1), 0);
+  cr_assert_eq(hl_app_attach(app, &s2), 0);
+  cr_assert_eq(hl_http_server_listen(&s1, "127.0.0.1", 0, 16), 0);
+  cr_assert_eq(hl_http_server_listen(&s2, "127.0.0.1", 0, 16), 0);
+  /* pipelined: all but the first answer are made while an earlier one is
+   * still the connection's writer (the output goes to the request's own
+   * buffer); a HEAD and an HTTP/1.0 keep-alive request take the general path */
+  const char *reqs = "GET /text HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /empty HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /none HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /bytes HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /bytesct HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /json HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /header HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /201 HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /k3 HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /k4 HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /big HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "HEAD /text HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /text HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                     "GET /text HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /text HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  char *fast = exchange(hl_http_server_port(&s1), reqs);
+  char *general = exchange(hl_http_server_port(&s2), reqs);
+  cr_assert_str_eq(fast, general);
+  cr_assert_eq(hl_tc_count(fast, "HTTP/1.1 "), 15, "%s", fast);
+  cr_assert(strstr(fast, "Content-Length: 123\r\n") && strstr(fast, "Content-Length: 4095\r\n"));
+  cr_assert(strstr(fast, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nDate: "
+                         "#############################\r\nContent-Length: 13\r\n\r\nHello, "
+                         "World!HTTP/1.1 200 OK\r\n"),
+            "%s", fast);
+  /* the fast path was taken where it applies, and only there */
+  cr_assert_str_eq(fast_paths, "/text /empty /none /bytes /json /k3 /k4 /text ");
+  free(fast);
+  free(general);
+  cr_assert_eq(hl_http_server_close(&s1, srv_closed), 0);
+  cr_assert_eq(hl_http_server_close(&s2, srv_closed), 0);
+  while (closed_n < 2)
+    hl_run(&loop, HL_RUN_ONCE);
+}
+
+/* The first answer on a connection (the writer: straight into the
+ * connection's output) with the client's request read in one piece. */
+Test(app_http_fast, single_request) {
+  cr_assert_eq(hl_app_route(app, HL_GET, "/", NULL, h_text, NULL, NULL), 0);
+  fx_listen();
+  char *out = exchange(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: "
+                             "x\r\nConnection: close\r\n\r\n");
+  cr_assert(!strncmp(out,
+                     "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nDate: "
+                     "#############################\r\nContent-Length: 13\r\n\r\nHello, World!",
+                     strlen("HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nDate: "
+                            "#############################\r\nContent-Length: 13\r\n\r\nHello, "
+                            "World!")),
+            "%s", out);
+  free(out);
+}
+
+/* A route with an afterResponse function is not ended at the fast answer:
+ * the function runs once per request, after the server's close callback
+ * (the transport's request is gone by then), with the answer sent fast. */
+static int after_n;
+static hl_value_t after_fn(hl_ctx_t *c, void *a) {
+  (void)a;
+  after_n++;
+  cr_assert_null(hl_ctx_path(c));
+  return hl_none();
+}
+
+Test(app_http_fast, after_response_still_runs) {
+  hl_route_t *rt;
+  cr_assert_eq(hl_app_route(app, HL_GET, "/a", NULL, h_text, NULL, &rt), 0);
+  cr_assert_eq(hl_route_on(rt, HL_STAGE_AFTER_RESPONSE, "after", after_fn, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/b", NULL, h_text, NULL, NULL), 0);
+  fx_listen();
+  char *out = exchange(port, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+                             "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: "
+                             "x\r\nConnection: close\r\n\r\n");
+  cr_assert_eq(hl_tc_count(out, "Hello, World!"), 4, "%s", out);
+  hl_run(&loop, HL_RUN_NOWAIT);
+  cr_assert_eq(after_n, 2);
+  free(out);
+}
