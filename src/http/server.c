@@ -2051,6 +2051,44 @@ static int res_check(hl_http_res_t *res) {
   return 0;
 }
 
+/* The cached 200 head (res_write_head's fast path, hl__http_res_end_lines):
+ * the status line, `lines` (llen bytes of ready "Name: value\r\n" lines) and
+ * the headers set, the cached Date and Content-Length name, the length `cl`,
+ * the blank line, then the body when there is one. */
+static inline __attribute__((always_inline)) char *
+head200(hl_http_res_t *res, char *p, const date_cache_t *dc, const char *lines, size_t llen,
+        uint64_t cl, const void *body, size_t blen) {
+  if (!llen && !res->nh) {
+    p = put(p, dc->head200, dc->head200_len);
+  } else {
+    p = put(p, dc->head200, HEAD200_LINE);
+    if (llen)
+      p = put(p, lines, llen);
+    for (uint32_t i = 0; i < res->nh; i++) {
+      const hent_t *e = &res->h[i];
+      p = put(p, res->hb + e->name, e->nl);
+      p = PUTS(p, ": ");
+      p = put(p, res->hb + e->value, e->vl);
+      p = PUTS(p, "\r\n");
+    }
+    p = put(p, dc->head200 + HEAD200_LINE, dc->head200_len - HEAD200_LINE);
+  }
+  if (cl < 10000) { /* a small body's length: its digits inline, without put_u64's call */
+    unsigned v = (unsigned)cl, nd = v >= 1000 ? 4 : v >= 100 ? 3 : v >= 10 ? 2 : 1;
+    for (unsigned i = nd; i-- > 0; v /= 10)
+      p[i] = (char)('0' + v % 10);
+    p += nd;
+  } else {
+    p = put_u64(p, cl);
+  }
+  p = PUTS(p, "\r\n\r\n");
+  if (blen) {
+    p = put(p, body, blen);
+    res->body_in_head = 1;
+  }
+  return p;
+}
+
 /* Serialize the head, straight into the output. implicit >= 0: end()
  * without writes, Content-Length becomes `implicit` unless the application
  * set one. body: end()'s data, appended in the same step when the head frames
@@ -2083,26 +2121,7 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
       res->in_head = 0;
       return HL_ENOMEM;
     }
-    char *p = h;
-    if (res->nh == 0) {
-      p = put(p, dc->head200, dc->head200_len);
-    } else {
-      p = put(p, dc->head200, HEAD200_LINE);
-      for (uint32_t i = 0; i < res->nh; i++) {
-        const hent_t *e = &res->h[i];
-        p = put(p, res->hb + e->name, e->nl);
-        p = PUTS(p, ": ");
-        p = put(p, res->hb + e->value, e->vl);
-        p = PUTS(p, "\r\n");
-      }
-      p = put(p, dc->head200 + HEAD200_LINE, dc->head200_len - HEAD200_LINE);
-    }
-    p = put_u64(p, (uint64_t)implicit);
-    p = PUTS(p, "\r\n\r\n");
-    if (blen) {
-      p = put(p, body, blen);
-      res->body_in_head = 1;
-    }
+    char *p = head200(res, h, dc, NULL, 0, (uint64_t)implicit, body, blen);
     res_commit(r, (size_t)(p - h));
     goto sent;
   }
@@ -2381,20 +2400,7 @@ int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, c
   if (!h)
     return 1;
   uint64_t t0 = hl__clock_ns();
-  char *p = put(h, dc->head200, HEAD200_LINE);
-  p = put(p, lines, llen);
-  p = put(p, dc->head200 + HEAD200_LINE, dc->head200_len - HEAD200_LINE);
-  { /* the length, under 4096: at most four digits, without put_u64's call */
-    unsigned v = (unsigned)len, nd = v >= 1000 ? 4 : v >= 100 ? 3 : v >= 10 ? 2 : 1;
-    for (unsigned i = nd; i-- > 0; v /= 10)
-      p[i] = (char)('0' + v % 10);
-    p += nd;
-  }
-  p = PUTS(p, "\r\n\r\n");
-  if (len) {
-    p = put(p, body, len);
-    res->body_in_head = 1;
-  }
+  char *p = head200(res, h, dc, lines, llen, len, body, len);
   res_commit(r, (size_t)(p - h));
   r->times.pre_end = r->times.pre_write_head = r->times.post_write_head = r->times.post_end = t0;
   res->head_sent = 1;
