@@ -16,6 +16,7 @@
 #include "app_internal.h"
 
 static void run(hl_ctx_t *r);
+static void tlane(hl_ctx_t *r);
 static void maybe_free(hl_ctx_t *r);
 
 /* Trace time: one hl__clock_ns() read (uv_hrtime()'s scale, from the TSC;
@@ -743,6 +744,13 @@ static void maybe_free(hl_ctx_t *r) {
 static void run(hl_ctx_t *r) {
   if (r->running)
     return;
+  /* a traced request at its first function (start() began the request
+   * stage): the traced lane; it leaves this state when it hands over */
+  if (r->traced && r->phase == HL__PH_FN_NEXT && r->stage == HL_STAGE_REQUEST && r->idx == 0 &&
+      !r->closed) {
+    tlane(r);
+    return;
+  }
   r->running = 1;
   for (;;) {
     switch (r->phase) {
@@ -889,6 +897,109 @@ static void lane(hl_ctx_t *r) {
   }
   r->stage = HL_STAGE_MAP_RESPONSE;
   r->phase = HL__PH_SEND;
+  send_response(r);
+  if (r->phase == HL__PH_SEND_WAIT) { /* the machine parks here too */
+    r->running = 0;
+    maybe_free(r);
+    return;
+  }
+machine:
+  r->running = 0;
+  run(r);
+}
+
+/* ---- the traced lane -------------------------------------------------------------
+ * A traced request's way through the stages when nothing needs deciding, as
+ * lane() is an untraced one's: the same transitions run(), stage_begin() and
+ * next_stage() would take, in straight-line code, with the same trace points
+ * at the same places (an empty stage's begin and stop at one reading, as in
+ * traced_empty_stage()). It goes on only while every function returns none
+ * (the handler: a plain value), no stage stop leaves a lock to wait for, and
+ * the client is there; at anything else r is left as the machine would have
+ * it and run() goes on from there. run() enters it once, at the request
+ * stage's first function (start() began that stage). */
+
+/* The functions of the stage just begun (s, its first `napp` app-level, the
+ * rest the route's `rl`): 1 when each returned none (the handler: a value,
+ * now r->resp) and the client is still there at the stage's end; 0 when the
+ * machine takes over (its state set). */
+HL_INLINE int tlane_fns(hl_ctx_t *r, hl_stage_t s, unsigned napp, const hl__fnlist_t *rl) {
+  unsigned total = r->total;
+  for (unsigned i = 0;; i++) {
+    if (HL_UNLIKELY(r->closed)) /* FN_NEXT: the machine stops the stage */
+      return 0;
+    if (i >= total)
+      return 1;
+    /* read at each call: a function may register more (lists only grow) */
+    const hl__fn_t *f = s == HL_STAGE_HANDLE ? &r->route->handler
+                        : i < napp           ? &r->app->stages[s].v[i]
+                                             : &rl->v[i - napp];
+    r->idx = i;
+    trace_event_begin(r, f);
+    r->t_ok = 0;
+    hl_value_t v = f->fn(r, f->arg);
+    if (v.kind != HL_VALUE_NONE || s == HL_STAGE_HANDLE) {
+      on_value(r, v); /* r->idx++, the phase */
+      if (r->phase != HL__PH_FN_NEXT)
+        return 0;
+    } else { /* what on_value() does with none here */
+      trace_event_stop(r, 0);
+      r->idx = i + 1;
+    }
+  }
+}
+
+/* The stage's end (its functions done, nothing cut or failed): 1 when the
+ * lane goes on to the next stage, 0 when the machine waits for the lock or
+ * sees the client gone (the stage stopped: phase LOCK). */
+HL_INLINE int tlane_stop(hl_ctx_t *r) {
+  r->phase = HL__PH_STAGE_END;
+  trace_stage_stop(r, 0);
+  if (r->lock_pending || HL_UNLIKELY(r->closed)) {
+    r->phase = HL__PH_LOCK;
+    return 0;
+  }
+  return 1;
+}
+
+__attribute__((noinline)) static void tlane(hl_ctx_t *r) {
+  hl_app_t *app = r->app;
+  r->running = 1;
+  /* the request stage (begun by start(); no route yet) */
+  if (!tlane_fns(r, HL_STAGE_REQUEST, r->napp, NULL) || !tlane_stop(r))
+    goto machine;
+  after_routing(r, lane_body); /* the body, if here already: stage PARSE, phase STAGE_BEGIN */
+  if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
+    goto machine; /* an error, a body to wait for or to parse */
+  static const unsigned char seq[] = {HL_STAGE_PARSE,         HL_STAGE_TRANSFORM,
+                                      HL_STAGE_BEFORE_HANDLE, HL_STAGE_HANDLE,
+                                      HL_STAGE_AFTER_HANDLE,  HL_STAGE_MAP_RESPONSE};
+  for (unsigned k = 0; k < sizeof seq; k++) {
+    hl_stage_t s = (hl_stage_t)seq[k];
+    hl_route_t *route = r->route;
+    const hl__fnlist_t *rl = &route->stages[s];
+    unsigned napp = 0, total = 1; /* the handler */
+    if (s != HL_STAGE_HANDLE) {
+      /* read at each stage, as stage_begin(): a function may add functions;
+       * parse has no body here, so no function and no built-in parser */
+      unsigned held = app->stage_mask | route->stage_mask;
+      total = 0;
+      if (s != HL_STAGE_PARSE && (held & (1u << s))) {
+        napp = app->stages[s].n;
+        total = napp + rl->n;
+      }
+    }
+    /* stage_begin() (stage_err and cut are 0: the lane goes on only then) */
+    r->stage = s;
+    r->idx = 0;
+    r->napp = napp;
+    r->total = total;
+    r->phase = HL__PH_FN_NEXT;
+    trace_stage_begin(r);
+    if (!tlane_fns(r, s, napp, rl) || !tlane_stop(r))
+      goto machine;
+  }
+  r->phase = HL__PH_SEND; /* next_stage() after mapResponse */
   send_response(r);
   if (r->phase == HL__PH_SEND_WAIT) { /* the machine parks here too */
     r->running = 0;
