@@ -289,7 +289,7 @@ HL_INLINE void trace_stage_begin(hl_ctx_t *r) {
   }
 }
 
-static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
+HL_INLINE void trace_event_begin_in(hl_ctx_t *r, const hl__fn_t *f) {
   const char *name = f->name;
   if (r->sub_first[r->stage].fn == NULL && r->st == NULL)
     return;
@@ -316,9 +316,12 @@ static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
   }
 }
 
-static void trace_event_stop(hl_ctx_t *r, int err) {
-  if (!r->ev_active)
-    return;
+/* out of line for the machine; the traced lane inlines them */
+__attribute__((noinline)) static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
+  trace_event_begin_in(r, f);
+}
+
+HL_INLINE void trace_event_stop_in(hl_ctx_t *r, int err) {
   r->ev_active = 0;
   uint64_t t = tnow(r);
   if (r->st && r->st->ev_pre)
@@ -334,6 +337,11 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
         lock_on(r, p);
     }
   }
+}
+
+static void trace_event_stop(hl_ctx_t *r, int err) {
+  if (r->ev_active)
+    trace_event_stop_in(r, err);
 }
 
 HL_INLINE void trace_stage_stop(hl_ctx_t *r, int err) {
@@ -954,7 +962,7 @@ HL_INLINE int tlane_fns(hl_ctx_t *r, hl_stage_t s, unsigned napp, const hl__fnli
                         : i < napp           ? &r->app->stages[s].v[i]
                                              : &rl->v[i - napp];
     r->idx = i;
-    trace_event_begin(r, f);
+    trace_event_begin_in(r, f);
     r->t_ok = 0;
     hl_value_t v = f->fn(r, f->arg);
     if (v.kind != HL_VALUE_NONE || s == HL_STAGE_HANDLE) {
@@ -962,7 +970,8 @@ HL_INLINE int tlane_fns(hl_ctx_t *r, hl_stage_t s, unsigned napp, const hl__fnli
       if (r->phase != HL__PH_FN_NEXT)
         return 0;
     } else { /* what on_value() does with none here */
-      trace_event_stop(r, 0);
+      if (r->ev_active)
+        trace_event_stop_in(r, 0);
       r->idx = i + 1;
     }
   }
