@@ -965,14 +965,21 @@ HL_INLINE int tlane_fns(hl_ctx_t *r, hl_stage_t s, unsigned napp, const hl__fnli
     trace_event_begin_in(r, f);
     r->t_ok = 0;
     hl_value_t v = f->fn(r, f->arg);
-    if (v.kind != HL_VALUE_NONE || s == HL_STAGE_HANDLE) {
+    hl_value_kind_t k = v.kind;
+    /* what on_value() does with none, and with the handler's plain value (not
+     * a promise, an error, or JSON to adopt): the event stops, then the value
+     * is the response (an on_stop sees the one before) */
+    if (s == HL_STAGE_HANDLE ? k != HL_VALUE_PROMISE && k != HL_VALUE_ERROR && k != HL_VALUE_JSON
+                             : k == HL_VALUE_NONE) {
+      if (r->ev_active)
+        trace_event_stop_in(r, 0);
+      if (s == HL_STAGE_HANDLE)
+        r->resp = v;
+      r->idx = i + 1;
+    } else {
       on_value(r, v); /* r->idx++, the phase */
       if (r->phase != HL__PH_FN_NEXT)
         return 0;
-    } else { /* what on_value() does with none here */
-      if (r->ev_active)
-        trace_event_stop_in(r, 0);
-      r->idx = i + 1;
     }
   }
 }
