@@ -944,82 +944,78 @@ machine:
  * (the handler: a plain value), no stage stop leaves a lock to wait for, and
  * the client is there; at anything else r is left as the machine would have
  * it and run() goes on from there. run() enters it once, at the request
- * stage's first function (start() began that stage). */
+ * stage's first function (start() began that stage). Each stage is its own
+ * inlined copy (tl_stage() with a constant stage), so the stage's
+ * subscription, names and branches are constants. The trace points are those
+ * of trace_stage_begin() ... trace_stage_stop() for a stage that is never
+ * afterResponse and stops without an error, with what they would look up
+ * again (the stage's first subscription, the Server-Timing record, the
+ * function's metric prefix and begin) kept at hand; the record's event
+ * fields are still written, for the machine should it take over. */
 
-/* The functions of the stage just begun (s, its first `napp` app-level, the
- * rest the route's `rl`): 1 when each returned none (the handler: a value,
- * now r->resp) and the client is still there at the stage's end; 0 when the
- * machine takes over (its state set). */
-HL_INLINE int tlane_fns(hl_ctx_t *r, hl_stage_t s, unsigned napp, const hl__fnlist_t *rl) {
-  unsigned total = r->total;
-  for (unsigned i = 0;; i++) {
-    if (HL_UNLIKELY(r->closed)) /* FN_NEXT: the machine stops the stage */
-      return 0;
-    if (i >= total)
-      return 1;
-    /* read at each call: a function may register more (lists only grow) */
-    const hl__fn_t *f = s == HL_STAGE_HANDLE ? &r->route->handler
-                        : i < napp           ? &r->app->stages[s].v[i]
-                                             : &rl->v[i - napp];
-    r->idx = i;
-    trace_event_begin_in(r, f);
-    r->t_ok = 0;
-    hl_value_t v = f->fn(r, f->arg);
-    hl_value_kind_t k = v.kind;
-    /* what on_value() does with none, and with the handler's plain value (not
-     * a promise, an error, or JSON to adopt): the event stops, then the value
-     * is the response (an on_stop sees the one before) */
-    if (s == HL_STAGE_HANDLE ? k != HL_VALUE_PROMISE && k != HL_VALUE_ERROR && k != HL_VALUE_JSON
-                             : k == HL_VALUE_NONE) {
-      if (r->ev_active)
-        trace_event_stop_in(r, 0);
-      if (s == HL_STAGE_HANDLE)
-        r->resp = v;
-      r->idx = i + 1;
-    } else {
-      on_value(r, v); /* r->idx++, the phase */
-      if (r->phase != HL__PH_FN_NEXT)
-        return 0;
+/* A subscription walk needs the stage's first one set (see subs_of). */
+HL_INLINE void tl_begin(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec,
+                        unsigned total) {
+  if (sub->fn == NULL && rec == NULL)
+    return;
+  uint64_t t = tnow(r);
+  if (rec)
+    rec->stage_begin = t;
+  if (sub->fn == NULL)
+    return;
+  const char *name = hl__stage_names[s];
+  do {
+    sub->st.stage = s;
+    sub->st.name = name;
+    sub->st.begin = t;
+    sub->st.total = total;
+    sub->st.sub = sub; /* its callback lists are empty (hl_trace_on) */
+    sub->fn(&sub->st, sub->arg);
+  } while ((sub = sub->next) != NULL);
+}
+
+HL_INLINE void tl_stop(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec) {
+  if (sub->fn == NULL && rec == NULL)
+    return;
+  uint64_t t = tnow(r);
+  if (rec) {
+    st_add_stage(r, rec, s, t - rec->stage_begin);
+    if (s == HL_STAGE_MAP_RESPONSE)
+      st_write(r);
+  }
+  if (sub->fn == NULL)
+    return;
+  do {
+    hl_trace_end_t e = {t, 0, t - sub->st.begin};
+    hl__tcb_t *c = sub->on_stop, *nx;
+    sub->on_stop = NULL;
+    for (; c; c = nx) {
+      nx = c->next;
+      hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
+      if (p)
+        lock_on(r, p);
     }
-  }
+  } while ((sub = sub->next) != NULL);
 }
 
-/* The stage's end (its functions done, nothing cut or failed): 1 when the
- * lane goes on to the next stage, 0 when the machine waits for the lock or
- * sees the client gone (the stage stopped: phase LOCK). */
-HL_INLINE int tlane_stop(hl_ctx_t *r) {
-  r->phase = HL__PH_STAGE_END;
-  trace_stage_stop(r, 0);
-  if (r->lock_pending || HL_UNLIKELY(r->closed)) {
-    r->phase = HL__PH_LOCK;
-    return 0;
-  }
-  return 1;
-}
-
-__attribute__((noinline)) static void tlane(hl_ctx_t *r) {
+/* Stage s of the lane, with no error and nothing cut so far: begin it (unless
+ * it is the request stage, begun by start()), run its functions, stop it.
+ * 1: on to the next stage; 0: the machine takes over (its state set). */
+HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_fns) {
   hl_app_t *app = r->app;
-  r->running = 1;
-  /* the request stage (begun by start(); no route yet) */
-  if (!tlane_fns(r, HL_STAGE_REQUEST, r->napp, NULL) || !tlane_stop(r))
-    goto machine;
-  after_routing(r, lane_body); /* the body, if here already: stage PARSE, phase STAGE_BEGIN */
-  if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
-    goto machine; /* an error, a body to wait for or to parse */
-  static const unsigned char seq[] = {HL_STAGE_PARSE,         HL_STAGE_TRANSFORM,
-                                      HL_STAGE_BEFORE_HANDLE, HL_STAGE_HANDLE,
-                                      HL_STAGE_AFTER_HANDLE,  HL_STAGE_MAP_RESPONSE};
-  for (unsigned k = 0; k < sizeof seq; k++) {
-    hl_stage_t s = (hl_stage_t)seq[k];
-    hl_route_t *route = r->route;
-    const hl__fnlist_t *rl = &route->stages[s];
-    unsigned napp = 0, total = 1; /* the handler */
+  struct hl__tsub_s *sub = &r->sub_first[s];
+  const hl__fnlist_t *rl = NULL;
+  unsigned napp = 0, total = 1; /* the handler */
+  if (s == HL_STAGE_REQUEST) {
+    napp = total = r->total; /* begun by start(): no route yet */
+  } else {
     if (s != HL_STAGE_HANDLE) {
       /* read at each stage, as stage_begin(): a function may add functions;
        * parse has no body here, so no function and no built-in parser */
-      unsigned held = app->stage_mask | route->stage_mask;
+      hl_route_t *route = r->route;
       total = 0;
-      if (s != HL_STAGE_PARSE && (held & (1u << s))) {
+      if (s != HL_STAGE_PARSE && ((app->stage_mask | route->stage_mask) & (1u << s))) {
+        rl = &route->stages[s];
         napp = app->stages[s].n;
         total = napp + rl->n;
       }
@@ -1030,10 +1026,106 @@ __attribute__((noinline)) static void tlane(hl_ctx_t *r) {
     r->napp = napp;
     r->total = total;
     r->phase = HL__PH_FN_NEXT;
-    trace_stage_begin(r);
-    if (!tlane_fns(r, s, napp, rl) || !tlane_stop(r))
-      goto machine;
+    tl_begin(r, s, sub, rec, total);
   }
+  for (unsigned i = 0;; i++) {
+    if (HL_UNLIKELY(r->closed)) /* FN_NEXT: the machine stops the stage */
+      return 0;
+    if (i >= total)
+      break;
+    /* read at each call: a function may register more (lists only grow) */
+    const hl__fn_t *f = s == HL_STAGE_HANDLE ? &r->route->handler
+                        : i < napp           ? &app->stages[s].v[i]
+                                             : &rl->v[i - napp];
+    r->idx = i;
+    /* the event's begin (trace_event_begin_in) */
+    int ev = sub->fn != NULL || rec != NULL;
+    uint64_t t0 = 0;
+    const char *pre = f->st_pre;
+    size_t pre_len = f->st_pre_len;
+    if (ev) {
+      t0 = tnow(r);
+      r->ev_active = 1;
+      if (rec) {
+        rec->ev_begin = t0;
+        rec->ev_pre = st_fns ? pre : NULL;
+        rec->ev_pre_len = pre_len;
+      }
+      if (sub->fn) {
+        const char *name = f->name;
+        struct hl__tsub_s *x = sub;
+        do {
+          x->ev.name = name;
+          x->ev.index = i;
+          x->ev.begin = t0;
+          x->ev.sub = x;
+          x->ev_stop = NULL;
+          for (hl__tcb_t *c = x->on_event, *nx; c; c = nx) {
+            nx = c->next;
+            ((hl_trace_event_fn)c->fn)(&x->ev, c->arg);
+          }
+        } while ((x = x->next) != NULL);
+      }
+    }
+    r->t_ok = 0;
+    hl_value_t v = f->fn(r, f->arg);
+    hl_value_kind_t k = v.kind;
+    /* what on_value() does with none, and with the handler's plain value (not
+     * a promise, an error, or JSON to adopt): the event stops, then the value
+     * is the response (an on_stop sees the one before) */
+    if (s == HL_STAGE_HANDLE ? k != HL_VALUE_PROMISE && k != HL_VALUE_ERROR && k != HL_VALUE_JSON
+                             : k == HL_VALUE_NONE) {
+      if (r->ev_active) { /* the event's stop (trace_event_stop_in) */
+        r->ev_active = 0;
+        uint64_t t = tnow(r);
+        if (st_fns)
+          st_add(r, rec, pre, pre_len, t - t0);
+        for (struct hl__tsub_s *x = subs_of(r, s); x; x = x->next) {
+          hl_trace_end_t e = {t, 0, t - x->ev.begin};
+          hl__tcb_t *c = x->ev_stop, *nx;
+          x->ev_stop = NULL;
+          for (; c; c = nx) {
+            nx = c->next;
+            hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
+            if (p)
+              lock_on(r, p);
+          }
+        }
+      }
+      if (s == HL_STAGE_HANDLE)
+        r->resp = v;
+      r->idx = i + 1;
+    } else {
+      on_value(r, v); /* r->idx++, the phase */
+      if (r->phase != HL__PH_FN_NEXT)
+        return 0;
+    }
+  }
+  /* the stage's end: the machine's STAGE_END, then LOCK */
+  r->phase = HL__PH_STAGE_END;
+  tl_stop(r, s, sub, rec);
+  if (r->lock_pending || HL_UNLIKELY(r->closed)) {
+    r->phase = HL__PH_LOCK;
+    return 0;
+  }
+  return 1;
+}
+
+__attribute__((noinline)) static void tlane(hl_ctx_t *r) {
+  struct hl__st_s *rec = r->st;
+  int st_fns = rec && (r->app->st_opts & HL_SERVER_TIMING_FUNCTIONS);
+  r->running = 1;
+  if (!tl_stage(r, HL_STAGE_REQUEST, rec, st_fns))
+    goto machine;
+  after_routing(r, lane_body); /* the body, if here already: stage PARSE, phase STAGE_BEGIN */
+  if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
+    goto machine; /* an error, a body to wait for or to parse */
+  if (!tl_stage(r, HL_STAGE_PARSE, rec, st_fns) || !tl_stage(r, HL_STAGE_TRANSFORM, rec, st_fns) ||
+      !tl_stage(r, HL_STAGE_BEFORE_HANDLE, rec, st_fns) ||
+      !tl_stage(r, HL_STAGE_HANDLE, rec, st_fns) ||
+      !tl_stage(r, HL_STAGE_AFTER_HANDLE, rec, st_fns) ||
+      !tl_stage(r, HL_STAGE_MAP_RESPONSE, rec, st_fns))
+    goto machine;
   r->phase = HL__PH_SEND; /* next_stage() after mapResponse */
   send_response(r);
   if (r->phase == HL__PH_SEND_WAIT) { /* the machine parks here too */
