@@ -429,12 +429,32 @@ __attribute__((noinline)) static int traced_empty_stage(hl_ctx_t *r) {
   return 1;
 }
 
+/* A traced request's empty afterResponse stage: begun and stopped here, at one
+ * reading, as run() would do next (its functions: none; no error: the client
+ * being gone does not stop afterResponse), and the phase set to where run()
+ * would be after the stop: the lock, or the end. Safe where run() is not
+ * running too (from closed_in_ctx(), which calls run() next): a lock's
+ * promise settles in a microtask, never inside this call. Out of line, as
+ * traced_empty_stage(). */
+__attribute__((noinline)) static void traced_empty_after_response(hl_ctx_t *r) {
+  trace_stage_begin(r);
+  r->phase = HL__PH_STAGE_END;
+  trace_stage_stop(r, 0);
+  r->phase = r->lock_pending ? HL__PH_LOCK : HL__PH_DONE;
+}
+
 static void stage_begin(hl_ctx_t *r, hl_stage_t s) {
   r->idx = 0;
   r->stage_err = 0;
   r->cut = 0;
   r->phase = HL__PH_FN_NEXT;
   unsigned held = r->app->stage_mask | (r->route ? r->route->stage_mask : 0);
+  if (s == HL_STAGE_AFTER_RESPONSE && r->traced && !(held & (1u << s))) {
+    r->stage = s;
+    r->napp = r->total = 0;
+    traced_empty_after_response(r);
+    return;
+  }
   for (;;) {
     r->stage = s;
     if (!(held & (1u << s)) && s != HL_STAGE_HANDLE &&

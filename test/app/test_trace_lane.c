@@ -232,3 +232,41 @@ Test(trace_lane, request_stage_promise_hands_over) {
   cr_assert_str_eq(f.body_out, "Hi");
   hl_fake_free(&f);
 }
+
+/* ---- afterResponse (empty, begun and stopped at once): its on_stop's lock
+ * holds the request's end ---- */
+static hl_promise_t *ar_p;
+static int ar_settled;
+static void ar_settle(void *arg) {
+  (void)arg;
+  ar_settled = 1;
+  hl_promise_resolve(ar_p, NULL, NULL);
+}
+static hl_promise_t *ar_stop(const hl_trace_end_t *e, void *arg) {
+  (void)arg;
+  cr_assert_eq(e->elapsed, 0); /* one reading for its begin and stop */
+  cr_assert_eq(hl_promise_new(&loop, &ar_p), 0);
+  cr_assert_eq(hl_set_immediate(&loop, ar_settle, NULL, NULL), 0);
+  return ar_p;
+}
+static void ar_stage(hl_trace_stage_t *st, void *arg) {
+  hl_trace_stage_on_stop(st, ar_stop, arg);
+}
+static void trace_ar(hl_trace_t *t, void *arg) {
+  hl_trace_on(t, HL_STAGE_AFTER_RESPONSE, ar_stage, arg);
+}
+
+Test(trace_lane, after_response_lock_holds_the_end) {
+  cr_assert_eq(hl_app_trace(app, trace_ar, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/", "hi", hi, NULL, NULL), 0);
+  hl_fake_req_t f = {.path = "/"};
+  cr_assert_eq(hl_fake_dispatch(app, &f), 0);
+  cr_assert_str_eq(f.body_out, "Hi");
+  cr_assert_eq(f.finished, 1);
+  cr_assert_eq(f.released, 0); /* afterResponse's lock */
+  cr_assert_eq(hl_app_free(app), HL_EBUSY);
+  hl_run(&loop, HL_RUN_DEFAULT);
+  cr_assert_eq(ar_settled, 1);
+  cr_assert_eq(f.released, 1);
+  hl_fake_free(&f);
+}
