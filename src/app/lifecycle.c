@@ -1018,6 +1018,62 @@ HL_INLINE void tl_stop(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct
   } while ((sub = sub->next) != NULL);
 }
 
+/* An empty stage of the lane (not the request stage), begun and stopped at one
+ * reading (only trace code runs between), as traced_empty_stage() does: so
+ * its duration is 0 and its metric the whole "0.000" one. 1: on to the next
+ * stage; 0: the machine takes over (the client went away during the begin:
+ * FN_NEXT, the machine stops the stage; a lock or the client gone after the
+ * stop: LOCK). */
+HL_INLINE int tl_empty(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec) {
+  if (sub->fn != NULL || rec != NULL) {
+    uint64_t t = tnow(r);
+    if (rec)
+      rec->stage_begin = t; /* for the machine's stop, should it take over */
+    if (sub->fn) {
+      const char *name = hl__stage_names[s];
+      struct hl__tsub_s *x = sub;
+      do {
+        x->st.stage = s;
+        x->st.name = name;
+        x->st.begin = t;
+        x->st.total = 0;
+        x->st.sub = x; /* its callback lists are empty (hl_trace_on) */
+        x->fn(&x->st, x->arg);
+      } while ((x = x->next) != NULL);
+    }
+    if (HL_UNLIKELY(r->closed))
+      return 0;
+    r->phase = HL__PH_STAGE_END;
+    if (rec) {
+      st_add_stage(r, rec, s, 0);
+      if (s == HL_STAGE_MAP_RESPONSE)
+        st_write(r);
+    }
+    if (sub->fn) {
+      do {
+        hl_trace_end_t e = {t, 0, t - sub->st.begin};
+        hl__tcb_t *c = sub->on_stop, *nx;
+        sub->on_stop = NULL;
+        for (; c; c = nx) {
+          nx = c->next;
+          hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
+          if (p)
+            lock_on(r, p);
+        }
+      } while ((sub = sub->next) != NULL);
+    }
+  } else {
+    if (HL_UNLIKELY(r->closed))
+      return 0;
+    r->phase = HL__PH_STAGE_END;
+  }
+  if (r->lock_pending || HL_UNLIKELY(r->closed)) {
+    r->phase = HL__PH_LOCK;
+    return 0;
+  }
+  return 1;
+}
+
 /* Stage s of the lane, with no error and nothing cut so far: begin it (unless
  * it is the request stage, begun by start()), run its functions, stop it.
  * 1: on to the next stage; 0: the machine takes over (its state set). */
@@ -1046,6 +1102,8 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
     r->napp = napp;
     r->total = total;
     r->phase = HL__PH_FN_NEXT;
+    if (s == HL_STAGE_PARSE || total == 0) /* parse: no body here */
+      return tl_empty(r, s, sub, rec);
     tl_begin(r, s, sub, rec, total);
   }
   for (unsigned i = 0;; i++) {
