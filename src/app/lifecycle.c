@@ -448,6 +448,13 @@ static void stage_begin(hl_ctx_t *r, hl_stage_t s) {
   r->stage_err = 0;
   r->cut = 0;
   r->phase = HL__PH_FN_NEXT;
+  if (s == HL_STAGE_REQUEST && r->traced && !r->closed) {
+    /* from start(), which calls run() next: run() hands the request to the
+     * traced lane (its condition holds), which reports the begin */
+    r->stage = s;
+    r->napp = r->total = r->app->stages[s].n;
+    return;
+  }
   unsigned held = r->app->stage_mask | (r->route ? r->route->stage_mask : 0);
   if (s == HL_STAGE_AFTER_RESPONSE && r->traced && !(held & (1u << s))) {
     r->stage = s;
@@ -791,8 +798,9 @@ static void maybe_free(hl_ctx_t *r) {
 static void run(hl_ctx_t *r) {
   if (r->running)
     return;
-  /* a traced request at its first function (start() began the request
-   * stage): the traced lane; it leaves this state when it hands over */
+  /* a traced request at its first function (start()'s stage_begin() set the
+   * request stage up, leaving its begin to the lane): the traced lane; it
+   * leaves this state when it hands over */
   if (r->traced && r->phase == HL__PH_FN_NEXT && r->stage == HL_STAGE_REQUEST && r->idx == 0 &&
       !r->closed) {
     tlane(r);
@@ -964,7 +972,8 @@ machine:
  * (the handler: a plain value), no stage stop leaves a lock to wait for, and
  * the client is there; at anything else r is left as the machine would have
  * it and run() goes on from there. run() enters it once, at the request
- * stage's first function (start() began that stage). Each stage is its own
+ * stage's first function: start()'s stage_begin() set that stage up and left
+ * its begin to the lane. Each stage is its own
  * inlined copy (tl_stage() with a constant stage), so the stage's
  * subscription, names and branches are constants. The trace points are those
  * of trace_stage_begin() ... trace_stage_stop() for a stage that is never
@@ -1018,7 +1027,7 @@ HL_INLINE void tl_stop(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct
   } while ((sub = sub->next) != NULL);
 }
 
-/* An empty stage of the lane (not the request stage), begun and stopped at one
+/* An empty stage of the lane, begun and stopped at one
  * reading (only trace code runs between), as traced_empty_stage() does: so
  * its duration is 0 and its metric the whole "0.000" one. 1: on to the next
  * stage; 0: the machine takes over (the client went away during the begin:
@@ -1083,7 +1092,12 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
   const hl__fnlist_t *rl = NULL;
   unsigned napp = 0, total = 1; /* the handler */
   if (s == HL_STAGE_REQUEST) {
-    napp = total = r->total; /* begun by start(): no route yet */
+    /* set up by start()'s stage_begin(), which left its begin to the lane
+     * (no route yet) */
+    napp = total = r->total;
+    if (total == 0)
+      return tl_empty(r, s, sub, rec);
+    tl_begin(r, s, sub, rec, total);
   } else {
     if (s != HL_STAGE_HANDLE) {
       /* read at each stage, as stage_begin(): a function may add functions;
