@@ -28,7 +28,7 @@ static void maybe_free(hl_ctx_t *r);
  * function's promise, an asynchronous on_stop, the transport's completion).
  * Each reading costs ~9-25 ns, so this is what keeps a fully traced request to
  * one reading per function plus one per wait. */
-static uint64_t tnow(hl_ctx_t *r) {
+HL_INLINE uint64_t tnow(hl_ctx_t *r) {
   if (!r->t_ok) {
     r->t = hl__clock_ns();
     r->t_ok = 1;
@@ -443,25 +443,38 @@ __attribute__((noinline)) static void traced_empty_after_response(hl_ctx_t *r) {
   r->phase = r->lock_pending ? HL__PH_LOCK : HL__PH_DONE;
 }
 
+static void stage_walk(hl_ctx_t *r, hl_stage_t s);
+
+/* Begin stage s (idx, error, cut and phase reset); two stages of a traced
+ * request need none of the walk over empty stages (stage_walk), and the
+ * check stays out of the walk's register saves. */
 static void stage_begin(hl_ctx_t *r, hl_stage_t s) {
   r->idx = 0;
   r->stage_err = 0;
   r->cut = 0;
   r->phase = HL__PH_FN_NEXT;
-  if (s == HL_STAGE_REQUEST && r->traced && !r->closed) {
-    /* from start(), which calls run() next: run() hands the request to the
-     * traced lane (its condition holds), which reports the begin */
-    r->stage = s;
-    r->napp = r->total = r->app->stages[s].n;
-    return;
+  if (r->traced) {
+    if (s == HL_STAGE_REQUEST && !r->closed) {
+      /* from start(), which calls run() next: run() hands the request to
+       * the traced lane (its condition holds), which reports the begin */
+      r->stage = s;
+      r->napp = r->total = r->app->stages[s].n;
+      return;
+    }
+    if (s == HL_STAGE_AFTER_RESPONSE &&
+        !((r->app->stage_mask | (r->route ? r->route->stage_mask : 0)) & (1u << s))) {
+      r->stage = s;
+      r->napp = r->total = 0;
+      traced_empty_after_response(r);
+      return;
+    }
   }
+  stage_walk(r, s);
+}
+
+/* stage_begin()'s walk: stage s, or past it while it is empty (see below). */
+__attribute__((noinline)) static void stage_walk(hl_ctx_t *r, hl_stage_t s) {
   unsigned held = r->app->stage_mask | (r->route ? r->route->stage_mask : 0);
-  if (s == HL_STAGE_AFTER_RESPONSE && r->traced && !(held & (1u << s))) {
-    r->stage = s;
-    r->napp = r->total = 0;
-    traced_empty_after_response(r);
-    return;
-  }
   for (;;) {
     r->stage = s;
     if (!(held & (1u << s)) && s != HL_STAGE_HANDLE &&
