@@ -437,9 +437,30 @@ __attribute__((noinline)) static int traced_empty_stage(hl_ctx_t *r) {
  * promise settles in a microtask, never inside this call. Out of line, as
  * traced_empty_stage(). */
 __attribute__((noinline)) static void traced_empty_after_response(hl_ctx_t *r) {
-  trace_stage_begin(r);
-  r->phase = HL__PH_STAGE_END;
-  trace_stage_stop(r, 0);
+  struct hl__tsub_s *s = &r->sub_first[HL_STAGE_AFTER_RESPONSE];
+  if (s->fn) { /* (Server-Timing has no afterResponse metric) */
+    uint64_t t = tnow(r);
+    for (struct hl__tsub_s *x = s; x; x = x->next) { /* trace_stage_begin() */
+      x->st.stage = HL_STAGE_AFTER_RESPONSE;
+      x->st.name = hl__stage_names[HL_STAGE_AFTER_RESPONSE];
+      x->st.begin = t;
+      x->st.total = 0;
+      x->st.sub = x; /* its callback lists are empty (hl_trace_on) */
+      x->fn(&x->st, x->arg);
+    }
+    r->phase = HL__PH_STAGE_END;
+    for (; s; s = s->next) { /* trace_stage_stop(), at the same reading */
+      hl_trace_end_t e = {t, 0, t - s->st.begin};
+      hl__tcb_t *c = s->on_stop, *nx;
+      s->on_stop = NULL;
+      for (; c; c = nx) {
+        nx = c->next;
+        hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
+        if (p)
+          lock_on(r, p);
+      }
+    }
+  }
   r->phase = r->lock_pending ? HL__PH_LOCK : HL__PH_DONE;
 }
 
