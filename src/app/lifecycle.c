@@ -1013,8 +1013,11 @@ machine:
  * of trace_stage_begin() ... trace_stage_stop() for a stage that is never
  * afterResponse and stops without an error, with what they would look up
  * again (the stage's first subscription, the Server-Timing record, the
- * function's metric prefix and begin) kept at hand; the record's event
- * fields are still written, for the machine should it take over. */
+ * function's metric prefix and begin) kept at hand. An event's state for the
+ * machine (r->ev_active, the record's ev_begin and ev_pre) is written only
+ * when a function's result goes to on_value(), which may stop the event or
+ * leave it to a promise; nothing reads it while a function runs in the lane
+ * (a client leaving then only sets `closed`: run() is running). */
 
 /* A subscription walk needs the stage's first one set (see subs_of). */
 HL_INLINE void tl_begin(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec,
@@ -1171,12 +1174,6 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
     size_t pre_len = f->st_pre_len;
     if (ev) {
       t0 = tnow(r);
-      r->ev_active = 1;
-      if (rec) {
-        rec->ev_begin = t0;
-        rec->ev_pre = st_fns ? pre : NULL;
-        rec->ev_pre_len = pre_len;
-      }
       if (sub->fn) {
         const char *name = f->name;
         struct hl__tsub_s *x = sub;
@@ -1201,8 +1198,7 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
      * is the response (an on_stop sees the one before) */
     if (s == HL_STAGE_HANDLE ? k != HL_VALUE_PROMISE && k != HL_VALUE_ERROR && k != HL_VALUE_JSON
                              : k == HL_VALUE_NONE) {
-      if (r->ev_active) { /* the event's stop (trace_event_stop_in) */
-        r->ev_active = 0;
+      if (ev) { /* the event's stop (trace_event_stop_in) */
         uint64_t t = tnow(r);
         if (st_fns)
           st_add(r, rec, pre, pre_len, t - t0);
@@ -1222,6 +1218,14 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
         r->resp = v;
       r->idx = i + 1;
     } else {
+      if (ev) { /* the event as trace_event_begin_in() leaves it, for the machine */
+        r->ev_active = 1;
+        if (rec) {
+          rec->ev_begin = t0;
+          rec->ev_pre = st_fns ? pre : NULL;
+          rec->ev_pre_len = pre_len;
+        }
+      }
       on_value(r, v); /* r->idx++, the phase */
       if (r->phase != HL__PH_FN_NEXT)
         return 0;
