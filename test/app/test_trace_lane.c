@@ -270,3 +270,64 @@ Test(trace_lane, after_response_lock_holds_the_end) {
   cr_assert_eq(f.released, 1);
   hl_fake_free(&f);
 }
+
+/* ---- Server-Timing's function metrics for events the machine stops (a
+ * promise, an error), after the lane began them ---- */
+static hl_promise_t *w_p;
+static void w_settle(void *arg) {
+  (void)arg;
+  hl_promise_resolve(w_p, NULL, NULL);
+}
+static hl_value_t wait_fn(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  cr_assert_eq(hl_promise_new(&loop, &w_p), 0);
+  cr_assert_eq(hl_set_immediate(&loop, w_settle, NULL, NULL), 0);
+  return hl_async(w_p);
+}
+static hl_value_t bad_fn(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  return hl_fail(HL_EVALIDATION, "bad");
+}
+static void no_trace(hl_trace_t *t, void *arg) {
+  (void)t;
+  (void)arg;
+}
+/* the metric names of a Server-Timing value, in order, joined by ' ' */
+static void st_names(const char *v, char *out) {
+  *out = '\0';
+  while (v && *v) {
+    const char *semi = strchr(v, ';');
+    cr_assert_not_null(semi, "%s", v);
+    strncat(out, v, (size_t)(semi - v));
+    strcat(out, " ");
+    v = strstr(semi, ", ");
+    v = v ? v + 2 : NULL;
+  }
+}
+
+Test(trace_lane, server_timing_metrics_of_events_the_machine_stops) {
+  cr_assert_eq(hl_app_trace(app, no_trace, NULL), 0); /* traced, no subscription */
+  cr_assert_eq(hl_app_server_timing(app, HL_SERVER_TIMING_FUNCTIONS), 0);
+  hl_route_t *r, *r2;
+  cr_assert_eq(hl_app_route(app, HL_GET, "/w", "hi", hi, NULL, &r), 0);
+  cr_assert_eq(hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "wait", wait_fn, NULL), 0);
+  cr_assert_eq(hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "next", none_fn, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/b", "hi", hi, NULL, &r2), 0);
+  cr_assert_eq(hl_route_on(r2, HL_STAGE_BEFORE_HANDLE, "bad", bad_fn, NULL), 0);
+  char names[512];
+  hl_fake_req_t f = {.path = "/w"};
+  go(&f);
+  cr_assert_str_eq(f.body_out, "Hi");
+  st_names(hl_fake_header(&f, "server-timing"), names);
+  cr_assert_str_eq(names, "request parse transform beforeHandle.wait beforeHandle.next "
+                          "beforeHandle handle.hi handle afterHandle mapResponse ");
+  hl_fake_free(&f);
+  hl_fake_req_t b = {.path = "/b"};
+  go(&b);
+  cr_assert_eq(b.status, 400);
+  st_names(hl_fake_header(&b, "server-timing"), names);
+  cr_assert_str_eq(names, "request parse transform beforeHandle.bad beforeHandle error ");
+  hl_fake_free(&b);
+}
