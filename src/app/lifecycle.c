@@ -289,7 +289,8 @@ HL_INLINE void trace_stage_begin(hl_ctx_t *r) {
   }
 }
 
-HL_INLINE void trace_event_begin_in(hl_ctx_t *r, const hl__fn_t *f) {
+/* The machine's event trace points (the traced lane writes its own out). */
+static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
   const char *name = f->name;
   if (r->sub_first[r->stage].fn == NULL && r->st == NULL)
     return;
@@ -316,12 +317,9 @@ HL_INLINE void trace_event_begin_in(hl_ctx_t *r, const hl__fn_t *f) {
   }
 }
 
-/* out of line for the machine; the traced lane inlines them */
-__attribute__((noinline)) static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
-  trace_event_begin_in(r, f);
-}
-
-HL_INLINE void trace_event_stop_in(hl_ctx_t *r, int err) {
+static void trace_event_stop(hl_ctx_t *r, int err) {
+  if (!r->ev_active)
+    return;
   r->ev_active = 0;
   uint64_t t = tnow(r);
   if (r->st && r->st->ev_pre)
@@ -337,11 +335,6 @@ HL_INLINE void trace_event_stop_in(hl_ctx_t *r, int err) {
         lock_on(r, p);
     }
   }
-}
-
-static void trace_event_stop(hl_ctx_t *r, int err) {
-  if (r->ev_active)
-    trace_event_stop_in(r, err);
 }
 
 HL_INLINE void trace_stage_stop(hl_ctx_t *r, int err) {
@@ -1167,7 +1160,7 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
                         : i < napp           ? &app->stages[s].v[i]
                                              : &rl->v[i - napp];
     r->idx = i;
-    /* the event's begin (trace_event_begin_in) */
+    /* the event's begin (trace_event_begin) */
     int ev = sub->fn != NULL || rec != NULL;
     uint64_t t0 = 0;
     const char *pre = f->st_pre;
@@ -1198,7 +1191,7 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
      * is the response (an on_stop sees the one before) */
     if (s == HL_STAGE_HANDLE ? k != HL_VALUE_PROMISE && k != HL_VALUE_ERROR && k != HL_VALUE_JSON
                              : k == HL_VALUE_NONE) {
-      if (ev) { /* the event's stop (trace_event_stop_in) */
+      if (ev) { /* the event's stop (trace_event_stop) */
         uint64_t t = tnow(r);
         if (st_fns)
           st_add(r, rec, pre, pre_len, t - t0);
@@ -1218,7 +1211,7 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
         r->resp = v;
       r->idx = i + 1;
     } else {
-      if (ev) { /* the event as trace_event_begin_in() leaves it, for the machine */
+      if (ev) { /* the event as trace_event_begin() leaves it, for the machine */
         r->ev_active = 1;
         if (rec) {
           rec->ev_begin = t0;
