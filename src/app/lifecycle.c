@@ -16,6 +16,7 @@
 #include "app_internal.h"
 
 static void run(hl_ctx_t *r);
+static void tlane(hl_ctx_t *r);
 static void maybe_free(hl_ctx_t *r);
 static void finish(hl_ctx_t *r);
 
@@ -28,7 +29,7 @@ static void finish(hl_ctx_t *r);
  * function's promise, an asynchronous on_stop, the transport's completion).
  * Each reading costs ~9-25 ns, so this is what keeps a fully traced request to
  * one reading per function plus one per wait. */
-static uint64_t tnow(hl_ctx_t *r) {
+HL_INLINE uint64_t tnow(hl_ctx_t *r) {
   if (!r->t_ok) {
     r->t = hl__clock_ns();
     r->t_ok = 1;
@@ -123,6 +124,25 @@ static const char st_stage[HL_STAGE_COUNT][HL__ST_PRE_PAD] = {
     ", beforeHandle;dur=", ", handle;dur=", ", afterHandle;dur=",
     ", mapResponse;dur=",  ", error;dur=",  ", afterResponse;dur="};
 static const unsigned char st_stage_len[HL_STAGE_COUNT] = {14, 12, 16, 19, 13, 18, 18, 12, 20};
+/* Each stage's whole metric for a duration under a microsecond ("0.000": an
+ * empty stage, begun and stopped at one shared reading, and the request stage
+ * without functions), padded: copied with no formatting. */
+static const char st_stage0[HL_STAGE_COUNT][HL__ST_PRE_PAD] = {
+    ", request;dur=0.000",      ", parse;dur=0.000",  ", transform;dur=0.000",
+    ", beforeHandle;dur=0.000", ", handle;dur=0.000", ", afterHandle;dur=0.000",
+    ", mapResponse;dur=0.000",  ", error;dur=0.000",  ", afterResponse;dur=0.000"};
+
+/* A stage's metric (st_add() with the stage's prefix). */
+HL_INLINE void st_add_stage(hl_ctx_t *r, struct hl__st_s *rec, hl_stage_t stage, uint64_t ns) {
+  char *w = rec->w;
+  if (ns < 1000 && rec->n < ST_MAX && (size_t)(rec->end - w) >= ST_ROOM) {
+    memcpy(w, st_stage0[stage], HL__ST_PRE_PAD);
+    rec->w = w + st_stage_len[stage] + 5;
+    rec->n++;
+    return;
+  }
+  st_add(r, rec, st_stage[stage], st_stage_len[stage], ns);
+}
 
 /* The built-in parsers' metric prefixes (their names are tokens), padded. */
 static void st_builtin_pre(hl__fn_t *f) {
@@ -270,6 +290,7 @@ HL_INLINE void trace_stage_begin(hl_ctx_t *r) {
   }
 }
 
+/* The machine's event trace points (the traced lane writes its own out). */
 static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
   const char *name = f->name;
   if (r->sub_first[r->stage].fn == NULL && r->st == NULL)
@@ -325,7 +346,7 @@ HL_INLINE void trace_stage_stop(hl_ctx_t *r, int err) {
     return;
   uint64_t t = tnow(r);
   if (rec && stage != HL_STAGE_AFTER_RESPONSE) {
-    st_add(r, rec, st_stage[stage], st_stage_len[stage], t - rec->stage_begin);
+    st_add_stage(r, rec, stage, t - rec->stage_begin);
     if (stage == HL_STAGE_MAP_RESPONSE || stage == HL_STAGE_ERROR)
       st_write(r);
   }
@@ -402,11 +423,72 @@ __attribute__((noinline)) static int traced_empty_stage(hl_ctx_t *r) {
   return 1;
 }
 
+/* A traced request's empty afterResponse stage: begun and stopped here, at one
+ * reading, as run() would do next (its functions: none; no error: the client
+ * being gone does not stop afterResponse), and the phase set to where run()
+ * would be after the stop: the lock, or the end. Safe where run() is not
+ * running too (from closed_in_ctx(), which calls run() next): a lock's
+ * promise settles in a microtask, never inside this call. Out of line, as
+ * traced_empty_stage(). */
+__attribute__((noinline)) static void traced_empty_after_response(hl_ctx_t *r) {
+  struct hl__tsub_s *s = &r->sub_first[HL_STAGE_AFTER_RESPONSE];
+  if (s->fn) { /* (Server-Timing has no afterResponse metric) */
+    uint64_t t = tnow(r);
+    for (struct hl__tsub_s *x = s; x; x = x->next) { /* trace_stage_begin() */
+      x->st.stage = HL_STAGE_AFTER_RESPONSE;
+      x->st.name = hl__stage_names[HL_STAGE_AFTER_RESPONSE];
+      x->st.begin = t;
+      x->st.total = 0;
+      x->st.sub = x; /* its callback lists are empty (hl_trace_on) */
+      x->fn(&x->st, x->arg);
+    }
+    r->phase = HL__PH_STAGE_END;
+    for (; s; s = s->next) { /* trace_stage_stop(), at the same reading */
+      hl_trace_end_t e = {t, 0, t - s->st.begin};
+      hl__tcb_t *c = s->on_stop, *nx;
+      s->on_stop = NULL;
+      for (; c; c = nx) {
+        nx = c->next;
+        hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
+        if (p)
+          lock_on(r, p);
+      }
+    }
+  }
+  r->phase = r->lock_pending ? HL__PH_LOCK : HL__PH_DONE;
+}
+
+static void stage_walk(hl_ctx_t *r, hl_stage_t s);
+
+/* Begin stage s (idx, error, cut and phase reset); two stages of a traced
+ * request need none of the walk over empty stages (stage_walk), and the
+ * check stays out of the walk's register saves. */
 static void stage_begin(hl_ctx_t *r, hl_stage_t s) {
   r->idx = 0;
   r->stage_err = 0;
   r->cut = 0;
   r->phase = HL__PH_FN_NEXT;
+  if (r->traced) {
+    if (s == HL_STAGE_REQUEST && !r->closed) {
+      /* from start(), which calls run() next: run() hands the request to
+       * the traced lane (its condition holds), which reports the begin */
+      r->stage = s;
+      r->napp = r->total = r->app->stages[s].n;
+      return;
+    }
+    if (s == HL_STAGE_AFTER_RESPONSE &&
+        !((r->app->stage_mask | (r->route ? r->route->stage_mask : 0)) & (1u << s))) {
+      r->stage = s;
+      r->napp = r->total = 0;
+      traced_empty_after_response(r);
+      return;
+    }
+  }
+  stage_walk(r, s);
+}
+
+/* stage_begin()'s walk: stage s, or past it while it is empty (see below). */
+__attribute__((noinline)) static void stage_walk(hl_ctx_t *r, hl_stage_t s) {
   unsigned held = r->app->stage_mask | (r->route ? r->route->stage_mask : 0);
   for (;;) {
     r->stage = s;
@@ -753,6 +835,14 @@ static void maybe_free(hl_ctx_t *r) {
 static void run(hl_ctx_t *r) {
   if (r->running)
     return;
+  /* a traced request at its first function (start()'s stage_begin() set the
+   * request stage up, leaving its begin to the lane): the traced lane; it
+   * leaves this state when it hands over */
+  if (r->traced && r->phase == HL__PH_FN_NEXT && r->stage == HL_STAGE_REQUEST && r->idx == 0 &&
+      !r->closed) {
+    tlane(r);
+    return;
+  }
   r->running = 1;
   for (;;) {
     switch (r->phase) {
@@ -933,6 +1023,277 @@ static void lane(hl_ctx_t *r) {
   r->phase = HL__PH_SEND;
   send_response(r);
   if (r->phase == HL__PH_SEND_WAIT || r->phase == HL__PH_DONE) { /* the machine parks here too */
+    r->running = 0;
+    maybe_free(r);
+    return;
+  }
+machine:
+  r->running = 0;
+  run(r);
+}
+
+/* ---- the traced lane -------------------------------------------------------------
+ * A traced request's way through the stages when nothing needs deciding, as
+ * lane() is an untraced one's: the same transitions run(), stage_begin() and
+ * next_stage() would take, in straight-line code, with the same trace points
+ * at the same places (an empty stage's begin and stop at one reading, as in
+ * traced_empty_stage()). It goes on only while every function returns none
+ * (the handler: a plain value), no stage stop leaves a lock to wait for, and
+ * the client is there; at anything else r is left as the machine would have
+ * it and run() goes on from there. run() enters it once, at the request
+ * stage's first function: start()'s stage_begin() set that stage up and left
+ * its begin to the lane. Each stage is its own
+ * inlined copy (tl_stage() with a constant stage), so the stage's
+ * subscription, names and branches are constants. The trace points are those
+ * of trace_stage_begin() ... trace_stage_stop() for a stage that is never
+ * afterResponse and stops without an error, with what they would look up
+ * again (the stage's first subscription, the Server-Timing record, the
+ * function's metric prefix and begin) kept at hand. An event's state for the
+ * machine (r->ev_active, the record's ev_begin and ev_pre) is written only
+ * when a function's result goes to on_value(), which may stop the event or
+ * leave it to a promise; nothing reads it while a function runs in the lane
+ * (a client leaving then only sets `closed`: run() is running). */
+
+/* A subscription walk needs the stage's first one set (see subs_of). */
+HL_INLINE void tl_begin(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec,
+                        unsigned total) {
+  if (sub->fn == NULL && rec == NULL)
+    return;
+  uint64_t t = tnow(r);
+  if (rec)
+    rec->stage_begin = t;
+  if (sub->fn == NULL)
+    return;
+  const char *name = hl__stage_names[s];
+  do {
+    sub->st.stage = s;
+    sub->st.name = name;
+    sub->st.begin = t;
+    sub->st.total = total;
+    sub->st.sub = sub; /* its callback lists are empty (hl_trace_on) */
+    sub->fn(&sub->st, sub->arg);
+  } while ((sub = sub->next) != NULL);
+}
+
+HL_INLINE void tl_stop(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec) {
+  if (sub->fn == NULL && rec == NULL)
+    return;
+  uint64_t t = tnow(r);
+  if (rec) {
+    st_add_stage(r, rec, s, t - rec->stage_begin);
+    if (s == HL_STAGE_MAP_RESPONSE)
+      st_write(r);
+  }
+  if (sub->fn == NULL)
+    return;
+  do {
+    hl_trace_end_t e = {t, 0, t - sub->st.begin};
+    hl__tcb_t *c = sub->on_stop, *nx;
+    sub->on_stop = NULL;
+    for (; c; c = nx) {
+      nx = c->next;
+      hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
+      if (p)
+        lock_on(r, p);
+    }
+  } while ((sub = sub->next) != NULL);
+}
+
+/* An empty stage of the lane, begun and stopped at one
+ * reading (only trace code runs between), as traced_empty_stage() does: so
+ * its duration is 0 and its metric the whole "0.000" one. 1: on to the next
+ * stage; 0: the machine takes over (the client went away during the begin:
+ * FN_NEXT, the machine stops the stage; a lock or the client gone after the
+ * stop: LOCK). */
+HL_INLINE int tl_empty(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec) {
+  if (sub->fn != NULL || rec != NULL) {
+    uint64_t t = tnow(r);
+    if (rec)
+      rec->stage_begin = t; /* for the machine's stop, should it take over */
+    if (sub->fn) {
+      const char *name = hl__stage_names[s];
+      struct hl__tsub_s *x = sub;
+      do {
+        x->st.stage = s;
+        x->st.name = name;
+        x->st.begin = t;
+        x->st.total = 0;
+        x->st.sub = x; /* its callback lists are empty (hl_trace_on) */
+        x->fn(&x->st, x->arg);
+      } while ((x = x->next) != NULL);
+    }
+    if (HL_UNLIKELY(r->closed))
+      return 0;
+    r->phase = HL__PH_STAGE_END;
+    if (rec) {
+      st_add_stage(r, rec, s, 0);
+      if (s == HL_STAGE_MAP_RESPONSE)
+        st_write(r);
+    }
+    if (sub->fn) {
+      do {
+        hl_trace_end_t e = {t, 0, t - sub->st.begin};
+        hl__tcb_t *c = sub->on_stop, *nx;
+        sub->on_stop = NULL;
+        for (; c; c = nx) {
+          nx = c->next;
+          hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
+          if (p)
+            lock_on(r, p);
+        }
+      } while ((sub = sub->next) != NULL);
+    }
+  } else {
+    if (HL_UNLIKELY(r->closed))
+      return 0;
+    r->phase = HL__PH_STAGE_END;
+  }
+  if (r->lock_pending || HL_UNLIKELY(r->closed)) {
+    r->phase = HL__PH_LOCK;
+    return 0;
+  }
+  return 1;
+}
+
+/* Stage s of the lane, with no error and nothing cut so far: begin it (unless
+ * it is the request stage, begun by start()), run its functions, stop it.
+ * 1: on to the next stage; 0: the machine takes over (its state set). */
+HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_fns) {
+  hl_app_t *app = r->app;
+  struct hl__tsub_s *sub = &r->sub_first[s];
+  const hl__fnlist_t *rl = NULL;
+  unsigned napp = 0, total = 1; /* the handler */
+  if (s == HL_STAGE_REQUEST) {
+    /* set up by start()'s stage_begin(), which left its begin to the lane
+     * (no route yet) */
+    napp = total = r->total;
+    if (total == 0)
+      return tl_empty(r, s, sub, rec);
+    tl_begin(r, s, sub, rec, total);
+  } else {
+    if (s != HL_STAGE_HANDLE) {
+      /* read at each stage, as stage_begin(): a function may add functions;
+       * parse has no body here, so no function and no built-in parser */
+      hl_route_t *route = r->route;
+      total = 0;
+      if (s != HL_STAGE_PARSE && ((app->stage_mask | route->stage_mask) & (1u << s))) {
+        rl = &route->stages[s];
+        napp = app->stages[s].n;
+        total = napp + rl->n;
+      }
+    }
+    /* stage_begin() (stage_err and cut are 0: the lane goes on only then) */
+    r->stage = s;
+    r->idx = 0;
+    r->napp = napp;
+    r->total = total;
+    r->phase = HL__PH_FN_NEXT;
+    if (s == HL_STAGE_PARSE || total == 0) /* parse: no body here */
+      return tl_empty(r, s, sub, rec);
+    tl_begin(r, s, sub, rec, total);
+  }
+  for (unsigned i = 0;; i++) {
+    if (HL_UNLIKELY(r->closed)) /* FN_NEXT: the machine stops the stage */
+      return 0;
+    if (i >= total)
+      break;
+    /* read at each call: a function may register more (lists only grow) */
+    const hl__fn_t *f = s == HL_STAGE_HANDLE ? &r->route->handler
+                        : i < napp           ? &app->stages[s].v[i]
+                                             : &rl->v[i - napp];
+    r->idx = i;
+    /* the event's begin (trace_event_begin) */
+    int ev = sub->fn != NULL || rec != NULL;
+    uint64_t t0 = 0;
+    const char *pre = f->st_pre;
+    size_t pre_len = f->st_pre_len;
+    if (ev) {
+      t0 = tnow(r);
+      if (sub->fn) {
+        const char *name = f->name;
+        struct hl__tsub_s *x = sub;
+        do {
+          x->ev.name = name;
+          x->ev.index = i;
+          x->ev.begin = t0;
+          x->ev.sub = x;
+          x->ev_stop = NULL;
+          for (hl__tcb_t *c = x->on_event, *nx; c; c = nx) {
+            nx = c->next;
+            ((hl_trace_event_fn)c->fn)(&x->ev, c->arg);
+          }
+        } while ((x = x->next) != NULL);
+      }
+    }
+    r->t_ok = 0;
+    hl_value_t v = f->fn(r, f->arg);
+    hl_value_kind_t k = v.kind;
+    /* what on_value() does with none, and with the handler's plain value (not
+     * a promise, an error, or JSON to adopt): the event stops, then the value
+     * is the response (an on_stop sees the one before) */
+    if (s == HL_STAGE_HANDLE ? k != HL_VALUE_PROMISE && k != HL_VALUE_ERROR && k != HL_VALUE_JSON
+                             : k == HL_VALUE_NONE) {
+      if (ev) { /* the event's stop (trace_event_stop) */
+        uint64_t t = tnow(r);
+        if (st_fns)
+          st_add(r, rec, pre, pre_len, t - t0);
+        for (struct hl__tsub_s *x = subs_of(r, s); x; x = x->next) {
+          hl_trace_end_t e = {t, 0, t - x->ev.begin};
+          hl__tcb_t *c = x->ev_stop, *nx;
+          x->ev_stop = NULL;
+          for (; c; c = nx) {
+            nx = c->next;
+            hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
+            if (p)
+              lock_on(r, p);
+          }
+        }
+      }
+      if (s == HL_STAGE_HANDLE)
+        r->resp = v;
+      r->idx = i + 1;
+    } else {
+      if (ev) { /* the event as trace_event_begin() leaves it, for the machine */
+        r->ev_active = 1;
+        if (rec) {
+          rec->ev_begin = t0;
+          rec->ev_pre = st_fns ? pre : NULL;
+          rec->ev_pre_len = pre_len;
+        }
+      }
+      on_value(r, v); /* r->idx++, the phase */
+      if (r->phase != HL__PH_FN_NEXT)
+        return 0;
+    }
+  }
+  /* the stage's end: the machine's STAGE_END, then LOCK */
+  r->phase = HL__PH_STAGE_END;
+  tl_stop(r, s, sub, rec);
+  if (r->lock_pending || HL_UNLIKELY(r->closed)) {
+    r->phase = HL__PH_LOCK;
+    return 0;
+  }
+  return 1;
+}
+
+__attribute__((noinline)) static void tlane(hl_ctx_t *r) {
+  struct hl__st_s *rec = r->st;
+  int st_fns = rec && (r->app->st_opts & HL_SERVER_TIMING_FUNCTIONS);
+  r->running = 1;
+  if (!tl_stage(r, HL_STAGE_REQUEST, rec, st_fns))
+    goto machine;
+  after_routing(r, lane_body); /* the body, if here already: stage PARSE, phase STAGE_BEGIN */
+  if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
+    goto machine; /* an error, a body to wait for or to parse */
+  if (!tl_stage(r, HL_STAGE_PARSE, rec, st_fns) || !tl_stage(r, HL_STAGE_TRANSFORM, rec, st_fns) ||
+      !tl_stage(r, HL_STAGE_BEFORE_HANDLE, rec, st_fns) ||
+      !tl_stage(r, HL_STAGE_HANDLE, rec, st_fns) ||
+      !tl_stage(r, HL_STAGE_AFTER_HANDLE, rec, st_fns) ||
+      !tl_stage(r, HL_STAGE_MAP_RESPONSE, rec, st_fns))
+    goto machine;
+  r->phase = HL__PH_SEND; /* next_stage() after mapResponse */
+  send_response(r);
+  if (r->phase == HL__PH_SEND_WAIT) { /* the machine parks here too */
     r->running = 0;
     maybe_free(r);
     return;
