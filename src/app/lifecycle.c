@@ -269,6 +269,41 @@ HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn 
   return 0;
 }
 
+/* Call and empty an on_stop list (a stage's or an event's) with the end at
+ * t; a promise a callback returns joins the lock. */
+HL_INLINE void call_stops(hl_ctx_t *r, hl__tcb_t **list, uint64_t t, int err, uint64_t begin) {
+  hl_trace_end_t e = {t, err, t - begin};
+  hl__tcb_t *c = *list, *nx;
+  *list = NULL;
+  for (; c; c = nx) {
+    nx = c->next;
+    hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
+    if (p)
+      lock_on(r, p);
+  }
+}
+
+/* Begin stage s for each subscription from x on (x may be NULL): its
+ * listener gets the stage's name, begin t and total. */
+HL_INLINE void call_begins(struct hl__tsub_s *x, hl_stage_t s, uint64_t t, unsigned total) {
+  const char *name = hl__stage_names[s];
+  for (; x; x = x->next) {
+    x->st.stage = s;
+    x->st.name = name;
+    x->st.begin = t;
+    x->st.total = total;
+    x->st.sub = x; /* its callback lists are empty (hl_trace_on) */
+    x->fn(&x->st, x->arg);
+  }
+}
+
+/* Stop the stage for each subscription from x on (x may be NULL): its
+ * on_stop list at t. */
+HL_INLINE void call_stage_stops(hl_ctx_t *r, struct hl__tsub_s *x, uint64_t t, int err) {
+  for (; x; x = x->next)
+    call_stops(r, &x->on_stop, t, err, x->st.begin);
+}
+
 HL_INLINE void trace_stage_begin(hl_ctx_t *r) {
   hl_stage_t stage = r->stage;
   struct hl__tsub_s *s = subs_of(r, stage);
@@ -278,16 +313,7 @@ HL_INLINE void trace_stage_begin(hl_ctx_t *r) {
   uint64_t t = tnow(r);
   if (rec)
     rec->stage_begin = t;
-  const char *name = hl__stage_names[stage];
-  unsigned total = r->total;
-  for (; s; s = s->next) {
-    s->st.stage = stage;
-    s->st.name = name;
-    s->st.begin = t;
-    s->st.total = total;
-    s->st.sub = s; /* its callback lists are empty (hl_trace_on) */
-    s->fn(&s->st, s->arg);
-  }
+  call_begins(s, stage, t, r->total);
 }
 
 /* The machine's event trace points (the traced lane writes its own out). */
@@ -326,15 +352,7 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
   if (r->st && r->st->ev_pre)
     st_add(r, r->st, r->st->ev_pre, r->st->ev_pre_len, t - r->st->ev_begin);
   for (struct hl__tsub_s *s = subs_of(r, r->stage); s; s = s->next) {
-    hl_trace_end_t e = {t, err, t - s->ev.begin};
-    hl__tcb_t *c = s->ev_stop, *nx;
-    s->ev_stop = NULL;
-    for (; c; c = nx) {
-      nx = c->next;
-      hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
-      if (p)
-        lock_on(r, p);
-    }
+    call_stops(r, &s->ev_stop, t, err, s->ev.begin);
   }
 }
 
@@ -350,17 +368,7 @@ HL_INLINE void trace_stage_stop(hl_ctx_t *r, int err) {
     if (stage == HL_STAGE_MAP_RESPONSE || stage == HL_STAGE_ERROR)
       st_write(r);
   }
-  for (; s; s = s->next) {
-    hl_trace_end_t e = {t, err, t - s->st.begin};
-    hl__tcb_t *c = s->on_stop, *nx;
-    s->on_stop = NULL;
-    for (; c; c = nx) {
-      nx = c->next;
-      hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
-      if (p)
-        lock_on(r, p);
-    }
-  }
+  call_stage_stops(r, s, t, err);
 }
 
 /* ---- stages ------------------------------------------------------------------------- */
@@ -434,26 +442,9 @@ __attribute__((noinline)) static void traced_empty_after_response(hl_ctx_t *r) {
   struct hl__tsub_s *s = &r->sub_first[HL_STAGE_AFTER_RESPONSE];
   if (s->fn) { /* (Server-Timing has no afterResponse metric) */
     uint64_t t = tnow(r);
-    for (struct hl__tsub_s *x = s; x; x = x->next) { /* trace_stage_begin() */
-      x->st.stage = HL_STAGE_AFTER_RESPONSE;
-      x->st.name = hl__stage_names[HL_STAGE_AFTER_RESPONSE];
-      x->st.begin = t;
-      x->st.total = 0;
-      x->st.sub = x; /* its callback lists are empty (hl_trace_on) */
-      x->fn(&x->st, x->arg);
-    }
+    call_begins(s, HL_STAGE_AFTER_RESPONSE, t, 0); /* trace_stage_begin() */
     r->phase = HL__PH_STAGE_END;
-    for (; s; s = s->next) { /* trace_stage_stop(), at the same reading */
-      hl_trace_end_t e = {t, 0, t - s->st.begin};
-      hl__tcb_t *c = s->on_stop, *nx;
-      s->on_stop = NULL;
-      for (; c; c = nx) {
-        nx = c->next;
-        hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
-        if (p)
-          lock_on(r, p);
-      }
-    }
+    call_stage_stops(r, s, t, 0); /* trace_stage_stop(), at the same reading */
   }
   r->phase = r->lock_pending ? HL__PH_LOCK : HL__PH_DONE;
 }
@@ -1062,17 +1053,8 @@ HL_INLINE void tl_begin(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struc
   uint64_t t = tnow(r);
   if (rec)
     rec->stage_begin = t;
-  if (sub->fn == NULL)
-    return;
-  const char *name = hl__stage_names[s];
-  do {
-    sub->st.stage = s;
-    sub->st.name = name;
-    sub->st.begin = t;
-    sub->st.total = total;
-    sub->st.sub = sub; /* its callback lists are empty (hl_trace_on) */
-    sub->fn(&sub->st, sub->arg);
-  } while ((sub = sub->next) != NULL);
+  if (sub->fn)
+    call_begins(sub, s, t, total);
 }
 
 HL_INLINE void tl_stop(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec) {
@@ -1084,19 +1066,8 @@ HL_INLINE void tl_stop(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct
     if (s == HL_STAGE_MAP_RESPONSE)
       st_write(r);
   }
-  if (sub->fn == NULL)
-    return;
-  do {
-    hl_trace_end_t e = {t, 0, t - sub->st.begin};
-    hl__tcb_t *c = sub->on_stop, *nx;
-    sub->on_stop = NULL;
-    for (; c; c = nx) {
-      nx = c->next;
-      hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
-      if (p)
-        lock_on(r, p);
-    }
-  } while ((sub = sub->next) != NULL);
+  if (sub->fn)
+    call_stage_stops(r, sub, t, 0);
 }
 
 /* An empty stage of the lane, begun and stopped at one
@@ -1110,18 +1081,8 @@ HL_INLINE int tl_empty(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct
     uint64_t t = tnow(r);
     if (rec)
       rec->stage_begin = t; /* for the machine's stop, should it take over */
-    if (sub->fn) {
-      const char *name = hl__stage_names[s];
-      struct hl__tsub_s *x = sub;
-      do {
-        x->st.stage = s;
-        x->st.name = name;
-        x->st.begin = t;
-        x->st.total = 0;
-        x->st.sub = x; /* its callback lists are empty (hl_trace_on) */
-        x->fn(&x->st, x->arg);
-      } while ((x = x->next) != NULL);
-    }
+    if (sub->fn)
+      call_begins(sub, s, t, 0);
     if (HL_UNLIKELY(r->closed))
       return 0;
     r->phase = HL__PH_STAGE_END;
@@ -1130,19 +1091,8 @@ HL_INLINE int tl_empty(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct
       if (s == HL_STAGE_MAP_RESPONSE)
         st_write(r);
     }
-    if (sub->fn) {
-      do {
-        hl_trace_end_t e = {t, 0, t - sub->st.begin};
-        hl__tcb_t *c = sub->on_stop, *nx;
-        sub->on_stop = NULL;
-        for (; c; c = nx) {
-          nx = c->next;
-          hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
-          if (p)
-            lock_on(r, p);
-        }
-      } while ((sub = sub->next) != NULL);
-    }
+    if (sub->fn)
+      call_stage_stops(r, sub, t, 0);
   } else {
     if (HL_UNLIKELY(r->closed))
       return 0;
@@ -1238,15 +1188,7 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
         if (st_fns)
           st_add(r, rec, pre, pre_len, t - t0);
         for (struct hl__tsub_s *x = subs_of(r, s); x; x = x->next) {
-          hl_trace_end_t e = {t, 0, t - x->ev.begin};
-          hl__tcb_t *c = x->ev_stop, *nx;
-          x->ev_stop = NULL;
-          for (; c; c = nx) {
-            nx = c->next;
-            hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
-            if (p)
-              lock_on(r, p);
-          }
+          call_stops(r, &x->ev_stop, t, 0, x->ev.begin);
         }
       }
       if (s == HL_STAGE_HANDLE)
