@@ -10,22 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "app_fixture.h"
 #include "fake_app.h"
 
-static hl_loop_t loop;
-static hl_app_t *app;
 static char order[512];
 
 static void setup(void) {
   order[0] = '\0';
-  cr_assert_eq(hl_loop_init(&loop), 0);
-  cr_assert_eq(hl_app_new(&loop, &app), 0);
+  app_open();
 }
-static void teardown(void) {
-  cr_assert_eq(hl_app_free(app), 0);
-  cr_assert_eq(hl_loop_close(&loop), 0);
-}
-TestSuite(life, .init = setup, .fini = teardown);
+TestSuite(life, .init = setup, .fini = app_close);
 
 /* a function that logs its name; arg: "name" or "name=value" kinds below */
 static hl_value_t logf_(hl_ctx_t *ctx, void *arg) {

@@ -6,23 +6,14 @@
 #include <hookloop.h>
 #include <stdio.h>
 #include <string.h>
+#include "app_fixture.h"
 
 static hl_value_t h(hl_ctx_t *ctx, void *arg) {
   (void)ctx;
   return hl_text(arg);
 }
 
-static hl_loop_t loop;
-static hl_app_t *app;
-static void setup(void) {
-  cr_assert_eq(hl_loop_init(&loop), 0);
-  cr_assert_eq(hl_app_new(&loop, &app), 0);
-}
-static void teardown(void) {
-  cr_assert_eq(hl_app_free(app), 0);
-  cr_assert_eq(hl_loop_close(&loop), 0);
-}
-TestSuite(router, .init = setup, .fini = teardown);
+TestSuite(router, .init = app_open, .fini = app_close);
 
 static hl_route_t *add(unsigned m, const char *p, const char *tag) {
   hl_route_t *r = NULL;

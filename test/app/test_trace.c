@@ -41,22 +41,16 @@ static long hl_counting_live(void) {
 static void hl_counting_off(void) {
   hl_replace_allocator(malloc, realloc, calloc, free);
 }
+#include "app_fixture.h"
 #include "fake_app.h"
 
-static hl_loop_t loop;
-static hl_app_t *app;
 static char log_[4096];
 
 static void setup(void) {
   log_[0] = '\0';
-  cr_assert_eq(hl_loop_init(&loop), 0);
-  cr_assert_eq(hl_app_new(&loop, &app), 0);
+  app_open();
 }
-static void teardown(void) {
-  cr_assert_eq(hl_app_free(app), 0);
-  cr_assert_eq(hl_loop_close(&loop), 0);
-}
-TestSuite(trace, .init = setup, .fini = teardown);
+TestSuite(trace, .init = setup, .fini = app_close);
 
 static void logf_(const char *fmt, const char *a, long b) {
   char line[256];

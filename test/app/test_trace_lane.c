@@ -13,20 +13,10 @@
 #include <hookloop.h>
 #include <jansson.h>
 #include <string.h>
+#include "app_fixture.h"
 #include "fake_app.h"
 
-static hl_loop_t loop;
-static hl_app_t *app;
-
-static void setup(void) {
-  cr_assert_eq(hl_loop_init(&loop), 0);
-  cr_assert_eq(hl_app_new(&loop, &app), 0);
-}
-static void teardown(void) {
-  cr_assert_eq(hl_app_free(app), 0);
-  cr_assert_eq(hl_loop_close(&loop), 0);
-}
-TestSuite(trace_lane, .init = setup, .fini = teardown);
+TestSuite(trace_lane, .init = app_open, .fini = app_close);
 
 static void go(hl_fake_req_t *f) {
   cr_assert_eq(hl_fake_dispatch(app, f), 0);
