@@ -471,8 +471,11 @@ static void answer_500(hl_http_res_t *res) {
 }
 
 /* t0: when the server parsed the headers, if it called us right then (0 when
- * the application hands the request over itself, maybe later). */
-static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uint64_t t0) {
+ * the application hands the request over itself, maybe later). `here`: the
+ * server's request callback (in the request's context):
+ * the lifecycle starts with a direct call (hl__app_dispatch_here). */
+HL_INLINE int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uint64_t t0,
+                         int here) {
   if (app == NULL || req == NULL || res == NULL || hl_http_res_req(res) != req ||
       hl_http_res_headers_sent(res))
     return HL_EINVAL;
@@ -514,7 +517,8 @@ static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uin
   }
   hl_http_req_on_close(req, on_close, io);
   io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
-  rc = hl__app_dispatch_at(app, &http_vt, io, &io->areq, t0);
+  rc = here ? hl__app_dispatch_here(app, &http_vt, io, &io->areq, t0)
+            : hl__app_dispatch_at(app, &http_vt, io, &io->areq, t0);
   if (rc) { /* nothing started: the app will not release */
     io->areq = NULL;
     io->released = 1;
@@ -525,7 +529,7 @@ static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uin
 }
 
 HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res) {
-  return app_handle(app, req, res, 0);
+  return app_handle(app, req, res, 0, 0);
 }
 
 HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
@@ -537,7 +541,7 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
   /* the server's reading when it parsed the headers, just before calling
    * us: a traced request starts there (one clock reading less) */
   const hl_http_times_t *tm = hl_http_req_times(req);
-  app_handle(server->data, req, res, tm ? tm->headers : 0);
+  app_handle(server->data, req, res, tm ? tm->headers : 0, 1);
 }
 
 HL_EXPORT int hl_app_attach(hl_app_t *app, hl_http_server_t *server) {

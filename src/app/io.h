@@ -88,6 +88,13 @@ int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t 
 int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
                         uint64_t t0);
 
+/* hl__app_dispatch_at() for a transport whose run() is set and which calls
+ * it already inside the request's execution context (its request callback):
+ * the lifecycle starts with a direct call instead of through run(). HL_EINVAL
+ * also when vt->run is NULL. */
+int hl__app_dispatch_here(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
+                          uint64_t t0);
+
 /* The transport's one completion call: status 0 after the response's last byte
  * was handed to the kernel, negative when the client went away (at any point,
  * also before a response). Later calls are ignored. */

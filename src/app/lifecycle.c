@@ -987,29 +987,40 @@ int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t 
   return hl__app_dispatch_at(app, vt, io, out, 0);
 }
 
-int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
-                        uint64_t t0) {
-  if (app == NULL || vt == NULL || io == NULL)
-    return HL_EINVAL;
+/* The request's object, reset and linked in; NULL on a bad argument (*rc
+ * HL_EINVAL) or no memory (HL_ENOMEM). */
+HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
+                                 uint64_t t0, int *rc) {
+  if (app == NULL || vt == NULL || io == NULL) {
+    *rc = HL_EINVAL;
+    return NULL;
+  }
   if (vt != app->vt_ok) { /* a transport's table is const: checked once */
     if (vt->method == NULL || vt->path == NULL || vt->header == NULL || vt->header_at == NULL ||
         vt->read_body == NULL || vt->respond == NULL || vt->respond_file == NULL ||
         vt->stream_start == NULL || vt->stream_write == NULL || vt->stream_end == NULL ||
-        vt->query == NULL)
-      return HL_EINVAL;
+        vt->query == NULL) {
+      *rc = HL_EINVAL;
+      return NULL;
+    }
     app->vt_ok = vt;
   }
   hl_ctx_t *r = hl__pool_get(&app->pool);
-  if (r == NULL)
-    return HL_ENOMEM;
+  if (r == NULL) {
+    *rc = HL_ENOMEM;
+    return NULL;
+  }
   hl__ctx_reset(r);
   r->app = app;
   r->vt = vt;
   r->io = io;
   r->id = ++app->next_id;
   r->refs = 1; /* the lifecycle's, dropped in finish() */
-  r->method = vt->method(io);
-  r->mbit = hl_method_bit(r->method);
+  const char *m = vt->method(io);
+  r->method = m;
+  /* GET, the commonest, without a call */
+  r->mbit =
+      m && m[0] == 'G' && m[1] == 'E' && m[2] == 'T' && m[3] == '\0' ? HL_GET : hl_method_bit(m);
   r->phase = HL__PH_FN_WAIT; /* nothing runs before start() */
   r->t = t0;                 /* start()'s first trace reading, when given */
   r->t_ok = t0 != 0;
@@ -1020,7 +1031,15 @@ int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req
   app->live++;
   if (out)
     *out = r;
+  return r;
+}
+
+int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
+                        uint64_t t0) {
   int rc = 0;
+  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, &rc);
+  if (r == NULL)
+    return rc;
   if (vt->run == NULL &&
       (rc = hl_async_resource_init(app->loop, &r->res, "HLAPPREQUEST", HL_DEFAULT_TRIGGER, 0))) {
     r->io = NULL; /* never started: no release, no destroy */
@@ -1035,6 +1054,20 @@ int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req
   r->refs--;
   maybe_free(r);
   return rc == HL_ERAISED ? 0 : rc;
+}
+
+int hl__app_dispatch_here(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
+                          uint64_t t0) {
+  if (vt == NULL || vt->run == NULL)
+    return HL_EINVAL;
+  int rc = 0;
+  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, &rc);
+  if (r == NULL)
+    return rc;
+  /* already in the request's context: what run() would call, without the
+   * hop; nothing touches r after start() (it may be back in the pool) */
+  start(r);
+  return 0;
 }
 
 static void closed_in_ctx(void *arg) {
