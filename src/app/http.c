@@ -277,7 +277,11 @@ static int v_respond_lines(void *p, const char *lines, size_t llen, const void *
       io->res = NULL;
       io->reported = 1;
       io->body_cb = NULL;
-      io->refs--; /* the server's (its close callback will not come) */
+      /* 2 is also the app's release: the io_unref() below puts us back in
+       * the pool */
+      io->released = 1;
+      io->areq = NULL;
+      io->refs -= 2; /* the server's (its close callback will not come) and the app's */
       rc = 2;
     }
   }

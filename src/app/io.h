@@ -69,9 +69,9 @@ typedef struct hl__app_io_s {
    * respond; 1 when the transport has no fast way for this response (nothing
    * done: the app calls respond). `early`: the app needs no completion for
    * this request (nothing of it runs after the response); the transport may
-   * then forget the request at once and return 2: sent, and no
-   * hl__app_io_closed() will come (the app ends the request now; it still
-   * calls release). */
+   * then forget the request at once and return 2: sent, no
+   * hl__app_io_closed() will come and `io` is released as well (the app
+   * ends the request now and does not call release). */
   int (*respond_lines)(void *io, const char *lines, size_t llen, const void *body, size_t len,
                        int early);
 } hl__app_io_t;

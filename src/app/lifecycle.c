@@ -701,13 +701,18 @@ static void send_response(hl_ctx_t *r) {
     }
     return;
   }
-  if (rc == 2) { /* sent, and done (see respond_lines): hl__app_io_closed()'s short end */
+  if (rc == 2) { /* sent, done and released (see respond_lines): hl__app_io_closed()'s
+                   short end, then finish() without the release */
     r->closed = 1;
     r->streaming = 0;
     r->stage = HL_STAGE_AFTER_RESPONSE;
     r->idx = r->napp = r->total = 0;
     r->phase = HL__PH_DONE;
-    finish(r);
+    r->io = NULL;
+    if (r->vt->run == NULL)
+      hl_async_resource_emit_destroy(&r->res);
+    r->app->live--;
+    r->refs--;
     return;
   }
   r->phase = HL__PH_SEND;
@@ -740,7 +745,10 @@ static void maybe_free(hl_ctx_t *r) {
   if (r->refs || r->running || r->phase != HL__PH_DONE)
     return;
   hl_app_t *app = r->app;
-  hl__ctx_release_memory(r);
+  if (r->cleanups || r->chunks)
+    hl__ctx_release_memory(r);
+  else
+    r->used = 0; /* all it would do */
   if (r->all_prev)
     r->all_prev->all_next = r->all_next;
   else
