@@ -123,6 +123,8 @@ int hl__router_add(hl_app_t *app, hl_route_t *route, const char *path);
 void hl__router_free(hl_app_t *app);
 int hl__router_match(const hl_app_t *app, unsigned mbit, const char *path, size_t n,
                      hl_route_match_t *m);
+/* The same for a NUL-terminated path (its length found while hashing it). */
+int hl__router_match_str(const hl_app_t *app, unsigned mbit, const char *path, hl_route_match_t *m);
 
 /* hl_stage_name()'s table (ctx.c), for the lifecycle's hot path */
 extern const char *const hl__stage_names[HL_STAGE_COUNT];

@@ -600,8 +600,7 @@ static void body_done(hl__req_t *r, int status, const void *data, size_t len) {
 }
 
 static void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb) {
-  const char *path = r->vt->path(r->io);
-  hl__router_match(r->app, r->mbit, path, strlen(path), &r->match);
+  hl__router_match_str(r->app, r->mbit, r->vt->path(r->io), &r->match);
   if (r->match.route == NULL) {
     if (r->match.status == 405) {
       static const char *const names[] = {"GET",    "POST", "PUT",    "PATCH",
