@@ -216,7 +216,8 @@ struct hl_ctx_s {
   int builtin_parse; /* index of the built-in parser in the parse stage, or -1 */
   const char *builtin_name;
   unsigned running : 1, again : 1, closed : 1, abandoned : 1, handled : 1, in_error : 1,
-      streaming : 1, cut : 1, stream_ref : 1, traced : 1;
+      streaming : 1, cut : 1, stream_ref : 1, traced : 1,
+      no_body : 1; /* the transport said at dispatch: no body (hl__app_dispatch_here) */
   int close_status;
   unsigned lock_pending;
   hl_promise_t *waiting, *waiting_next;

@@ -521,7 +521,7 @@ HL_INLINE int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, 
   }
   hl_http_req_on_close(req, on_close, io);
   io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
-  rc = here ? hl__app_dispatch_here(app, &http_vt, io, &io->areq, t0)
+  rc = here ? hl__app_dispatch_here(app, &http_vt, io, &io->areq, t0, !io->has_body)
             : hl__app_dispatch_at(app, &http_vt, io, &io->areq, t0);
   if (rc) { /* nothing started: the app will not release */
     io->areq = NULL;

@@ -599,6 +599,8 @@ static void body_done(hl__req_t *r, int status, const void *data, size_t len) {
   run(r);
 }
 
+static void lane_body(hl__req_t *r, int status, const void *data, size_t len);
+
 static void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb) {
   hl__router_match_str(r->app, r->mbit, r->vt->path(r->io), &r->match);
   if (r->match.route == NULL) {
@@ -622,6 +624,17 @@ static void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb) {
   for (size_t i = 0; i < r->match.n_params; i++)
     r->pdec[i] = NULL; /* decoded on first use (hl_ctx_param) */
   r->phase = HL__PH_BODY_WAIT;
+  if (HL_LIKELY(r->no_body) && !r->closed) { /* what read_body would answer at once */
+    if (body_cb == lane_body) {              /* as lane_body() does inside the lane */
+      r->body = "";
+      r->body_len = 0;
+      r->stage = HL_STAGE_PARSE;
+      r->phase = HL__PH_STAGE_BEGIN;
+    } else {
+      body_cb(r, 0, "", 0);
+    }
+    return;
+  }
   int rc = r->vt->read_body(r->io, r, body_cb);
   if (rc != 0 && r->phase == HL__PH_BODY_WAIT)
     begin_error(r, rc, NULL);
@@ -1064,13 +1077,14 @@ int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req
 }
 
 int hl__app_dispatch_here(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
-                          uint64_t t0) {
+                          uint64_t t0, int no_body) {
   if (vt == NULL || vt->run == NULL)
     return HL_EINVAL;
   int rc = 0;
   hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, &rc);
   if (r == NULL)
     return rc;
+  r->no_body = no_body != 0;
   /* already in the request's context: what run() would call, without the
    * hop; nothing touches r after start() (it may be back in the pool) */
   start(r);
