@@ -264,15 +264,15 @@ static int v_respond_lines(void *p, const char *lines, size_t llen, const void *
     hl__http_res_off(io->res, on_finish, io);
   }
   io->refs++; /* the finish may come at once and the app release us inside */
-  int rc = hl__http_res_end_lines(io->res, lines, llen, body, len);
+  /* The app needs no completion and no body callback can come (the request
+   * had none): the adapter lets go of the server's request with the answer,
+   * its close callback is not needed (nor the context switch the server makes
+   * for it); the server removes it (drop_close) */
+  int let_go = early && !io->has_body && !io->reported;
+  int rc = hl__http_res_end_lines(io->res, lines, llen, body, len, let_go);
   if (rc == 0) {
     io->head_set = 1;
-    /* The app needs no completion and no body callback can come (the
-     * request had none): the adapter lets go of the server's request now,
-     * its close callback is not needed (nor the context switch the server
-     * makes for it). */
-    if (early && !io->has_body && io->req && !io->reported) {
-      hl_http_req_on_close(io->req, NULL, NULL);
+    if (let_go) {
       io->req = NULL;
       io->res = NULL;
       io->reported = 1;
