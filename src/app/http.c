@@ -476,13 +476,11 @@ static void answer_500(hl_http_res_t *res) {
 
 /* t0: when the server parsed the headers, if it called us right then (0 when
  * the application hands the request over itself, maybe later). `here`: the
- * server's request callback (in the request's context):
- * the lifecycle starts with a direct call (hl__app_dispatch_here). */
+ * server's request callback (in the request's context): the lifecycle starts
+ * with a direct call (hl__app_dispatch_here). `has_body`:
+ * hl__http_req_has_body(req); req and res were checked. */
 HL_INLINE int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uint64_t t0,
-                         int here) {
-  if (app == NULL || req == NULL || res == NULL || hl_http_res_req(res) != req ||
-      hl_http_res_headers_sent(res))
-    return HL_EINVAL;
+                         int here, int has_body) {
   hl__app_http_t *H = http_state(app);
   hio_t *io = H ? hl__pool_get(&H->pool) : NULL;
   if (io == NULL) {
@@ -506,7 +504,7 @@ HL_INLINE int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, 
    * needed (a response without listeners takes the server's quiet path). One
    * with a body may still be arriving when the response finishes: FINISH
    * tells (v_respond drops the listener if the body was all there by then). */
-  if (hl__http_req_has_body(req)) {
+  if (has_body) {
     if ((rc = hl_http_res_on(res, HL_HTTP_RES_FINISH, on_finish, io)) != 0) {
       hl__pool_put(&H->pool, io); /* the response's listener slots are full */
       H->ios--;
@@ -533,7 +531,10 @@ HL_INLINE int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, 
 }
 
 HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res) {
-  return app_handle(app, req, res, 0, 0);
+  if (app == NULL || req == NULL || res == NULL || hl_http_res_req(res) != req ||
+      hl_http_res_headers_sent(res))
+    return HL_EINVAL;
+  return app_handle(app, req, res, 0, 0, hl__http_req_has_body(req));
 }
 
 HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
@@ -543,9 +544,12 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
     return;
   }
   /* the server's reading when it parsed the headers, just before calling
-   * us: a traced request starts there (one clock reading less) */
-  const hl_http_times_t *tm = hl_http_req_times(req);
-  app_handle(server->data, req, res, tm ? tm->headers : 0, 1);
+   * us: a traced request starts there (one clock reading less); the checks
+   * of hl_app_handle() and the body's announcement in the same call */
+  uint64_t t0 = 0;
+  int has_body = hl__http_req_app_begin(req, res, &t0);
+  if (has_body >= 0)
+    app_handle(server->data, req, res, t0, 1, has_body);
 }
 
 HL_EXPORT int hl_app_attach(hl_app_t *app, hl_http_server_t *server) {
