@@ -450,6 +450,17 @@ int hl__router_match(const hl_app_t *app, unsigned mbit, const char *path, size_
   return match_walk(app, mbit, path, n, m);
 }
 
+/* hl__router_match_str() for a path over 16 bytes whose hash and length one
+ * of the static paths has (out of line: the short path's lookup makes no
+ * call but its tail call). */
+__attribute__((noinline)) static int match_long(const hl_app_t *app, unsigned mbit,
+                                                const char *path, size_t n, hl_route_match_t *m) {
+  const hl__rnode_t *st = statics_find(&app->statics, path, n);
+  if (st && match_static(st, mbit, m))
+    return 0;
+  return match_walk(app, mbit, path, n, m);
+}
+
 int hl__router_match_str(const hl_app_t *app, unsigned mbit, const char *path,
                          hl_route_match_t *m) {
   m->route = NULL;
@@ -466,11 +477,18 @@ int hl__router_match_str(const hl_app_t *app, unsigned mbit, const char *path,
       const hl__static_t *e = &t->v[i];
       if (e->path == NULL)
         break;
-      if (e->hash == h && e->len == n && memcmp(e->path, path, n) == 0) {
-        if (match_static(e->node, mbit, m))
-          return 0;
-        break;
-      }
+      if (e->hash != h || e->len != n)
+        continue;
+      if (n > 16)
+        return match_long(app, mbit, path, n, m);
+      size_t k = 0;
+      while (k < n && e->path[k] == path[k])
+        k++;
+      if (k < n)
+        continue;
+      if (match_static(e->node, mbit, m))
+        return 0;
+      break;
     }
   }
   return match_walk(app, mbit, path, n, m);
