@@ -306,6 +306,10 @@ const char *hl__parser_for(hl_ctx_t *r);
 hl_value_t hl__parse_builtin(hl_ctx_t *r);
 /* Send the response for r->resp; returns 0 or an error with nothing sent. */
 int hl__send(hl_ctx_t *r);
+/* hl__send() after text's respond_lines answered 1 (`lines_tried`: not again). */
+int hl__send_general(hl_ctx_t *r, int lines_tried);
+/* text's default Content-Type as a header line (respond_lines) */
+#define HL__CT_TEXT_LINE "Content-Type: text/plain; charset=utf-8\r\n"
 /* The default response for an error code (a ready response in the arena). */
 hl_value_t hl__error_response(hl_ctx_t *r, int code, const char *msg);
 

@@ -697,14 +697,9 @@ static void next_stage(hl_ctx_t *r) {
   }
 }
 
-static void send_response(hl_ctx_t *r) {
-  if (r->closed) {
-    stage_begin(r, HL_STAGE_AFTER_RESPONSE);
-    return;
-  }
-  r->phase = HL__PH_SEND_WAIT; /* before: the transport may finish at once */
-  r->t_ok = 0;                 /* the transport's time is not the last stage's */
-  int rc = hl__send(r);
+/* After the transport's answer to a send: rc from hl__send(). */
+static void send_failed(hl_ctx_t *r, int rc);
+HL_INLINE void send_result(hl_ctx_t *r, int rc) {
   if (rc == 0) {
     if (r->resp.kind == HL_VALUE_STREAM) {
       r->refs++; /* the stream function's, until hl_ctx_stream_end() */
@@ -727,6 +722,10 @@ static void send_response(hl_ctx_t *r) {
     r->refs--;
     return;
   }
+  send_failed(r, rc);
+}
+
+static void send_failed(hl_ctx_t *r, int rc) {
   r->phase = HL__PH_SEND;
   if (!r->in_error) {
     begin_error(r, rc == HL_ENOENT ? HL_ENOTFOUND : rc, NULL);
@@ -737,6 +736,16 @@ static void send_response(hl_ctx_t *r) {
   r->resp = hl_none();
   if (r->vt->respond(r->io, 500, NULL, 0, "", 0) != 0)
     hl__app_io_closed(r, HL_EINTERNAL);
+}
+
+static void send_response(hl_ctx_t *r) {
+  if (r->closed) {
+    stage_begin(r, HL_STAGE_AFTER_RESPONSE);
+    return;
+  }
+  r->phase = HL__PH_SEND_WAIT; /* before: the transport may finish at once */
+  r->t_ok = 0;                 /* the transport's time is not the last stage's */
+  send_result(r, hl__send(r));
 }
 
 static void finish(hl_ctx_t *r) {
@@ -951,7 +960,19 @@ static void lane(hl_ctx_t *r) {
   }
   r->stage = HL_STAGE_MAP_RESPONSE;
   r->phase = HL__PH_SEND;
-  send_response(r);
+  if (HL_LIKELY(r->resp.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200 &&
+      r->vt->respond_lines && !r->closed) {
+    /* send_response() and hl__send()'s text case inline (untraced: early
+     * unless an afterResponse function waits) */
+    r->phase = HL__PH_SEND_WAIT;
+    r->t_ok = 0;
+    int rc = r->vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1,
+                                  r->resp.data ? r->resp.data : "", r->resp.len,
+                                  !(lane_held(r) & (1u << HL_STAGE_AFTER_RESPONSE)));
+    send_result(r, rc == 1 ? hl__send_general(r, 1) : rc);
+  } else {
+    send_response(r);
+  }
   if (r->phase == HL__PH_SEND_WAIT || r->phase == HL__PH_DONE) { /* the machine parks here too */
     r->running = 0;
     maybe_free(r);
