@@ -284,7 +284,15 @@ HL_INLINE void hl__zero16(void *p, size_t n) {
     memset((char *)p + n / 16 * 16, 0, n % 16);
 }
 
-void hl__ctx_reset(hl_ctx_t *r);
+/* A request's start: everything up to the routing match cleared (see
+ * hl_ctx_t for the rest), inline in the dispatch. */
+HL_INLINE void hl__ctx_reset(hl_ctx_t *r) {
+  hl__zero16(r, offsetof(hl_ctx_t, match));
+  r->match.route = NULL;
+  r->match.n_params = 0;
+  r->status = 200;
+  r->builtin_parse = -1;
+}
 void hl__ctx_release_memory(hl_ctx_t *r);
 int hl__ctx_cleanup(hl_ctx_t *r, void (*fn)(void *), void *p);
 /* Take ownership of what a value holds (a JSON reference), released when the

@@ -303,15 +303,6 @@ void hl__ctx_release_memory(hl_ctx_t *r) {
   r->used = 0;
 }
 
-void hl__ctx_reset(hl_ctx_t *r) {
-  /* everything up to the routing match (see hl_ctx_t for the rest) */
-  hl__zero16(r, offsetof(hl_ctx_t, match));
-  r->match.route = NULL;
-  r->match.n_params = 0;
-  r->status = 200;
-  r->builtin_parse = -1;
-}
-
 /* ---- accessors ------------------------------------------------------------------ */
 HL_EXPORT hl_app_t *hl_ctx_app(const hl_ctx_t *r) {
   return r ? r->app : NULL;

@@ -85,8 +85,10 @@ static void file_done(hio_t *io) {
   if (io->fd >= 0)
     close(io->fd);
   io->fd = -1;
-  hl__free(io->fbuf);
-  io->fbuf = NULL;
+  if (io->fbuf) { /* (no call for the usual none) */
+    hl__free(io->fbuf);
+    io->fbuf = NULL;
+  }
 }
 
 static void io_unref(hio_t *io) {

@@ -984,8 +984,8 @@ machine:
 }
 
 /* ---- the transport's side ------------------------------------------------------------ */
-static void start(void *arg) {
-  hl_ctx_t *r = arg;
+/* (inline in hl__app_dispatch_here; start() for run()) */
+HL_INLINE void start_in(hl_ctx_t *r) {
   hl_app_t *app = r->app;
   if (app->ntraces || app->st_on) {
     r->traced = 1;
@@ -1022,6 +1022,10 @@ static void start(void *arg) {
   }
   stage_begin(r, HL_STAGE_REQUEST);
   run(r);
+}
+
+static void start(void *arg) {
+  start_in(arg);
 }
 
 int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out) {
@@ -1108,7 +1112,7 @@ int hl__app_dispatch_here(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__r
   r->no_body = no_body != 0;
   /* already in the request's context: what run() would call, without the
    * hop; nothing touches r after start() (it may be back in the pool) */
-  start(r);
+  start_in(r);
   return 0;
 }
 
