@@ -601,7 +601,8 @@ static void body_done(hl__req_t *r, int status, const void *data, size_t len) {
 
 static void lane_body(hl__req_t *r, int status, const void *data, size_t len);
 
-static void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb) {
+/* (inline: the lane's and next_stage()'s) */
+HL_INLINE void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb) {
   hl__router_match_str(r->app, r->mbit, r->vt->path(r->io), &r->match);
   if (r->match.route == NULL) {
     if (r->match.status == 405) {
@@ -762,7 +763,8 @@ static void finish(hl_ctx_t *r) {
   }
 }
 
-static void maybe_free(hl_ctx_t *r) {
+/* maybe_free() inline (the lane's end) */
+HL_INLINE void maybe_free_in(hl_ctx_t *r) {
   if (r->refs || r->running || r->phase != HL__PH_DONE)
     return;
   hl_app_t *app = r->app;
@@ -777,6 +779,10 @@ static void maybe_free(hl_ctx_t *r) {
   if (r->all_next)
     r->all_next->all_prev = r->all_prev;
   hl__pool_put(&app->pool, r);
+}
+
+static void maybe_free(hl_ctx_t *r) {
+  maybe_free_in(r);
 }
 
 static void run(hl_ctx_t *r) {
@@ -975,7 +981,7 @@ static void lane(hl_ctx_t *r) {
   }
   if (r->phase == HL__PH_SEND_WAIT || r->phase == HL__PH_DONE) { /* the machine parks here too */
     r->running = 0;
-    maybe_free(r);
+    maybe_free_in(r);
     return;
   }
 machine:
