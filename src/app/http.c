@@ -91,9 +91,8 @@ static void file_done(hio_t *io) {
   }
 }
 
-static void io_unref(hio_t *io) {
-  if (--io->refs)
-    return;
+/* The last reference went: back to the pool. */
+HL_INLINE void io_put(hio_t *io) {
   hl__app_http_t *H = io->H;
   file_done(io);
   if (io->bcap > BODY_KEEP_MAX) {
@@ -105,6 +104,11 @@ static void io_unref(hio_t *io) {
   H->ios--;
   if (H->closing && H->ios == 0)
     check_closed(H);
+}
+
+static void io_unref(hio_t *io) {
+  if (--io->refs == 0)
+    io_put(io);
 }
 
 /* Tell the app once that the response is done (0) or the client left. */
@@ -283,8 +287,10 @@ static int v_respond_lines(void *p, const char *lines, size_t llen, const void *
        * the pool */
       io->released = 1;
       io->areq = NULL;
-      io->refs -= 2; /* the server's (its close callback will not come) and the app's */
-      rc = 2;
+      /* the server's (its close callback will not come), the app's and ours */
+      if ((io->refs -= 3) == 0)
+        io_put(io);
+      return 2;
     }
   }
   io_unref(io);
