@@ -105,9 +105,8 @@ struct hl_app_s {
   unsigned ntraces, cap_traces;
   hl__pool_t pool; /* requests */
   unsigned live;   /* requests in their lifecycle */
-  unsigned held;   /* requests not yet back in the pool */
+  unsigned held;   /* requests not yet back in the pool (for hl_app_free) */
   uint64_t next_id;
-  hl_ctx_t *all;               /* requests not yet back in the pool (for hl_app_free) */
   struct hl__app_http_s *http; /* serving over HTTP (http.c), made on first use */
   unsigned st_on, st_opts;     /* Server-Timing (lifecycle.c) */
 };
@@ -180,7 +179,6 @@ typedef enum {
 struct hl_ctx_s {
   void *pool_link;
   hl_app_t *app;
-  hl_ctx_t *all_next, *all_prev;
   const hl__app_io_t *vt;
   void *io;
   hl_async_resource_t res; /* when the transport has no run() */

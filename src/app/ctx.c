@@ -104,7 +104,7 @@ static void route_free(hl_route_t *r) {
 HL_EXPORT int hl_app_free(hl_app_t *app) {
   if (app == NULL)
     return HL_EINVAL;
-  if (app->live || app->all) /* in their lifecycle, or held by a promise / stream */
+  if (app->live || app->held) /* in their lifecycle, or held by a promise / stream */
     return HL_EBUSY;
   if (hl__app_http_busy(app)) /* listening, closing, or HTTP requests not yet ended */
     return HL_EBUSY;

@@ -772,12 +772,7 @@ HL_INLINE void maybe_free_in(hl_ctx_t *r) {
     hl__ctx_release_memory(r);
   else
     r->used = 0; /* all it would do */
-  if (r->all_prev)
-    r->all_prev->all_next = r->all_next;
-  else
-    app->all = r->all_next;
-  if (r->all_next)
-    r->all_next->all_prev = r->all_prev;
+  app->held--;
   hl__pool_put(&app->pool, r);
 }
 
@@ -1075,10 +1070,7 @@ HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io
   r->phase = HL__PH_FN_WAIT; /* nothing runs before start() */
   r->t = t0;                 /* start()'s first trace reading, when given */
   r->t_ok = t0 != 0;
-  r->all_next = app->all;
-  if (app->all)
-    app->all->all_prev = r;
-  app->all = r;
+  app->held++;
   app->live++;
   if (out)
     *out = r;
