@@ -934,7 +934,8 @@ HL_INLINE int lane_handle(hl_ctx_t *r) {
   return !HL_UNLIKELY(r->closed);
 }
 
-static void lane(hl_ctx_t *r) {
+/* (inline in start_in(): the dispatch makes one call for the whole lane) */
+HL_INLINE void lane(hl_ctx_t *r) {
   r->running = 1;
   /* an empty request stage: lane_stage() would only set what the reset did */
   r->stage = HL_STAGE_REQUEST;
