@@ -105,9 +105,8 @@ struct hl_app_s {
   unsigned ntraces, cap_traces;
   hl__pool_t pool; /* requests */
   unsigned live;   /* requests in their lifecycle */
-  unsigned held;   /* requests not yet back in the pool */
+  unsigned held;   /* requests not yet back in the pool (for hl_app_free) */
   uint64_t next_id;
-  hl_ctx_t *all;               /* requests not yet back in the pool (for hl_app_free) */
   struct hl__app_http_s *http; /* serving over HTTP (http.c), made on first use */
   unsigned st_on, st_opts;     /* Server-Timing (lifecycle.c) */
 };
@@ -123,6 +122,8 @@ int hl__router_add(hl_app_t *app, hl_route_t *route, const char *path);
 void hl__router_free(hl_app_t *app);
 int hl__router_match(const hl_app_t *app, unsigned mbit, const char *path, size_t n,
                      hl_route_match_t *m);
+/* The same for a NUL-terminated path (its length found while hashing it). */
+int hl__router_match_str(const hl_app_t *app, unsigned mbit, const char *path, hl_route_match_t *m);
 
 /* hl_stage_name()'s table (ctx.c), for the lifecycle's hot path */
 extern const char *const hl__stage_names[HL_STAGE_COUNT];
@@ -178,7 +179,6 @@ typedef enum {
 struct hl_ctx_s {
   void *pool_link;
   hl_app_t *app;
-  hl_ctx_t *all_next, *all_prev;
   const hl__app_io_t *vt;
   void *io;
   hl_async_resource_t res; /* when the transport has no run() */
@@ -214,7 +214,8 @@ struct hl_ctx_s {
   int builtin_parse; /* index of the built-in parser in the parse stage, or -1 */
   const char *builtin_name;
   unsigned running : 1, again : 1, closed : 1, abandoned : 1, handled : 1, in_error : 1,
-      streaming : 1, cut : 1, stream_ref : 1, traced : 1;
+      streaming : 1, cut : 1, stream_ref : 1, traced : 1,
+      no_body : 1; /* the transport said at dispatch: no body (hl__app_dispatch_here) */
   int close_status;
   unsigned lock_pending;
   hl_promise_t *waiting, *waiting_next;
@@ -281,7 +282,15 @@ HL_INLINE void hl__zero16(void *p, size_t n) {
     memset((char *)p + n / 16 * 16, 0, n % 16);
 }
 
-void hl__ctx_reset(hl_ctx_t *r);
+/* A request's start: everything up to the routing match cleared (see
+ * hl_ctx_t for the rest), inline in the dispatch. */
+HL_INLINE void hl__ctx_reset(hl_ctx_t *r) {
+  hl__zero16(r, offsetof(hl_ctx_t, match));
+  r->match.route = NULL;
+  r->match.n_params = 0;
+  r->status = 200;
+  r->builtin_parse = -1;
+}
 void hl__ctx_release_memory(hl_ctx_t *r);
 int hl__ctx_cleanup(hl_ctx_t *r, void (*fn)(void *), void *p);
 /* Take ownership of what a value holds (a JSON reference), released when the
@@ -303,6 +312,10 @@ const char *hl__parser_for(hl_ctx_t *r);
 hl_value_t hl__parse_builtin(hl_ctx_t *r);
 /* Send the response for r->resp; returns 0 or an error with nothing sent. */
 int hl__send(hl_ctx_t *r);
+/* hl__send() after text's respond_lines answered 1 (`lines_tried`: not again). */
+int hl__send_general(hl_ctx_t *r, int lines_tried);
+/* text's default Content-Type as a header line (respond_lines) */
+#define HL__CT_TEXT_LINE "Content-Type: text/plain; charset=utf-8\r\n"
 /* The default response for an error code (a ready response in the arena). */
 hl_value_t hl__error_response(hl_ctx_t *r, int code, const char *msg);
 

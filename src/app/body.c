@@ -310,7 +310,7 @@ HL_INLINE int send_lines(hl_ctx_t *r, const char *line, size_t llen, const void 
   return r->vt->respond_lines(r->io, line, llen, body, len, early);
 }
 
-int hl__send(hl_ctx_t *r) {
+int hl__send_general(hl_ctx_t *r, int lines_tried) {
   const hl_value_t *v = &r->resp;
   size_t n = 0;
   hl_header_t *h;
@@ -322,8 +322,8 @@ int hl__send(hl_ctx_t *r) {
     h = headers(r, NULL, 0, 0, NULL, &n);
     return h ? r->vt->respond(r->io, r->status, h, n, "", 0) : HL_ENOMEM;
   case HL_VALUE_TEXT:
-    if ((rc = send_lines(r, CT_LINE(CT_TEXT), sizeof CT_LINE(CT_TEXT) - 1, v->data ? v->data : "",
-                         v->len)) != 1)
+    if (!lines_tried && (rc = send_lines(r, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1,
+                                         v->data ? v->data : "", v->len)) != 1)
       return rc;
     h = headers(r, CT_TEXT, 1, sizeof CT_TEXT - 1, NULL, &n);
     return h ? r->vt->respond(r->io, r->status, h, n, v->data ? v->data : "", v->len) : HL_ENOMEM;
@@ -384,6 +384,20 @@ int hl__send(hl_ctx_t *r) {
   default: /* a form, a custom pointer, an error: nothing to send */
     return HL_EINTERNAL;
   }
+}
+
+/* The commonest answer, text, through respond_lines first without
+ * hl__send_general()'s frame. */
+int hl__send(hl_ctx_t *r) {
+  const hl_value_t *v = &r->resp;
+  if (HL_LIKELY(v->kind == HL_VALUE_TEXT)) {
+    int rc = send_lines(r, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, v->data ? v->data : "",
+                        v->len);
+    if (rc != 1)
+      return rc;
+    return hl__send_general(r, 1);
+  }
+  return hl__send_general(r, 0);
 }
 
 hl_value_t hl__error_response(hl_ctx_t *r, int code, const char *msg) {

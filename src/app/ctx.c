@@ -104,7 +104,7 @@ static void route_free(hl_route_t *r) {
 HL_EXPORT int hl_app_free(hl_app_t *app) {
   if (app == NULL)
     return HL_EINVAL;
-  if (app->live || app->all) /* in their lifecycle, or held by a promise / stream */
+  if (app->live || app->held) /* in their lifecycle, or held by a promise / stream */
     return HL_EBUSY;
   if (hl__app_http_busy(app)) /* listening, closing, or HTTP requests not yet ended */
     return HL_EBUSY;
@@ -301,15 +301,6 @@ void hl__ctx_release_memory(hl_ctx_t *r) {
     hl__free(c);
   }
   r->used = 0;
-}
-
-void hl__ctx_reset(hl_ctx_t *r) {
-  /* everything up to the routing match (see hl_ctx_t for the rest) */
-  hl__zero16(r, offsetof(hl_ctx_t, match));
-  r->match.route = NULL;
-  r->match.n_params = 0;
-  r->status = 200;
-  r->builtin_parse = -1;
 }
 
 /* ---- accessors ------------------------------------------------------------------ */

@@ -85,13 +85,14 @@ static void file_done(hio_t *io) {
   if (io->fd >= 0)
     close(io->fd);
   io->fd = -1;
-  hl__free(io->fbuf);
-  io->fbuf = NULL;
+  if (io->fbuf) { /* (no call for the usual none) */
+    hl__free(io->fbuf);
+    io->fbuf = NULL;
+  }
 }
 
-static void io_unref(hio_t *io) {
-  if (--io->refs)
-    return;
+/* The last reference went: back to the pool. */
+HL_INLINE void io_put(hio_t *io) {
   hl__app_http_t *H = io->H;
   file_done(io);
   if (io->bcap > BODY_KEEP_MAX) {
@@ -103,6 +104,11 @@ static void io_unref(hio_t *io) {
   H->ios--;
   if (H->closing && H->ios == 0)
     check_closed(H);
+}
+
+static void io_unref(hio_t *io) {
+  if (--io->refs == 0)
+    io_put(io);
 }
 
 /* Tell the app once that the response is done (0) or the client left. */
@@ -264,21 +270,27 @@ static int v_respond_lines(void *p, const char *lines, size_t llen, const void *
     hl__http_res_off(io->res, on_finish, io);
   }
   io->refs++; /* the finish may come at once and the app release us inside */
-  int rc = hl__http_res_end_lines(io->res, lines, llen, body, len);
+  /* The app needs no completion and no body callback can come (the request
+   * had none): the adapter lets go of the server's request with the answer,
+   * its close callback is not needed (nor the context switch the server makes
+   * for it); the server removes it (drop_close) */
+  int let_go = early && !io->has_body && !io->reported;
+  int rc = hl__http_res_end_lines(io->res, lines, llen, body, len, let_go);
   if (rc == 0) {
     io->head_set = 1;
-    /* The app needs no completion and no body callback can come (the
-     * request had none): the adapter lets go of the server's request now,
-     * its close callback is not needed (nor the context switch the server
-     * makes for it). */
-    if (early && !io->has_body && io->req && !io->reported) {
-      hl_http_req_on_close(io->req, NULL, NULL);
+    if (let_go) {
       io->req = NULL;
       io->res = NULL;
       io->reported = 1;
       io->body_cb = NULL;
-      io->refs--; /* the server's (its close callback will not come) */
-      rc = 2;
+      /* 2 is also the app's release: the io_unref() below puts us back in
+       * the pool */
+      io->released = 1;
+      io->areq = NULL;
+      /* the server's (its close callback will not come), the app's and ours */
+      if ((io->refs -= 3) == 0)
+        io_put(io);
+      return 2;
     }
   }
   io_unref(io);
@@ -471,11 +483,12 @@ static void answer_500(hl_http_res_t *res) {
 }
 
 /* t0: when the server parsed the headers, if it called us right then (0 when
- * the application hands the request over itself, maybe later). */
-static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uint64_t t0) {
-  if (app == NULL || req == NULL || res == NULL || hl_http_res_req(res) != req ||
-      hl_http_res_headers_sent(res))
-    return HL_EINVAL;
+ * the application hands the request over itself, maybe later). `here`: the
+ * server's request callback (in the request's context): the lifecycle starts
+ * with a direct call (hl__app_dispatch_here). `has_body`:
+ * hl__http_req_has_body(req); req and res were checked. */
+HL_INLINE int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uint64_t t0,
+                         int here, int has_body) {
   hl__app_http_t *H = http_state(app);
   hio_t *io = H ? hl__pool_get(&H->pool) : NULL;
   if (io == NULL) {
@@ -499,7 +512,7 @@ static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uin
    * needed (a response without listeners takes the server's quiet path). One
    * with a body may still be arriving when the response finishes: FINISH
    * tells (v_respond drops the listener if the body was all there by then). */
-  if (hl__http_req_has_body(req)) {
+  if (has_body) {
     if ((rc = hl_http_res_on(res, HL_HTTP_RES_FINISH, on_finish, io)) != 0) {
       hl__pool_put(&H->pool, io); /* the response's listener slots are full */
       H->ios--;
@@ -514,7 +527,8 @@ static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uin
   }
   hl_http_req_on_close(req, on_close, io);
   io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
-  rc = hl__app_dispatch_at(app, &http_vt, io, &io->areq, t0);
+  rc = here ? hl__app_dispatch_here(app, &http_vt, io, &io->areq, t0, !io->has_body)
+            : hl__app_dispatch_at(app, &http_vt, io, &io->areq, t0);
   if (rc) { /* nothing started: the app will not release */
     io->areq = NULL;
     io->released = 1;
@@ -525,7 +539,10 @@ static int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uin
 }
 
 HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res) {
-  return app_handle(app, req, res, 0);
+  if (app == NULL || req == NULL || res == NULL || hl_http_res_req(res) != req ||
+      hl_http_res_headers_sent(res))
+    return HL_EINVAL;
+  return app_handle(app, req, res, 0, 0, hl__http_req_has_body(req));
 }
 
 HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
@@ -535,9 +552,12 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
     return;
   }
   /* the server's reading when it parsed the headers, just before calling
-   * us: a traced request starts there (one clock reading less) */
-  const hl_http_times_t *tm = hl_http_req_times(req);
-  app_handle(server->data, req, res, tm ? tm->headers : 0);
+   * us: a traced request starts there (one clock reading less); the checks
+   * of hl_app_handle() and the body's announcement in the same call */
+  uint64_t t0 = 0;
+  int has_body = hl__http_req_app_begin(req, res, &t0);
+  if (has_body >= 0)
+    app_handle(server->data, req, res, t0, 1, has_body);
 }
 
 HL_EXPORT int hl_app_attach(hl_app_t *app, hl_http_server_t *server) {

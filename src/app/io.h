@@ -69,9 +69,9 @@ typedef struct hl__app_io_s {
    * respond; 1 when the transport has no fast way for this response (nothing
    * done: the app calls respond). `early`: the app needs no completion for
    * this request (nothing of it runs after the response); the transport may
-   * then forget the request at once and return 2: sent, and no
-   * hl__app_io_closed() will come (the app ends the request now; it still
-   * calls release). */
+   * then forget the request at once and return 2: sent, no
+   * hl__app_io_closed() will come and `io` is released as well (the app
+   * ends the request now and does not call release). */
   int (*respond_lines)(void *io, const char *lines, size_t llen, const void *body, size_t len,
                        int early);
 } hl__app_io_t;
@@ -87,6 +87,15 @@ int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t 
  * reading of its own. */
 int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
                         uint64_t t0);
+
+/* hl__app_dispatch_at() for a transport whose run() is set and which calls
+ * it already inside the request's execution context (its request callback):
+ * the lifecycle starts with a direct call instead of through run(). HL_EINVAL
+ * also when vt->run is NULL. `no_body`: the request has no body (read_body
+ * would call back at once with 0 and no bytes as long as the client is
+ * there): the app then takes the empty body without calling read_body. */
+int hl__app_dispatch_here(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
+                          uint64_t t0, int no_body);
 
 /* The transport's one completion call: status 0 after the response's last byte
  * was handed to the kernel, negative when the client went away (at any point,

@@ -672,9 +672,11 @@ static void body_done(hl__req_t *r, int status, const void *data, size_t len) {
   run(r);
 }
 
-static void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb) {
-  const char *path = r->vt->path(r->io);
-  hl__router_match(r->app, r->mbit, path, strlen(path), &r->match);
+static void lane_body(hl__req_t *r, int status, const void *data, size_t len);
+
+/* (inline: the lane's and next_stage()'s) */
+HL_INLINE void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb) {
+  hl__router_match_str(r->app, r->mbit, r->vt->path(r->io), &r->match);
   if (r->match.route == NULL) {
     if (r->match.status == 405) {
       static const char *const names[] = {"GET",    "POST", "PUT",    "PATCH",
@@ -696,6 +698,17 @@ static void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb) {
   for (size_t i = 0; i < r->match.n_params; i++)
     r->pdec[i] = NULL; /* decoded on first use (hl_ctx_param) */
   r->phase = HL__PH_BODY_WAIT;
+  if (HL_LIKELY(r->no_body) && !r->closed) { /* what read_body would answer at once */
+    if (body_cb == lane_body) {              /* as lane_body() does inside the lane */
+      r->body = "";
+      r->body_len = 0;
+      r->stage = HL_STAGE_PARSE;
+      r->phase = HL__PH_STAGE_BEGIN;
+    } else {
+      body_cb(r, 0, "", 0);
+    }
+    return;
+  }
   int rc = r->vt->read_body(r->io, r, body_cb);
   if (rc != 0 && r->phase == HL__PH_BODY_WAIT)
     begin_error(r, rc, NULL);
@@ -758,14 +771,9 @@ static void next_stage(hl_ctx_t *r) {
   }
 }
 
-static void send_response(hl_ctx_t *r) {
-  if (r->closed) {
-    stage_begin(r, HL_STAGE_AFTER_RESPONSE);
-    return;
-  }
-  r->phase = HL__PH_SEND_WAIT; /* before: the transport may finish at once */
-  r->t_ok = 0;                 /* the transport's time is not the last stage's */
-  int rc = hl__send(r);
+/* After the transport's answer to a send: rc from hl__send(). */
+static void send_failed(hl_ctx_t *r, int rc);
+HL_INLINE void send_result(hl_ctx_t *r, int rc) {
   if (rc == 0) {
     if (r->resp.kind == HL_VALUE_STREAM) {
       r->refs++; /* the stream function's, until hl_ctx_stream_end() */
@@ -774,15 +782,24 @@ static void send_response(hl_ctx_t *r) {
     }
     return;
   }
-  if (rc == 2) { /* sent, and done (see respond_lines): hl__app_io_closed()'s short end */
+  if (rc == 2) { /* sent, done and released (see respond_lines): hl__app_io_closed()'s
+                   short end, then finish() without the release */
     r->closed = 1;
     r->streaming = 0;
     r->stage = HL_STAGE_AFTER_RESPONSE;
     r->idx = r->napp = r->total = 0;
     r->phase = HL__PH_DONE;
-    finish(r);
+    r->io = NULL;
+    if (r->vt->run == NULL)
+      hl_async_resource_emit_destroy(&r->res);
+    r->app->live--;
+    r->refs--;
     return;
   }
+  send_failed(r, rc);
+}
+
+static void send_failed(hl_ctx_t *r, int rc) {
   r->phase = HL__PH_SEND;
   if (!r->in_error) {
     begin_error(r, rc == HL_ENOENT ? HL_ENOTFOUND : rc, NULL);
@@ -793,6 +810,16 @@ static void send_response(hl_ctx_t *r) {
   r->resp = hl_none();
   if (r->vt->respond(r->io, 500, NULL, 0, "", 0) != 0)
     hl__app_io_closed(r, HL_EINTERNAL);
+}
+
+static void send_response(hl_ctx_t *r) {
+  if (r->closed) {
+    stage_begin(r, HL_STAGE_AFTER_RESPONSE);
+    return;
+  }
+  r->phase = HL__PH_SEND_WAIT; /* before: the transport may finish at once */
+  r->t_ok = 0;                 /* the transport's time is not the last stage's */
+  send_result(r, hl__send(r));
 }
 
 static void finish(hl_ctx_t *r) {
@@ -809,18 +836,21 @@ static void finish(hl_ctx_t *r) {
   }
 }
 
-static void maybe_free(hl_ctx_t *r) {
+/* maybe_free() inline (the lane's end) */
+HL_INLINE void maybe_free_in(hl_ctx_t *r) {
   if (r->refs || r->running || r->phase != HL__PH_DONE)
     return;
   hl_app_t *app = r->app;
-  hl__ctx_release_memory(r);
-  if (r->all_prev)
-    r->all_prev->all_next = r->all_next;
+  if (r->cleanups || r->chunks)
+    hl__ctx_release_memory(r);
   else
-    app->all = r->all_next;
-  if (r->all_next)
-    r->all_next->all_prev = r->all_prev;
+    r->used = 0; /* all it would do */
+  app->held--;
   hl__pool_put(&app->pool, r);
+}
+
+static void maybe_free(hl_ctx_t *r) {
+  maybe_free_in(r);
 }
 
 static void run(hl_ctx_t *r) {
@@ -985,7 +1015,8 @@ HL_INLINE int lane_handle(hl_ctx_t *r) {
   return !HL_UNLIKELY(r->closed);
 }
 
-static void lane(hl_ctx_t *r) {
+/* (inline in start_in(): the dispatch makes one call for the whole lane) */
+HL_INLINE void lane(hl_ctx_t *r) {
   r->running = 1;
   /* an empty request stage: lane_stage() would only set what the reset did */
   r->stage = HL_STAGE_REQUEST;
@@ -1012,10 +1043,22 @@ static void lane(hl_ctx_t *r) {
   }
   r->stage = HL_STAGE_MAP_RESPONSE;
   r->phase = HL__PH_SEND;
-  send_response(r);
+  if (HL_LIKELY(r->resp.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200 &&
+      r->vt->respond_lines && !r->closed) {
+    /* send_response() and hl__send()'s text case inline (untraced: early
+     * unless an afterResponse function waits) */
+    r->phase = HL__PH_SEND_WAIT;
+    r->t_ok = 0;
+    int rc = r->vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1,
+                                  r->resp.data ? r->resp.data : "", r->resp.len,
+                                  !(lane_held(r) & (1u << HL_STAGE_AFTER_RESPONSE)));
+    send_result(r, rc == 1 ? hl__send_general(r, 1) : rc);
+  } else {
+    send_response(r);
+  }
   if (r->phase == HL__PH_SEND_WAIT || r->phase == HL__PH_DONE) { /* the machine parks here too */
     r->running = 0;
-    maybe_free(r);
+    maybe_free_in(r);
     return;
   }
 machine:
@@ -1246,8 +1289,8 @@ machine:
 }
 
 /* ---- the transport's side ------------------------------------------------------------ */
-static void start(void *arg) {
-  hl_ctx_t *r = arg;
+/* (inline in hl__app_dispatch_here; start() for run()) */
+HL_INLINE void start_in(hl_ctx_t *r) {
   hl_app_t *app = r->app;
   if (app->ntraces || app->st_on) {
     r->traced = 1;
@@ -1286,44 +1329,64 @@ static void start(void *arg) {
   run(r);
 }
 
+static void start(void *arg) {
+  start_in(arg);
+}
+
 int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out) {
   return hl__app_dispatch_at(app, vt, io, out, 0);
 }
 
-int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
-                        uint64_t t0) {
-  if (app == NULL || vt == NULL || io == NULL)
-    return HL_EINVAL;
+/* The request's object, reset and linked in; NULL on a bad argument (*rc
+ * HL_EINVAL) or no memory (HL_ENOMEM). */
+HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
+                                 uint64_t t0, int *rc) {
+  if (app == NULL || vt == NULL || io == NULL) {
+    *rc = HL_EINVAL;
+    return NULL;
+  }
   if (vt != app->vt_ok) { /* a transport's table is const: checked once */
     if (vt->method == NULL || vt->path == NULL || vt->header == NULL || vt->header_at == NULL ||
         vt->read_body == NULL || vt->respond == NULL || vt->respond_file == NULL ||
         vt->stream_start == NULL || vt->stream_write == NULL || vt->stream_end == NULL ||
-        vt->query == NULL)
-      return HL_EINVAL;
+        vt->query == NULL) {
+      *rc = HL_EINVAL;
+      return NULL;
+    }
     app->vt_ok = vt;
   }
   hl_ctx_t *r = hl__pool_get(&app->pool);
-  if (r == NULL)
-    return HL_ENOMEM;
+  if (r == NULL) {
+    *rc = HL_ENOMEM;
+    return NULL;
+  }
   hl__ctx_reset(r);
   r->app = app;
   r->vt = vt;
   r->io = io;
   r->id = ++app->next_id;
   r->refs = 1; /* the lifecycle's, dropped in finish() */
-  r->method = vt->method(io);
-  r->mbit = hl_method_bit(r->method);
+  const char *m = vt->method(io);
+  r->method = m;
+  /* GET, the commonest, without a call */
+  r->mbit =
+      m && m[0] == 'G' && m[1] == 'E' && m[2] == 'T' && m[3] == '\0' ? HL_GET : hl_method_bit(m);
   r->phase = HL__PH_FN_WAIT; /* nothing runs before start() */
   r->t = t0;                 /* start()'s first trace reading, when given */
   r->t_ok = t0 != 0;
-  r->all_next = app->all;
-  if (app->all)
-    app->all->all_prev = r;
-  app->all = r;
+  app->held++;
   app->live++;
   if (out)
     *out = r;
+  return r;
+}
+
+int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
+                        uint64_t t0) {
   int rc = 0;
+  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, &rc);
+  if (r == NULL)
+    return rc;
   if (vt->run == NULL &&
       (rc = hl_async_resource_init(app->loop, &r->res, "HLAPPREQUEST", HL_DEFAULT_TRIGGER, 0))) {
     r->io = NULL; /* never started: no release, no destroy */
@@ -1338,6 +1401,21 @@ int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req
   r->refs--;
   maybe_free(r);
   return rc == HL_ERAISED ? 0 : rc;
+}
+
+int hl__app_dispatch_here(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
+                          uint64_t t0, int no_body) {
+  if (vt == NULL || vt->run == NULL)
+    return HL_EINVAL;
+  int rc = 0;
+  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, &rc);
+  if (r == NULL)
+    return rc;
+  r->no_body = no_body != 0;
+  /* already in the request's context: what run() would call, without the
+   * hop; nothing touches r after start() (it may be back in the pool) */
+  start_in(r);
+  return 0;
 }
 
 static void closed_in_ctx(void *arg) {

@@ -405,29 +405,13 @@ static int walk(look_t *L, const hl__rnode_t *nd, const char *s, size_t n) {
   return 0;
 }
 
-int hl__router_match(const hl_app_t *app, unsigned mbit, const char *path, size_t n,
-                     hl_route_match_t *m) {
+/* The walk (after the static table had no route for the method). */
+static int match_walk(const hl_app_t *app, unsigned mbit, const char *path, size_t n,
+                      hl_route_match_t *m) {
   look_t L;
   L.mbit = mbit;
   L.m = m;
   L.n = 0;
-  L.first = NULL;
-  m->route = NULL;
-  m->n_params = 0;
-  m->allow = 0;
-  /* a static path with a route for the method: what the walk finds first
-   * (take() without parameters, inline) */
-  const hl__rnode_t *st = statics_find(&app->statics, path, n);
-  if (st) {
-    unsigned b = st->methods & mbit                               ? mbit
-                 : mbit == HL_HEAD && (st->methods & HL_GET) != 0 ? HL_GET
-                                                                  : 0;
-    if (b) {
-      m->route = st->slot[method_index(b)].route;
-      m->status = 200;
-      return 0;
-    }
-  }
   L.first = NULL;
   if (walk(&L, &app->root, path, n))
     return 0;
@@ -440,6 +424,74 @@ int hl__router_match(const hl_app_t *app, unsigned mbit, const char *path, size_
     m->status = 404;
   }
   return 0;
+}
+
+/* A static path's node with a route for the method: what the walk finds
+ * first (take() without parameters, inline). 1 when it answered. */
+HL_INLINE int match_static(const hl__rnode_t *st, unsigned mbit, hl_route_match_t *m) {
+  unsigned b = st->methods & mbit                               ? mbit
+               : mbit == HL_HEAD && (st->methods & HL_GET) != 0 ? HL_GET
+                                                                : 0;
+  if (b == 0)
+    return 0;
+  m->route = st->slot[method_index(b)].route;
+  m->status = 200;
+  return 1;
+}
+
+int hl__router_match(const hl_app_t *app, unsigned mbit, const char *path, size_t n,
+                     hl_route_match_t *m) {
+  m->route = NULL;
+  m->n_params = 0;
+  m->allow = 0;
+  const hl__rnode_t *st = statics_find(&app->statics, path, n);
+  if (st && match_static(st, mbit, m))
+    return 0;
+  return match_walk(app, mbit, path, n, m);
+}
+
+/* hl__router_match_str() for a path over 16 bytes whose hash and length one
+ * of the static paths has (out of line: the short path's lookup makes no
+ * call but its tail call). */
+__attribute__((noinline)) static int match_long(const hl_app_t *app, unsigned mbit,
+                                                const char *path, size_t n, hl_route_match_t *m) {
+  const hl__rnode_t *st = statics_find(&app->statics, path, n);
+  if (st && match_static(st, mbit, m))
+    return 0;
+  return match_walk(app, mbit, path, n, m);
+}
+
+int hl__router_match_str(const hl_app_t *app, unsigned mbit, const char *path,
+                         hl_route_match_t *m) {
+  m->route = NULL;
+  m->n_params = 0;
+  m->allow = 0;
+  /* the length and the static table's hash in one pass */
+  uint64_t h = 0xcbf29ce484222325u; /* path_hash() */
+  size_t n = 0;
+  for (unsigned char c; (c = (unsigned char)path[n]) != 0; n++)
+    h = (h ^ c) * 0x100000001b3u;
+  const hl__statics_t *t = &app->statics;
+  if (t->n) {
+    for (size_t i = (size_t)h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+      const hl__static_t *e = &t->v[i];
+      if (e->path == NULL)
+        break;
+      if (e->hash != h || e->len != n)
+        continue;
+      if (n > 16)
+        return match_long(app, mbit, path, n, m);
+      size_t k = 0;
+      while (k < n && e->path[k] == path[k])
+        k++;
+      if (k < n)
+        continue;
+      if (match_static(e->node, mbit, m))
+        return 0;
+      break;
+    }
+  }
+  return match_walk(app, mbit, path, n, m);
 }
 
 HL_EXPORT int hl_app_match(const hl_app_t *app, const char *method, const char *path,

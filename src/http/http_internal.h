@@ -66,8 +66,17 @@ int hl__http_res_status_std(hl_http_res_t *res, int status);
  * added, nothing written), has no head or end listener, the body is under 4
  * KiB and the request is HTTP/1.1 keep-alive, not HEAD: the head goes straight
  * into the output, byte for byte what the general path writes. 0 when done; 1
- * when the response is not such a one (nothing done: take the general path). */
+ * when the response is not such a one (nothing done: take the general path).
+ * `drop_close`: when done, the request's close callback is also removed (as
+ * hl_http_req_on_close(req, NULL, NULL), before the request can be released). */
 int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, const void *body,
-                           size_t len);
+                           size_t len, int drop_close);
+
+/* (src/app/http.c's request callback) What hl_app_http_request checks and
+ * reads, in one call: HL_EINVAL unless `res` is `req`'s response and its head
+ * is not sent (hl_http_res_req, hl_http_res_headers_sent); else *t0 = the
+ * request's headers time (hl_http_req_times()->headers) and the result is
+ * hl__http_req_has_body(req). */
+int hl__http_req_app_begin(const hl_http_req_t *req, const hl_http_res_t *res, uint64_t *t0);
 
 #endif

@@ -2386,7 +2386,7 @@ int hl__http_res_status_std(hl_http_res_t *res, int status) {
  * 200 path writes for the same headers), with no header entries made. 1 when
  * the response is not such a one (or the output has no room): nothing done. */
 int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, const void *body,
-                           size_t len) {
+                           size_t len, int drop_close) {
   if (res_check(res) != 0)
     return 1;
   hl_http_req_t *r = RES_REQ(res);
@@ -2405,9 +2405,20 @@ int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, c
   r->times.pre_end = r->times.pre_write_head = r->times.post_write_head = r->times.post_end = t0;
   res->head_sent = 1;
   res->ended = 1;
+  if (drop_close) { /* hl_http_req_on_close(r, NULL, NULL), before r may be released */
+    r->on_close = NULL;
+    r->close_arg = NULL;
+  }
   if (r == C->writer)
     writer_advance(C);
   if (!C->busy && !C->in_read)
     conn_flush(C);
   return 0;
+}
+
+int hl__http_req_app_begin(const hl_http_req_t *req, const hl_http_res_t *res, uint64_t *t0) {
+  if (!req || !res || RES_REQ(res) != req || res->head_sent)
+    return HL_EINVAL;
+  *t0 = req->times.headers;
+  return req->has_body;
 }

@@ -693,3 +693,55 @@ Test(life, header_iteration_and_route_level_error_after_app_level) {
   cr_assert_str_eq(f.body_out, "EVALIDATION:A=1;b=2;A=3;:400");
   hl_fake_free(&f);
 }
+
+/* A request's route (found from its NUL-terminated path, hashed and measured
+ * in one pass) is the one hl_app_match() finds for the same method and path:
+ * static hits, HEAD answered by GET, a static path whose method has only a
+ * parameter route, parameters, wildcards, 405 and 404. */
+Test(life, dispatch_routes_as_match) {
+  static const struct {
+    unsigned m;
+    const char *path, *name;
+  } routes[] = {{HL_GET, "/", "root"},          {HL_GET, "/users/me", "me"},
+                {HL_POST, "/users/:id", "uid"}, {HL_GET, "/users/:id/posts", "posts"},
+                {HL_GET, "/files/*", "files"},  {HL_PUT, "/a/b/c/d/e/f/g/h/i", "deep"},
+                {HL_DELETE, "/users/me", "del"}};
+  hl_route_t *rt[sizeof routes / sizeof routes[0]];
+  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+    cr_assert_eq(hl_app_route(app, routes[i].m, routes[i].path, routes[i].name, text_,
+                              (void *)routes[i].name, &rt[i]),
+                 0);
+  static const struct {
+    const char *method, *path;
+  } reqs[] = {{"GET", "/"},
+              {"HEAD", "/"},
+              {"POST", "/"},
+              {"GET", "/users/me"},
+              {"POST", "/users/me"},
+              {"DELETE", "/users/me"},
+              {"PUT", "/users/me"},
+              {"GET", "/users/7"},
+              {"POST", "/users/7"},
+              {"GET", "/users/7/posts"},
+              {"GET", "/files/x/y.txt"},
+              {"GET", "/files/"},
+              {"PUT", "/a/b/c/d/e/f/g/h/i"},
+              {"GET", "/a/b/c/d/e/f/g/h/i"},
+              {"GET", "/a/b/c/d/e/f/g/h/j"},
+              {"GET", "/nope"},
+              {"GET", "/users/me/"}};
+  for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+    hl_route_match_t m;
+    cr_assert_eq(hl_app_match(app, reqs[i].method, reqs[i].path, strlen(reqs[i].path), &m), 0);
+    hl_fake_req_t f = {.method = reqs[i].method, .path = reqs[i].path};
+    go(&f);
+    cr_assert_eq(f.status, m.route ? 200 : m.status, "%s %s", reqs[i].method, reqs[i].path);
+    const char *want = NULL;
+    for (size_t k = 0; k < sizeof routes / sizeof routes[0]; k++)
+      if (rt[k] == m.route)
+        want = routes[k].name;
+    if (m.route && strcmp(reqs[i].method, "HEAD") != 0)
+      cr_assert_str_eq(f.body_out, want, "%s %s", reqs[i].method, reqs[i].path);
+    hl_fake_free(&f);
+  }
+}
