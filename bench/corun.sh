@@ -67,6 +67,19 @@ corun() {
         (x1[1] - x0[1] + x1[2] - x0[2]) * k, (y1[1] - y0[1] + y1[2] - y0[2]) * k, (ra > 0 ? rb / ra : 0) }'
 }
 
+# tree_cpu_ns PID: nanoseconds on the CPU so far of PID, its threads and its
+# child processes (nginx's worker, node's threads), from /proc/*/schedstat.
+tree_cpu_ns() {
+  local p=$1 t=0 f c
+  for f in /proc/"$p"/task/*/schedstat; do
+    [[ -r $f ]] && t=$((t + $(cut -d' ' -f1 "$f" 2>/dev/null || echo 0)))
+  done
+  for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do
+    t=$((t + $(tree_cpu_ns "$c")))
+  done
+  echo "$t"
+}
+
 # corun_table FILE: the markdown rows of the co-run results in FILE, one per
 # pair and mode: the median ratio over its saturated rounds, the rounds' ratios, the
 # target (from the caller's CORUN_TARGETS: "A/B=0.9 ..."), PASS/MISS.
