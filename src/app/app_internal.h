@@ -85,6 +85,9 @@ typedef struct hl__static_s {
 typedef struct hl__statics_s {
   hl__static_t *v;
   size_t n, cap;
+  /* the entry hl__router_match_str() last answered from (NULL when the
+   * table changed since): a request for the same path skips the hash */
+  const hl__static_t *last;
 } hl__statics_t;
 
 typedef struct hl__trace_reg_s {
@@ -123,7 +126,39 @@ void hl__router_free(hl_app_t *app);
 int hl__router_match(const hl_app_t *app, unsigned mbit, const char *path, size_t n,
                      hl_route_match_t *m);
 /* The same for a NUL-terminated path (its length found while hashing it). */
-int hl__router_match_str(const hl_app_t *app, unsigned mbit, const char *path, hl_route_match_t *m);
+int hl__router_match_str(hl_app_t *app, unsigned mbit, const char *path, hl_route_match_t *m);
+
+/* A static path's node with a route for the method: what the walk finds
+ * first (take() without parameters). 1 when it answered (m->route and
+ * m->status set). */
+HL_INLINE int hl__match_static(const hl__rnode_t *st, unsigned mbit, hl_route_match_t *m) {
+  unsigned b = st->methods & mbit                               ? mbit
+               : mbit == HL_HEAD && (st->methods & HL_GET) != 0 ? HL_GET
+                                                                : 0;
+  if (b == 0)
+    return 0;
+  m->route = st->slot[__builtin_ctz(b)].route;
+  m->status = 200;
+  return 1;
+}
+
+/* hl__router_match_str() for a match whose route and n_params are NULL and 0
+ * (a request's, after the reset): the path hl__router_match_str() last
+ * answered from its static table (the usual case: one hot path) found by
+ * comparing the bytes, inline; anything else through it. */
+HL_INLINE void hl__router_match_req(hl_app_t *app, unsigned mbit, const char *path,
+                                    hl_route_match_t *m) {
+  const hl__static_t *e = app->statics.last;
+  if (e) {
+    const char *s = e->path; /* NUL-terminated: its NUL must meet the path's */
+    size_t k = 0;
+    while (s[k] == path[k] && s[k])
+      k++;
+    if (s[k] == path[k] && hl__match_static(e->node, mbit, m))
+      return;
+  }
+  hl__router_match_str(app, mbit, path, m);
+}
 
 /* hl_stage_name()'s table (ctx.c), for the lifecycle's hot path */
 extern const char *const hl__stage_names[HL_STAGE_COUNT];

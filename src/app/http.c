@@ -488,7 +488,7 @@ static void answer_500(hl_http_res_t *res) {
  * with a direct call (hl__app_dispatch_here). `has_body`:
  * hl__http_req_has_body(req); req and res were checked. */
 HL_INLINE int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uint64_t t0,
-                         int here, int has_body) {
+                         int here, int has_body, const char *method, const char *path) {
   hl__app_http_t *H = http_state(app);
   hio_t *io = H ? hl__pool_get(&H->pool) : NULL;
   if (io == NULL) {
@@ -527,7 +527,7 @@ HL_INLINE int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, 
   }
   hl_http_req_on_close(req, on_close, io);
   io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
-  rc = here ? hl__app_dispatch_here(app, &http_vt, io, &io->areq, t0, !io->has_body)
+  rc = here ? hl__app_dispatch_here(app, &http_vt, io, &io->areq, t0, !io->has_body, method, path)
             : hl__app_dispatch_at(app, &http_vt, io, &io->areq, t0);
   if (rc) { /* nothing started: the app will not release */
     io->areq = NULL;
@@ -542,7 +542,7 @@ HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *re
   if (app == NULL || req == NULL || res == NULL || hl_http_res_req(res) != req ||
       hl_http_res_headers_sent(res))
     return HL_EINVAL;
-  return app_handle(app, req, res, 0, 0, hl__http_req_has_body(req));
+  return app_handle(app, req, res, 0, 0, hl__http_req_has_body(req), NULL, NULL);
 }
 
 HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
@@ -555,9 +555,10 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
    * us: a traced request starts there (one clock reading less); the checks
    * of hl_app_handle() and the body's announcement in the same call */
   uint64_t t0 = 0;
-  int has_body = hl__http_req_app_begin(req, res, &t0);
+  const char *method = NULL, *path = NULL;
+  int has_body = hl__http_req_app_begin(req, res, &t0, &method, &path);
   if (has_body >= 0)
-    app_handle(server->data, req, res, t0, 1, has_body);
+    app_handle(server->data, req, res, t0, 1, has_body, method, path);
 }
 
 HL_EXPORT int hl_app_attach(hl_app_t *app, hl_http_server_t *server) {

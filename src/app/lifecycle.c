@@ -675,8 +675,8 @@ static void body_done(hl__req_t *r, int status, const void *data, size_t len) {
 static void lane_body(hl__req_t *r, int status, const void *data, size_t len);
 
 /* (inline: the lane's and next_stage()'s) */
-HL_INLINE void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb) {
-  hl__router_match_str(r->app, r->mbit, r->vt->path(r->io), &r->match);
+HL_INLINE void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *path) {
+  hl__router_match_req(r->app, r->mbit, path ? path : r->vt->path(r->io), &r->match);
   if (r->match.route == NULL) {
     if (r->match.status == 405) {
       static const char *const names[] = {"GET",    "POST", "PUT",    "PATCH",
@@ -740,7 +740,7 @@ static void next_stage(hl_ctx_t *r) {
     if (r->cut)
       stage_begin(r, HL_STAGE_MAP_RESPONSE);
     else
-      after_routing(r, body_done);
+      after_routing(r, body_done, NULL);
     break;
   case HL_STAGE_PARSE:
     stage_begin(r, HL_STAGE_TRANSFORM);
@@ -1016,14 +1016,17 @@ HL_INLINE int lane_handle(hl_ctx_t *r) {
 }
 
 /* (inline in start_in(): the dispatch makes one call for the whole lane) */
-HL_INLINE void lane(hl_ctx_t *r) {
+HL_INLINE void lane(hl_ctx_t *r, const char *path) {
   r->running = 1;
   /* an empty request stage: lane_stage() would only set what the reset did */
   r->stage = HL_STAGE_REQUEST;
-  if ((r->app->stage_mask & (1u << HL_STAGE_REQUEST)) && !lane_stage(r, HL_STAGE_REQUEST))
-    goto machine;
+  if (r->app->stage_mask & (1u << HL_STAGE_REQUEST)) {
+    if (!lane_stage(r, HL_STAGE_REQUEST))
+      goto machine;
+    path = NULL; /* functions ran since the dispatch: ask the transport */
+  }
   r->phase = HL__PH_STAGE_END; /* the request stage is over (see next_stage) */
-  after_routing(r, lane_body);
+  after_routing(r, lane_body, path);
   if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
     goto machine;               /* an error, a body to wait for or to parse */
   unsigned held = lane_held(r); /* lists only grow: a stage empty now may not be later */
@@ -1267,7 +1270,7 @@ __attribute__((noinline)) static void tlane(hl_ctx_t *r) {
   r->running = 1;
   if (!tl_stage(r, HL_STAGE_REQUEST, rec, st_fns))
     goto machine;
-  after_routing(r, lane_body); /* the body, if here already: stage PARSE, phase STAGE_BEGIN */
+  after_routing(r, lane_body, NULL); /* the body, if here already: stage PARSE, phase STAGE_BEGIN */
   if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
     goto machine; /* an error, a body to wait for or to parse */
   if (!tl_stage(r, HL_STAGE_PARSE, rec, st_fns) || !tl_stage(r, HL_STAGE_TRANSFORM, rec, st_fns) ||
@@ -1289,8 +1292,9 @@ machine:
 }
 
 /* ---- the transport's side ------------------------------------------------------------ */
-/* (inline in hl__app_dispatch_here; start() for run()) */
-HL_INLINE void start_in(hl_ctx_t *r) {
+/* (inline in hl__app_dispatch_here; start() for run()) `path`: the
+ * request's path as the transport gave it to the dispatch, or NULL */
+HL_INLINE void start_in(hl_ctx_t *r, const char *path) {
   hl_app_t *app = r->app;
   if (app->ntraces || app->st_on) {
     r->traced = 1;
@@ -1322,7 +1326,7 @@ HL_INLINE void start_in(hl_ctx_t *r) {
     app->traces[i].fn(t, app->traces[i].arg);
   }
   if (!r->traced) {
-    lane(r);
+    lane(r, path);
     return;
   }
   stage_begin(r, HL_STAGE_REQUEST);
@@ -1330,7 +1334,7 @@ HL_INLINE void start_in(hl_ctx_t *r) {
 }
 
 static void start(void *arg) {
-  start_in(arg);
+  start_in(arg, NULL);
 }
 
 int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out) {
@@ -1340,7 +1344,7 @@ int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t 
 /* The request's object, reset and linked in; NULL on a bad argument (*rc
  * HL_EINVAL) or no memory (HL_ENOMEM). */
 HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
-                                 uint64_t t0, int *rc) {
+                                 uint64_t t0, const char *method, int *rc) {
   if (app == NULL || vt == NULL || io == NULL) {
     *rc = HL_EINVAL;
     return NULL;
@@ -1366,7 +1370,7 @@ HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io
   r->io = io;
   r->id = ++app->next_id;
   r->refs = 1; /* the lifecycle's, dropped in finish() */
-  const char *m = vt->method(io);
+  const char *m = method ? method : vt->method(io);
   r->method = m;
   /* GET, the commonest, without a call */
   r->mbit =
@@ -1384,7 +1388,7 @@ HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io
 int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
                         uint64_t t0) {
   int rc = 0;
-  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, &rc);
+  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, NULL, &rc);
   if (r == NULL)
     return rc;
   if (vt->run == NULL &&
@@ -1404,17 +1408,17 @@ int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req
 }
 
 int hl__app_dispatch_here(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
-                          uint64_t t0, int no_body) {
+                          uint64_t t0, int no_body, const char *method, const char *path) {
   if (vt == NULL || vt->run == NULL)
     return HL_EINVAL;
   int rc = 0;
-  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, &rc);
+  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, method, &rc);
   if (r == NULL)
     return rc;
   r->no_body = no_body != 0;
   /* already in the request's context: what run() would call, without the
    * hop; nothing touches r after start() (it may be back in the pool) */
-  start_in(r);
+  start_in(r, path);
   return 0;
 }
 

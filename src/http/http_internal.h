@@ -75,8 +75,10 @@ int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, c
 /* (src/app/http.c's request callback) What hl_app_http_request checks and
  * reads, in one call: HL_EINVAL unless `res` is `req`'s response and its head
  * is not sent (hl_http_res_req, hl_http_res_headers_sent); else *t0 = the
- * request's headers time (hl_http_req_times()->headers) and the result is
+ * request's headers time (hl_http_req_times()->headers), *method and *path
+ * what hl_http_req_method() and hl_http_req_path() answer, and the result is
  * hl__http_req_has_body(req). */
-int hl__http_req_app_begin(const hl_http_req_t *req, const hl_http_res_t *res, uint64_t *t0);
+int hl__http_req_app_begin(const hl_http_req_t *req, const hl_http_res_t *res, uint64_t *t0,
+                           const char **method, const char **path);
 
 #endif

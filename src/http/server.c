@@ -2467,9 +2467,12 @@ int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, c
   return 0;
 }
 
-int hl__http_req_app_begin(const hl_http_req_t *req, const hl_http_res_t *res, uint64_t *t0) {
+int hl__http_req_app_begin(const hl_http_req_t *req, const hl_http_res_t *res, uint64_t *t0,
+                           const char **method, const char **path) {
   if (!req || !res || RES_REQ(res) != req || res->head_sent)
     return HL_EINVAL;
   *t0 = req->times.headers;
+  *method = req->method;
+  *path = req->buf + req->path;
   return req->has_body;
 }
