@@ -385,6 +385,8 @@ HL_EXPORT const char *hl_ctx_param(hl_ctx_t *r, const char *name) {
 
 static void parse_query(hl_ctx_t *r) {
   r->query_done = 1;
+  r->nq = 0;
+  r->q = NULL;
   const char *q = r->closed ? NULL : r->vt->query(r->io);
   if (q == NULL || *q == '\0')
     return;
