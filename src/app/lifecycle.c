@@ -935,35 +935,41 @@ park:
  * observable, so the lane and the machine give the same answer; the lane saves
  * run()'s dispatch (a phase switch per step) and stage_begin()'s generality. */
 
-/* Stage s's functions in the lane: 1 when each returned none (the handler: a
- * plain value, now r->resp) and the client is still there; 0 when the machine
- * takes over (its state set). */
+/* One function of a stage in the lane, the i-th: 1 when it returned none and
+ * the client is still there; 0 when the machine takes over (its state set). */
+HL_INLINE int lane_fn(hl_ctx_t *r, const hl__fn_t *f, unsigned i) {
+  r->idx = i;
+  hl_value_t v = f->fn(r, f->arg);
+  if (v.kind != HL_VALUE_NONE) {
+    on_value(r, v); /* r->idx++, the phase */
+    if (r->phase != HL__PH_FN_NEXT)
+      return 0;
+  } else {
+    r->idx = i + 1;
+  }
+  return !HL_UNLIKELY(r->closed); /* FN_NEXT or the stage's end: the machine sees `closed` */
+}
+
+/* Stage s's functions in the lane (not the handler): 1 when each returned
+ * none and the client is still there; 0 when the machine takes over (its
+ * state set). The app's functions, then the route's. */
 HL_INLINE int lane_stage(hl_ctx_t *r, hl_stage_t s) {
   hl_app_t *app = r->app;
   const hl__fnlist_t *rl = r->route && s != HL_STAGE_REQUEST ? &r->route->stages[s] : NULL;
-  unsigned napp = s == HL_STAGE_HANDLE ? 0 : app->stages[s].n;
-  unsigned total = s == HL_STAGE_HANDLE ? 1 : napp + (rl ? rl->n : 0);
+  unsigned napp = app->stages[s].n;
+  unsigned total = napp + (rl ? rl->n : 0);
   r->stage = s;
   r->napp = napp;
   r->total = total;
   r->phase = HL__PH_FN_NEXT;
-  for (unsigned i = 0; i < total; i++) {
-    /* read at each call: a function may register more (lists only grow) */
-    const hl__fn_t *f = s == HL_STAGE_HANDLE ? &r->route->handler
-                        : i < napp           ? &app->stages[s].v[i]
-                                             : &rl->v[i - napp];
-    r->idx = i;
-    hl_value_t v = f->fn(r, f->arg);
-    if (v.kind != HL_VALUE_NONE || s == HL_STAGE_HANDLE) {
-      on_value(r, v); /* r->idx++, the phase */
-      if (r->phase != HL__PH_FN_NEXT)
-        return 0;
-    } else {
-      r->idx = i + 1;
-    }
-    if (HL_UNLIKELY(r->closed))
-      return 0; /* FN_NEXT or the stage's end: the machine sees `closed` */
-  }
+  /* the list read at each call: a function may register more (lists only
+   * grow, the stage runs the ones it began with) */
+  for (unsigned i = 0; i < napp; i++)
+    if (!lane_fn(r, &app->stages[s].v[i], i))
+      return 0;
+  for (unsigned i = napp; i < total; i++)
+    if (!lane_fn(r, &rl->v[i - napp], i))
+      return 0;
   r->idx = total;
   return 1;
 }
@@ -1028,21 +1034,32 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
   r->phase = HL__PH_STAGE_END; /* the request stage is over (see next_stage) */
   after_routing(r, lane_body, path);
   if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
-    goto machine;               /* an error, a body to wait for or to parse */
-  unsigned held = lane_held(r); /* lists only grow: a stage empty now may not be later */
-  if ((held & (1u << HL_STAGE_TRANSFORM)) && !lane_stage(r, HL_STAGE_TRANSFORM))
-    goto machine;
-  if ((lane_held(r) & (1u << HL_STAGE_BEFORE_HANDLE)) && !lane_stage(r, HL_STAGE_BEFORE_HANDLE))
-    goto machine;
+    goto machine; /* an error, a body to wait for or to parse */
+  /* the stages that hold functions: lists only grow, so a stage empty now
+   * may not be later; read again after functions ran (they may add some) */
+  hl_app_t *app = r->app;
+  const hl_route_t *rt = r->route;
+  unsigned held = app->stage_mask | rt->stage_mask;
+  if (held & (1u << HL_STAGE_TRANSFORM)) {
+    if (!lane_stage(r, HL_STAGE_TRANSFORM))
+      goto machine;
+    held = app->stage_mask | rt->stage_mask;
+  }
+  if (held & (1u << HL_STAGE_BEFORE_HANDLE)) {
+    if (!lane_stage(r, HL_STAGE_BEFORE_HANDLE))
+      goto machine;
+  }
   if (!lane_handle(r))
     goto machine;
-  static const unsigned char seq[] = {HL_STAGE_AFTER_HANDLE, HL_STAGE_MAP_RESPONSE};
-  for (unsigned k = 0; k < sizeof seq; k++) {
-    hl_stage_t s = (hl_stage_t)seq[k];
-    if (!(lane_held(r) & (1u << s)))
-      continue; /* empty: the machine goes past it too */
-    if (!lane_stage(r, s))
+  held = app->stage_mask | rt->stage_mask;
+  /* an empty one: the machine goes past it too */
+  if (held & ((1u << HL_STAGE_AFTER_HANDLE) | (1u << HL_STAGE_MAP_RESPONSE))) {
+    if ((held & (1u << HL_STAGE_AFTER_HANDLE)) && !lane_stage(r, HL_STAGE_AFTER_HANDLE))
       goto machine;
+    held = app->stage_mask | rt->stage_mask;
+    if ((held & (1u << HL_STAGE_MAP_RESPONSE)) && !lane_stage(r, HL_STAGE_MAP_RESPONSE))
+      goto machine;
+    held = app->stage_mask | rt->stage_mask;
   }
   r->stage = HL_STAGE_MAP_RESPONSE;
   r->phase = HL__PH_SEND;
@@ -1054,7 +1071,7 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
     r->t_ok = 0;
     int rc = r->vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1,
                                   r->resp.data ? r->resp.data : "", r->resp.len,
-                                  !(lane_held(r) & (1u << HL_STAGE_AFTER_RESPONSE)));
+                                  !(held & (1u << HL_STAGE_AFTER_RESPONSE)));
     send_result(r, rc == 1 ? hl__send_general(r, 1) : rc);
   } else {
     send_response(r);
