@@ -249,3 +249,27 @@ Test(app_http_fast, after_response_still_runs) {
   cr_assert_eq(after_n, 2);
   free(out);
 }
+
+/* An afterResponse function the handler adds to its route runs for that
+ * request: the fast answer is not ended early (the stage masks are read
+ * after the handler). */
+static hl_route_t *late_rt;
+static int late_added;
+static hl_value_t late_h(hl_ctx_t *c, void *a) {
+  (void)a;
+  if (!late_added++ && hl_route_on(late_rt, HL_STAGE_AFTER_RESPONSE, "after", after_fn, NULL) != 0)
+    cr_assert_fail();
+  return h_text(c, NULL);
+}
+
+Test(app_http_fast, after_response_added_by_the_handler_runs) {
+  cr_assert_eq(hl_app_route(app, HL_GET, "/a", NULL, late_h, NULL, &late_rt), 0);
+  fx_listen();
+  /* the first answer is a fast one (keep-alive) */
+  char *out = exchange(port, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: "
+                             "x\r\nConnection: close\r\n\r\n");
+  cr_assert_eq(hl_tc_count(out, "Hello, World!"), 2, "%s", out);
+  hl_run(&loop, HL_RUN_NOWAIT);
+  cr_assert_eq(after_n, 2);
+  free(out);
+}
