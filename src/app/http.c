@@ -61,20 +61,23 @@ struct hl__app_http_s {
 
 struct hio_s {
   void *pool_link;
+  /* ---- set by app_handle (not cleared) ---- */
   hl__app_http_t *H;
   hl_http_req_t *req; /* NULL once the server's request ended */
   hl_http_res_t *res;
+  char *body; /* kept with the pooled object (see io_put) */
+  size_t bcap;
+  uint64_t fsize, foff; /* respond_file's (set there) */
+  /* ---- cleared by app_handle (from areq on) ---- */
   hl__req_t *areq; /* the app's request until it released us */
   hl__app_body_cb body_cb;
-  char *body;
-  size_t blen, bcap;
+  size_t blen;
   int body_err;
   unsigned refs;
   uint8_t body_end, reported, released, head_set, finish_on, has_body;
   /* respond_file */
   int fd;
   char *fbuf;
-  uint64_t fsize, foff;
 };
 
 /* ---- the adapter object ---------------------------------------------------------- */
@@ -91,10 +94,9 @@ static void file_done(hio_t *io) {
   }
 }
 
-/* The last reference went: back to the pool. */
-HL_INLINE void io_put(hio_t *io) {
+/* The last reference went, no file open: back to the pool. */
+HL_INLINE void io_recycle(hio_t *io) {
   hl__app_http_t *H = io->H;
-  file_done(io);
   if (io->bcap > BODY_KEEP_MAX) {
     hl__free(io->body);
     io->body = NULL;
@@ -104,6 +106,12 @@ HL_INLINE void io_put(hio_t *io) {
   H->ios--;
   if (H->closing && H->ios == 0)
     check_closed(H);
+}
+
+/* The last reference went: back to the pool. */
+HL_INLINE void io_put(hio_t *io) {
+  file_done(io);
+  io_recycle(io);
 }
 
 static void io_unref(hio_t *io) {
@@ -278,6 +286,12 @@ static int v_respond_lines(void *p, const char *lines, size_t llen, const void *
   int rc = hl__http_res_end_lines(io->res, lines, llen, body, len, let_go);
   if (rc == 0) {
     io->head_set = 1;
+    if (let_go && io->refs == 3 && io->fd < 0 && io->fbuf == NULL) {
+      /* the usual: the server's, the app's and ours were all there are (no
+       * file): back to the pool at once (what follows, without its stores) */
+      io_recycle(io);
+      return 2;
+    }
     if (let_go) {
       io->req = NULL;
       io->res = NULL;
@@ -495,11 +509,8 @@ HL_INLINE int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, 
     answer_500(res);
     return HL_ENOMEM;
   }
-  char *body = io->body;
-  size_t bcap = io->bcap;
-  hl__zero16(io, sizeof(*io));
-  io->body = body;
-  io->bcap = bcap;
+  /* body and bcap stay (a new object from the pool is all zero) */
+  hl__zero16(&io->areq, sizeof(*io) - offsetof(hio_t, areq));
   io->H = H;
   io->req = req;
   io->res = res;
