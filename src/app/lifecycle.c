@@ -1072,6 +1072,16 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
     int rc = r->vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1,
                                   r->resp.data ? r->resp.data : "", r->resp.len,
                                   !(held & (1u << HL_STAGE_AFTER_RESPONSE)));
+    if (rc == 2 && r->refs == 1 && !r->cleanups && !r->chunks && r->vt->run) {
+      /* the usual end: sent, done and released, and nothing else holds r:
+       * what send_result() and maybe_free_in() do, without the stores to r
+       * nobody reads (it goes back to the pool) */
+      app->live--;
+      app->held--;
+      r->used = 0;
+      hl__pool_put(&app->pool, r);
+      return;
+    }
     send_result(r, rc == 1 ? hl__send_general(r, 1) : rc);
   } else {
     send_response(r);
