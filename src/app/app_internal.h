@@ -112,6 +112,7 @@ struct hl_app_s {
   uint64_t next_id;
   struct hl__app_http_s *http; /* serving over HTTP (http.c), made on first use */
   unsigned st_on, st_opts;     /* Server-Timing (lifecycle.c) */
+  unsigned traced;             /* ntraces || st_on: requests start traced */
 };
 
 /* ---- over HTTP (http.c) ---- */
@@ -150,11 +151,11 @@ HL_INLINE void hl__router_match_req(hl_app_t *app, unsigned mbit, const char *pa
                                     hl_route_match_t *m) {
   const hl__static_t *e = app->statics.last;
   if (e) {
-    const char *s = e->path; /* NUL-terminated: its NUL must meet the path's */
-    size_t k = 0;
-    while (s[k] == path[k] && s[k])
+    const char *s = e->path;
+    size_t n = e->len, k = 0; /* (the path ends at its first NUL: no byte of s) */
+    while (k < n && s[k] == path[k])
       k++;
-    if (s[k] == path[k] && hl__match_static(e->node, mbit, m))
+    if (k == n && path[n] == '\0' && hl__match_static(e->node, mbit, m))
       return;
   }
   hl__router_match_str(app, mbit, path, m);
@@ -222,6 +223,7 @@ struct hl_ctx_s {
   unsigned refs;
   unsigned mbit;
   const char *method; /* the transport's, read once at dispatch (valid until release) */
+  int no_body;        /* the transport said at dispatch: no body (hl__app_dispatch_here) */
   /* ---- cleared by hl__ctx_reset (from here up to `match`) ---- */
   void *data;
   /* routing (the match itself is below) */
@@ -247,8 +249,7 @@ struct hl_ctx_s {
   int stage_err;
   int builtin_parse; /* index of the built-in parser in the parse stage, or -1 */
   unsigned running : 1, again : 1, closed : 1, abandoned : 1, handled : 1, in_error : 1,
-      streaming : 1, cut : 1, stream_ref : 1, traced : 1,
-      no_body : 1; /* the transport said at dispatch: no body (hl__app_dispatch_here) */
+      streaming : 1, cut : 1, stream_ref : 1, traced : 1;
   int close_status;
   unsigned lock_pending;
   hl_promise_t *waiting, *waiting_next;

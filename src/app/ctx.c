@@ -209,6 +209,7 @@ HL_EXPORT int hl_app_trace(hl_app_t *app, hl_trace_fn fn, void *arg) {
   app->traces[app->ntraces].fn = fn;
   app->traces[app->ntraces].arg = arg;
   app->ntraces++;
+  app->traced = 1;
   return 0;
 }
 

@@ -273,7 +273,7 @@ static int v_respond_lines(void *p, const char *lines, size_t llen, const void *
     return 1;
   /* as in v_respond: the request was read whole, on_close reports the
    * completion (should the fast path not apply, v_respond finds it gone) */
-  if (io->body_end && io->finish_on) {
+  if (io->finish_on && io->body_end) {
     io->finish_on = 0;
     hl__http_res_off(io->res, on_finish, io);
   }

@@ -938,13 +938,15 @@ park:
 /* One function of a stage in the lane, the i-th: 1 when it returned none and
  * the client is still there; 0 when the machine takes over (its state set). */
 HL_INLINE int lane_fn(hl_ctx_t *r, const hl__fn_t *f, unsigned i) {
-  r->idx = i;
+  /* r->idx is read by nothing while an untraced function runs (the machine
+   * and on_value() read it): it is written when they will */
   hl_value_t v = f->fn(r, f->arg);
   if (v.kind != HL_VALUE_NONE) {
+    r->idx = i;
     on_value(r, v); /* r->idx++, the phase */
     if (r->phase != HL__PH_FN_NEXT)
       return 0;
-  } else {
+  } else if (HL_UNLIKELY(r->closed)) {
     r->idx = i + 1;
   }
   return !HL_UNLIKELY(r->closed); /* FN_NEXT or the stage's end: the machine sees `closed` */
@@ -1323,7 +1325,7 @@ machine:
  * request's path as the transport gave it to the dispatch, or NULL */
 HL_INLINE void start_in(hl_ctx_t *r, const char *path) {
   hl_app_t *app = r->app;
-  if (app->ntraces || app->st_on) {
+  if (app->traced) { /* (app->ntraces || app->st_on) */
     r->traced = 1;
 #pragma GCC unroll 16
     for (int i = 0; i < HL_STAGE_COUNT; i++) /* no subscription yet: one store each */
@@ -1371,7 +1373,7 @@ int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t 
 /* The request's object, reset and linked in; NULL on a bad argument (*rc
  * HL_EINVAL) or no memory (HL_ENOMEM). */
 HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
-                                 uint64_t t0, const char *method, int *rc) {
+                                 uint64_t t0, const char *method, int no_body, int *rc) {
   if (app == NULL || vt == NULL || io == NULL) {
     *rc = HL_EINVAL;
     return NULL;
@@ -1405,6 +1407,7 @@ HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io
   r->phase = HL__PH_FN_WAIT; /* nothing runs before start() */
   r->t = t0;                 /* start()'s first trace reading, when given */
   r->t_ok = t0 != 0;
+  r->no_body = no_body;
   app->held++;
   app->live++;
   if (out)
@@ -1415,7 +1418,7 @@ HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io
 int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
                         uint64_t t0) {
   int rc = 0;
-  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, NULL, &rc);
+  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, NULL, 0, &rc);
   if (r == NULL)
     return rc;
   if (vt->run == NULL &&
@@ -1439,10 +1442,9 @@ int hl__app_dispatch_here(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__r
   if (vt == NULL || vt->run == NULL)
     return HL_EINVAL;
   int rc = 0;
-  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, method, &rc);
+  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, method, no_body != 0, &rc);
   if (r == NULL)
     return rc;
-  r->no_body = no_body != 0;
   /* already in the request's context: what run() would call, without the
    * hop; nothing touches r after start() (it may be back in the pool) */
   start_in(r, path);
@@ -1587,6 +1589,7 @@ HL_EXPORT int hl_app_server_timing(hl_app_t *app, unsigned options) {
   if (app == NULL || (options & ~(unsigned)HL_SERVER_TIMING_FUNCTIONS))
     return HL_EINVAL;
   app->st_on = 1;
+  app->traced = 1;
   app->st_opts = options;
   return 0;
 }
