@@ -2467,12 +2467,13 @@ int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, c
   return 0;
 }
 
-int hl__http_req_app_begin(const hl_http_req_t *req, const hl_http_res_t *res, uint64_t *t0,
-                           const char **method, const char **path) {
-  if (!req || !res || RES_REQ(res) != req || res->head_sent)
+int hl__http_req_app_begin(hl_http_req_t *req, const hl_http_res_t *res, hl__http_app_begin_t *b) {
+  if (!req || !res || RES_REQ(res) != req || res->head_sent || req->released)
     return HL_EINVAL;
-  *t0 = req->times.headers;
-  *method = req->method;
-  *path = req->buf + req->path;
+  req->on_close = b->on_close;
+  req->close_arg = b->close_arg;
+  b->t0 = req->times.headers;
+  b->method = req->method;
+  b->path = req->buf + req->path;
   return req->has_body;
 }
