@@ -675,7 +675,7 @@ static void body_done(hl__req_t *r, int status, const void *data, size_t len) {
 static void lane_body(hl__req_t *r, int status, const void *data, size_t len);
 
 /* (inline: the lane's and next_stage()'s) */
-HL_INLINE void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *path) {
+HL_INLINE int after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *path) {
   hl__router_match_req(r->app, r->mbit, path ? path : r->vt->path(r->io), &r->match);
   if (r->match.route == NULL) {
     if (r->match.status == 405) {
@@ -692,7 +692,7 @@ HL_INLINE void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *p
     } else {
       begin_error(r, HL_ENOTFOUND, NULL);
     }
-    return;
+    return 0;
   }
   r->route = r->match.route;
   for (size_t i = 0; i < r->match.n_params; i++)
@@ -704,14 +704,15 @@ HL_INLINE void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *p
       r->body_len = 0;
       r->stage = HL_STAGE_PARSE;
       r->phase = HL__PH_STAGE_BEGIN;
-    } else {
-      body_cb(r, 0, "", 0);
+      return 1;
     }
-    return;
+    body_cb(r, 0, "", 0);
+    return 0;
   }
   int rc = r->vt->read_body(r->io, r, body_cb);
   if (rc != 0 && r->phase == HL__PH_BODY_WAIT)
     begin_error(r, rc, NULL);
+  return 0;
 }
 
 /* After a stage stopped and its lock was released: where to go. */
@@ -1008,14 +1009,14 @@ HL_INLINE int lane_handle(hl_ctx_t *r) {
   r->napp = 0;
   r->total = 1;
   r->phase = HL__PH_FN_NEXT;
-  r->idx = 0;
-  const hl__fn_t *f = &r->route->handler;
+  const hl__fn_t *f = &r->route->handler; /* (r->idx: as in lane_fn) */
   hl_value_t v = f->fn(r, f->arg);
   if (HL_LIKELY(v.kind != HL_VALUE_PROMISE && v.kind != HL_VALUE_ERROR &&
                 v.kind != HL_VALUE_JSON)) {
     r->resp = v; /* what on_value() does with it (the lane has no cut, no trace) */
     r->idx = 1;
   } else {
+    r->idx = 0;
     on_value(r, v);
     if (r->phase != HL__PH_FN_NEXT)
       return 0;
@@ -1034,9 +1035,11 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
     path = NULL; /* functions ran since the dispatch: ask the transport */
   }
   r->phase = HL__PH_STAGE_END; /* the request stage is over (see next_stage) */
-  after_routing(r, lane_body, path);
-  if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
-    goto machine; /* an error, a body to wait for or to parse */
+  /* 1: routed, no body (the usual); else an error, a body to wait for or
+   * to parse, or one that came at once */
+  if (!after_routing(r, lane_body, path) &&
+      (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL))
+    goto machine;
   /* the stages that hold functions: lists only grow, so a stage empty now
    * may not be later; read again after functions ran (they may add some) */
   hl_app_t *app = r->app;
@@ -1069,8 +1072,7 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
       r->vt->respond_lines && !r->closed) {
     /* send_response() and hl__send()'s text case inline (untraced: early
      * unless an afterResponse function waits) */
-    r->phase = HL__PH_SEND_WAIT;
-    r->t_ok = 0;
+    r->phase = HL__PH_SEND_WAIT; /* (untraced: no time to forget) */
     int rc = r->vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1,
                                   r->resp.data ? r->resp.data : "", r->resp.len,
                                   !(held & (1u << HL_STAGE_AFTER_RESPONSE)));
@@ -1327,6 +1329,7 @@ HL_INLINE void start_in(hl_ctx_t *r, const char *path) {
   hl_app_t *app = r->app;
   if (app->traced) { /* (app->ntraces || app->st_on) */
     r->traced = 1;
+    r->t_ok = r->t != 0; /* the dispatch's t0 (an untraced request reads no time) */
 #pragma GCC unroll 16
     for (int i = 0; i < HL_STAGE_COUNT; i++) /* no subscription yet: one store each */
       r->sub_first[i].fn = NULL;
@@ -1405,8 +1408,7 @@ HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io
   r->mbit =
       m && m[0] == 'G' && m[1] == 'E' && m[2] == 'T' && m[3] == '\0' ? HL_GET : hl_method_bit(m);
   r->phase = HL__PH_FN_WAIT; /* nothing runs before start() */
-  r->t = t0;                 /* start()'s first trace reading, when given */
-  r->t_ok = t0 != 0;
+  r->t = t0;                 /* start()'s first trace reading, when given (t_ok set there) */
   r->no_body = no_body;
   app->held++;
   app->live++;
