@@ -1327,16 +1327,18 @@ machine:
  * request's path as the transport gave it to the dispatch, or NULL */
 HL_INLINE void start_in(hl_ctx_t *r, const char *path) {
   hl_app_t *app = r->app;
-  if (app->traced) { /* (app->ntraces || app->st_on) */
-    r->traced = 1;
-    r->t_ok = r->t != 0; /* the dispatch's t0 (an untraced request reads no time) */
-#pragma GCC unroll 16
-    for (int i = 0; i < HL_STAGE_COUNT; i++) /* no subscription yet: one store each */
-      r->sub_first[i].fn = NULL;
-    /* the trace parameter's start time is also the request stage's begin:
-     * only trace functions run in between */
-    r->start = tnow(r);
+  if (!app->traced) { /* (app->ntraces || app->st_on) */
+    lane(r, path);
+    return;
   }
+  r->traced = 1;
+  r->t_ok = r->t != 0; /* the dispatch's t0 (an untraced request reads no time) */
+#pragma GCC unroll 16
+  for (int i = 0; i < HL_STAGE_COUNT; i++) /* no subscription yet: one store each */
+    r->sub_first[i].fn = NULL;
+  /* the trace parameter's start time is also the request stage's begin:
+   * only trace functions run in between */
+  r->start = tnow(r);
   if (app->st_on && (r->st = hl__ctx_alloc_fast(r, sizeof(*r->st))) != NULL) {
     struct hl__st_s *rec = r->st;
     rec->n = 0;
@@ -1356,10 +1358,6 @@ HL_INLINE void start_in(hl_ctx_t *r, const char *path) {
     t->req = r;
     t->subs = NULL;
     app->traces[i].fn(t, app->traces[i].arg);
-  }
-  if (!r->traced) {
-    lane(r, path);
-    return;
   }
   stage_begin(r, HL_STAGE_REQUEST);
   run(r);
