@@ -85,6 +85,9 @@ typedef struct hl__static_s {
 typedef struct hl__statics_s {
   hl__static_t *v;
   size_t n, cap;
+  /* the entry hl__router_match_str() last answered from (NULL when the
+   * table changed since): a request for the same path skips the hash */
+  const hl__static_t *last;
 } hl__statics_t;
 
 typedef struct hl__trace_reg_s {
@@ -109,6 +112,7 @@ struct hl_app_s {
   uint64_t next_id;
   struct hl__app_http_s *http; /* serving over HTTP (http.c), made on first use */
   unsigned st_on, st_opts;     /* Server-Timing (lifecycle.c) */
+  unsigned traced;             /* ntraces || st_on: requests start traced */
 };
 
 /* ---- over HTTP (http.c) ---- */
@@ -123,7 +127,39 @@ void hl__router_free(hl_app_t *app);
 int hl__router_match(const hl_app_t *app, unsigned mbit, const char *path, size_t n,
                      hl_route_match_t *m);
 /* The same for a NUL-terminated path (its length found while hashing it). */
-int hl__router_match_str(const hl_app_t *app, unsigned mbit, const char *path, hl_route_match_t *m);
+int hl__router_match_str(hl_app_t *app, unsigned mbit, const char *path, hl_route_match_t *m);
+
+/* A static path's node with a route for the method: what the walk finds
+ * first (take() without parameters). 1 when it answered (m->route and
+ * m->status set). */
+HL_INLINE int hl__match_static(const hl__rnode_t *st, unsigned mbit, hl_route_match_t *m) {
+  unsigned b = st->methods & mbit                               ? mbit
+               : mbit == HL_HEAD && (st->methods & HL_GET) != 0 ? HL_GET
+                                                                : 0;
+  if (b == 0)
+    return 0;
+  m->route = st->slot[__builtin_ctz(b)].route;
+  m->status = 200;
+  return 1;
+}
+
+/* hl__router_match_str() for a match whose route and n_params are NULL and 0
+ * (a request's, after the reset): the path hl__router_match_str() last
+ * answered from its static table (the usual case: one hot path) found by
+ * comparing the bytes, inline; anything else through it. */
+HL_INLINE void hl__router_match_req(hl_app_t *app, unsigned mbit, const char *path,
+                                    hl_route_match_t *m) {
+  const hl__static_t *e = app->statics.last;
+  if (e) {
+    const char *s = e->path;
+    size_t n = e->len, k = 0; /* (the path ends at its first NUL: no byte of s) */
+    while (k < n && s[k] == path[k])
+      k++;
+    if (k == n && path[n] == '\0' && hl__match_static(e->node, mbit, m))
+      return;
+  }
+  hl__router_match_str(app, mbit, path, m);
+}
 
 /* hl_stage_name()'s table (ctx.c), for the lifecycle's hot path */
 extern const char *const hl__stage_names[HL_STAGE_COUNT];
@@ -178,21 +214,22 @@ typedef enum {
 
 struct hl_ctx_s {
   void *pool_link;
+  /* ---- set by the dispatch for each request (not cleared by the reset) ---- */
   hl_app_t *app;
   const hl__app_io_t *vt;
   void *io;
-  hl_async_resource_t res; /* when the transport has no run() */
-  uint64_t id, start;
-  void *data;
+  uint64_t id;
+  uint64_t t; /* cached trace time, valid while t_ok */
   unsigned refs;
   unsigned mbit;
   const char *method; /* the transport's, read once at dispatch (valid until release) */
+  int no_body;        /* the transport said at dispatch: no body (hl__app_dispatch_here) */
+  /* ---- cleared by hl__ctx_reset (from here up to `match`) ---- */
+  void *data;
   /* routing (the match itself is below) */
   hl_route_t *route;
-  /* query (parsed on first use) */
+  /* query (parsed on first use: q and nq are valid once query_done) */
   int query_done;
-  size_t nq;
-  char **q; /* name, value pairs */
   /* body */
   const void *body;
   size_t body_len;
@@ -208,29 +245,24 @@ struct hl_ctx_s {
   /* engine */
   hl__phase_t phase;
   hl_stage_t stage;
-  hl_stage_t after; /* the stage to go to after the current one (see lifecycle.c) */
   unsigned idx, total, napp;
   int stage_err;
   int builtin_parse; /* index of the built-in parser in the parse stage, or -1 */
-  const char *builtin_name;
   unsigned running : 1, again : 1, closed : 1, abandoned : 1, handled : 1, in_error : 1,
-      streaming : 1, cut : 1, stream_ref : 1, traced : 1,
-      no_body : 1; /* the transport said at dispatch: no body (hl__app_dispatch_here) */
+      streaming : 1, cut : 1, stream_ref : 1, traced : 1;
   int close_status;
   unsigned lock_pending;
   hl_promise_t *waiting, *waiting_next;
   unsigned ev_active : 1;
-  hl__fn_t builtin_fn;
   /* trace */
-  uint64_t t;          /* cached trace time, valid while t_ok */
   struct hl__st_s *st; /* Server-Timing's record (in the arena), NULL when off */
   /* Header values the app made itself, valid by construction: [0] the
    * Server-Timing text (tokens, digits, ".;=, "), [1] a built-in default
-   * Content-Type (a literal), each with its name (a literal). The HTTP
-   * adapter adds a header whose name and value are one of these pairs (the
-   * same pointers) without a second check. */
-  const char *own_hn[2], *own_hv[2];
-  size_t own_hn_len[2], own_hv_len[2];
+   * Content-Type (a literal), each with its name (a literal; own_hn, below,
+   * valid while own_hv is set). The HTTP adapter adds a header whose name and
+   * value are one of these pairs (the same pointers) without a second
+   * check. */
+  const char *own_hv[2];
   int t_ok;
   /* arena */
   hl__cleanup_t *cleanups;
@@ -242,6 +274,13 @@ struct hl_ctx_s {
    * rest is written by the router; pdec[0..n_params) cleared after routing */
   hl_route_match_t match;
   char *pdec[HL__MAX_PARAMS];
+  hl_async_resource_t res; /* when the transport has no run() (hl__app_dispatch_at) */
+  uint64_t start;          /* set when a request starts traced */
+  hl__fn_t builtin_fn;     /* valid while builtin_parse >= 0 */
+  size_t nq;               /* the query's (parse_query) */
+  char **q;                /* name, value pairs */
+  const char *own_hn[2];   /* (see own_hv) */
+  size_t own_hn_len[2], own_hv_len[2];
   /* trace subscriptions: stage s has some when sub_first[s].fn is set
    * (each cleared when a request starts traced); its list starts at
    * sub_first[s] (hl_trace_on), the rest are in the arena */
@@ -282,10 +321,11 @@ HL_INLINE void hl__zero16(void *p, size_t n) {
     memset((char *)p + n / 16 * 16, 0, n % 16);
 }
 
-/* A request's start: everything up to the routing match cleared (see
- * hl_ctx_t for the rest), inline in the dispatch. */
+/* A request's start: everything from `data` up to the routing match cleared
+ * (see hl_ctx_t for the rest; the dispatch sets what comes before), inline
+ * in the dispatch. */
 HL_INLINE void hl__ctx_reset(hl_ctx_t *r) {
-  hl__zero16(r, offsetof(hl_ctx_t, match));
+  hl__zero16(&r->data, offsetof(hl_ctx_t, match) - offsetof(hl_ctx_t, data));
   r->match.route = NULL;
   r->match.n_params = 0;
   r->status = 200;

@@ -209,6 +209,7 @@ HL_EXPORT int hl_app_trace(hl_app_t *app, hl_trace_fn fn, void *arg) {
   app->traces[app->ntraces].fn = fn;
   app->traces[app->ntraces].arg = arg;
   app->ntraces++;
+  app->traced = 1;
   return 0;
 }
 
@@ -385,6 +386,8 @@ HL_EXPORT const char *hl_ctx_param(hl_ctx_t *r, const char *name) {
 
 static void parse_query(hl_ctx_t *r) {
   r->query_done = 1;
+  r->nq = 0;
+  r->q = NULL;
   const char *q = r->closed ? NULL : r->vt->query(r->io);
   if (q == NULL || *q == '\0')
     return;

@@ -61,20 +61,23 @@ struct hl__app_http_s {
 
 struct hio_s {
   void *pool_link;
+  /* ---- set by app_handle (not cleared) ---- */
   hl__app_http_t *H;
   hl_http_req_t *req; /* NULL once the server's request ended */
   hl_http_res_t *res;
+  char *body; /* kept with the pooled object (see io_put) */
+  size_t bcap;
+  uint64_t fsize, foff; /* respond_file's (set there) */
+  /* ---- cleared by app_handle (from areq on) ---- */
   hl__req_t *areq; /* the app's request until it released us */
   hl__app_body_cb body_cb;
-  char *body;
-  size_t blen, bcap;
+  size_t blen;
   int body_err;
   unsigned refs;
   uint8_t body_end, reported, released, head_set, finish_on, has_body;
   /* respond_file */
   int fd;
   char *fbuf;
-  uint64_t fsize, foff;
 };
 
 /* ---- the adapter object ---------------------------------------------------------- */
@@ -91,10 +94,9 @@ static void file_done(hio_t *io) {
   }
 }
 
-/* The last reference went: back to the pool. */
-HL_INLINE void io_put(hio_t *io) {
+/* The last reference went, no file open: back to the pool. */
+HL_INLINE void io_recycle(hio_t *io) {
   hl__app_http_t *H = io->H;
-  file_done(io);
   if (io->bcap > BODY_KEEP_MAX) {
     hl__free(io->body);
     io->body = NULL;
@@ -104,6 +106,12 @@ HL_INLINE void io_put(hio_t *io) {
   H->ios--;
   if (H->closing && H->ios == 0)
     check_closed(H);
+}
+
+/* The last reference went: back to the pool. */
+HL_INLINE void io_put(hio_t *io) {
+  file_done(io);
+  io_recycle(io);
 }
 
 static void io_unref(hio_t *io) {
@@ -265,7 +273,7 @@ static int v_respond_lines(void *p, const char *lines, size_t llen, const void *
     return 1;
   /* as in v_respond: the request was read whole, on_close reports the
    * completion (should the fast path not apply, v_respond finds it gone) */
-  if (io->body_end && io->finish_on) {
+  if (io->finish_on && io->body_end) {
     io->finish_on = 0;
     hl__http_res_off(io->res, on_finish, io);
   }
@@ -278,6 +286,12 @@ static int v_respond_lines(void *p, const char *lines, size_t llen, const void *
   int rc = hl__http_res_end_lines(io->res, lines, llen, body, len, let_go);
   if (rc == 0) {
     io->head_set = 1;
+    if (let_go && io->refs == 3 && io->fd < 0 && io->fbuf == NULL) {
+      /* the usual: the server's, the app's and ours were all there are (no
+       * file): back to the pool at once (what follows, without its stores) */
+      io_recycle(io);
+      return 2;
+    }
     if (let_go) {
       io->req = NULL;
       io->res = NULL;
@@ -482,29 +496,40 @@ static void answer_500(hl_http_res_t *res) {
   hl_http_res_end(res, NULL, 0);
 }
 
-/* t0: when the server parsed the headers, if it called us right then (0 when
- * the application hands the request over itself, maybe later). `here`: the
- * server's request callback (in the request's context): the lifecycle starts
- * with a direct call (hl__app_dispatch_here). `has_body`:
- * hl__http_req_has_body(req); req and res were checked. */
-HL_INLINE int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, uint64_t t0,
-                         int here, int has_body) {
+/* The adapter object for a request, reset. NULL: no memory (answered 500). */
+HL_INLINE hio_t *io_new(hl_app_t *app, hl_http_res_t *res) {
   hl__app_http_t *H = http_state(app);
   hio_t *io = H ? hl__pool_get(&H->pool) : NULL;
   if (io == NULL) {
     answer_500(res);
-    return HL_ENOMEM;
+    return NULL;
   }
-  char *body = io->body;
-  size_t bcap = io->bcap;
-  hl__zero16(io, sizeof(*io));
-  io->body = body;
-  io->bcap = bcap;
+  /* body and bcap stay (a new object from the pool is all zero) */
+  hl__zero16(&io->areq, sizeof(*io) - offsetof(hio_t, areq));
   io->H = H;
-  io->req = req;
-  io->res = res;
   io->fd = -1;
   H->ios++;
+  return io;
+}
+
+/* Back to the pool: the request could not be taken (nothing registered). */
+static void io_drop(hio_t *io) {
+  hl__pool_put(&io->H->pool, io);
+  io->H->ios--;
+}
+
+/* io (io_new) takes the request. t0: when the server parsed the headers, if
+ * it called us right then (0 when the application hands the request over
+ * itself, maybe later). `here`: the server's request callback (in the
+ * request's context): the lifecycle starts with a direct call
+ * (hl__app_dispatch_here), with the method and path the server gave, and
+ * on_close is registered already. `has_body`: hl__http_req_has_body(req);
+ * req and res were checked. */
+HL_INLINE int app_handle(hl_app_t *app, hio_t *io, hl_http_req_t *req, hl_http_res_t *res,
+                         uint64_t t0, int here, int has_body, const char *method,
+                         const char *path) {
+  io->req = req;
+  io->res = res;
   int rc;
   /* The completion: a request read whole gets its close callback right after
    * the finish, in the same step (the finish of a request whose message is
@@ -514,8 +539,9 @@ HL_INLINE int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, 
    * tells (v_respond drops the listener if the body was all there by then). */
   if (has_body) {
     if ((rc = hl_http_res_on(res, HL_HTTP_RES_FINISH, on_finish, io)) != 0) {
-      hl__pool_put(&H->pool, io); /* the response's listener slots are full */
-      H->ios--;
+      if (here)
+        hl_http_req_on_close(req, NULL, NULL);
+      io_drop(io); /* the response's listener slots are full */
       answer_500(res);
       return rc;
     }
@@ -525,9 +551,10 @@ HL_INLINE int app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res, 
   } else { /* whole now: the lifecycle need not wait for the end-of-message callback */
     io->body_end = 1;
   }
-  hl_http_req_on_close(req, on_close, io);
+  if (!here)
+    hl_http_req_on_close(req, on_close, io);
   io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
-  rc = here ? hl__app_dispatch_here(app, &http_vt, io, &io->areq, t0, !io->has_body)
+  rc = here ? hl__app_dispatch_here(app, &http_vt, io, &io->areq, t0, !io->has_body, method, path)
             : hl__app_dispatch_at(app, &http_vt, io, &io->areq, t0);
   if (rc) { /* nothing started: the app will not release */
     io->areq = NULL;
@@ -542,7 +569,10 @@ HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *re
   if (app == NULL || req == NULL || res == NULL || hl_http_res_req(res) != req ||
       hl_http_res_headers_sent(res))
     return HL_EINVAL;
-  return app_handle(app, req, res, 0, 0, hl__http_req_has_body(req));
+  hio_t *io = io_new(app, res);
+  if (io == NULL)
+    return HL_ENOMEM;
+  return app_handle(app, io, req, res, 0, 0, hl__http_req_has_body(req), NULL, NULL);
 }
 
 HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
@@ -551,13 +581,21 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
     answer_500(res);
     return;
   }
-  /* the server's reading when it parsed the headers, just before calling
-   * us: a traced request starts there (one clock reading less); the checks
-   * of hl_app_handle() and the body's announcement in the same call */
-  uint64_t t0 = 0;
-  int has_body = hl__http_req_app_begin(req, res, &t0);
-  if (has_body >= 0)
-    app_handle(server->data, req, res, t0, 1, has_body);
+  hio_t *io = io_new(server->data, res);
+  if (io == NULL)
+    return;
+  /* the checks of hl_app_handle(), the close callback's registration and
+   * what the dispatch needs, in one call: the server's reading when it
+   * parsed the headers, just before calling us (a traced request starts
+   * there: one clock reading less), the method and path, the body's
+   * announcement */
+  hl__http_app_begin_t b = {.on_close = on_close, .close_arg = io};
+  int has_body = hl__http_req_app_begin(req, res, &b);
+  if (has_body < 0) {
+    io_drop(io);
+    return;
+  }
+  app_handle(server->data, io, req, res, b.t0, 1, has_body, b.method, b.path);
 }
 
 HL_EXPORT int hl_app_attach(hl_app_t *app, hl_http_server_t *server) {

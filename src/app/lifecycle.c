@@ -675,8 +675,8 @@ static void body_done(hl__req_t *r, int status, const void *data, size_t len) {
 static void lane_body(hl__req_t *r, int status, const void *data, size_t len);
 
 /* (inline: the lane's and next_stage()'s) */
-HL_INLINE void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb) {
-  hl__router_match_str(r->app, r->mbit, r->vt->path(r->io), &r->match);
+HL_INLINE int after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *path) {
+  hl__router_match_req(r->app, r->mbit, path ? path : r->vt->path(r->io), &r->match);
   if (r->match.route == NULL) {
     if (r->match.status == 405) {
       static const char *const names[] = {"GET",    "POST", "PUT",    "PATCH",
@@ -692,7 +692,7 @@ HL_INLINE void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb) {
     } else {
       begin_error(r, HL_ENOTFOUND, NULL);
     }
-    return;
+    return 0;
   }
   r->route = r->match.route;
   for (size_t i = 0; i < r->match.n_params; i++)
@@ -704,14 +704,15 @@ HL_INLINE void after_routing(hl_ctx_t *r, hl__app_body_cb body_cb) {
       r->body_len = 0;
       r->stage = HL_STAGE_PARSE;
       r->phase = HL__PH_STAGE_BEGIN;
-    } else {
-      body_cb(r, 0, "", 0);
+      return 1;
     }
-    return;
+    body_cb(r, 0, "", 0);
+    return 0;
   }
   int rc = r->vt->read_body(r->io, r, body_cb);
   if (rc != 0 && r->phase == HL__PH_BODY_WAIT)
     begin_error(r, rc, NULL);
+  return 0;
 }
 
 /* After a stage stopped and its lock was released: where to go. */
@@ -740,7 +741,7 @@ static void next_stage(hl_ctx_t *r) {
     if (r->cut)
       stage_begin(r, HL_STAGE_MAP_RESPONSE);
     else
-      after_routing(r, body_done);
+      after_routing(r, body_done, NULL);
     break;
   case HL_STAGE_PARSE:
     stage_begin(r, HL_STAGE_TRANSFORM);
@@ -935,35 +936,43 @@ park:
  * observable, so the lane and the machine give the same answer; the lane saves
  * run()'s dispatch (a phase switch per step) and stage_begin()'s generality. */
 
-/* Stage s's functions in the lane: 1 when each returned none (the handler: a
- * plain value, now r->resp) and the client is still there; 0 when the machine
- * takes over (its state set). */
+/* One function of a stage in the lane, the i-th: 1 when it returned none and
+ * the client is still there; 0 when the machine takes over (its state set). */
+HL_INLINE int lane_fn(hl_ctx_t *r, const hl__fn_t *f, unsigned i) {
+  /* r->idx is read by nothing while an untraced function runs (the machine
+   * and on_value() read it): it is written when they will */
+  hl_value_t v = f->fn(r, f->arg);
+  if (v.kind != HL_VALUE_NONE) {
+    r->idx = i;
+    on_value(r, v); /* r->idx++, the phase */
+    if (r->phase != HL__PH_FN_NEXT)
+      return 0;
+  } else if (HL_UNLIKELY(r->closed)) {
+    r->idx = i + 1;
+  }
+  return !HL_UNLIKELY(r->closed); /* FN_NEXT or the stage's end: the machine sees `closed` */
+}
+
+/* Stage s's functions in the lane (not the handler): 1 when each returned
+ * none and the client is still there; 0 when the machine takes over (its
+ * state set). The app's functions, then the route's. */
 HL_INLINE int lane_stage(hl_ctx_t *r, hl_stage_t s) {
   hl_app_t *app = r->app;
   const hl__fnlist_t *rl = r->route && s != HL_STAGE_REQUEST ? &r->route->stages[s] : NULL;
-  unsigned napp = s == HL_STAGE_HANDLE ? 0 : app->stages[s].n;
-  unsigned total = s == HL_STAGE_HANDLE ? 1 : napp + (rl ? rl->n : 0);
+  unsigned napp = app->stages[s].n;
+  unsigned total = napp + (rl ? rl->n : 0);
   r->stage = s;
   r->napp = napp;
   r->total = total;
   r->phase = HL__PH_FN_NEXT;
-  for (unsigned i = 0; i < total; i++) {
-    /* read at each call: a function may register more (lists only grow) */
-    const hl__fn_t *f = s == HL_STAGE_HANDLE ? &r->route->handler
-                        : i < napp           ? &app->stages[s].v[i]
-                                             : &rl->v[i - napp];
-    r->idx = i;
-    hl_value_t v = f->fn(r, f->arg);
-    if (v.kind != HL_VALUE_NONE || s == HL_STAGE_HANDLE) {
-      on_value(r, v); /* r->idx++, the phase */
-      if (r->phase != HL__PH_FN_NEXT)
-        return 0;
-    } else {
-      r->idx = i + 1;
-    }
-    if (HL_UNLIKELY(r->closed))
-      return 0; /* FN_NEXT or the stage's end: the machine sees `closed` */
-  }
+  /* the list read at each call: a function may register more (lists only
+   * grow, the stage runs the ones it began with) */
+  for (unsigned i = 0; i < napp; i++)
+    if (!lane_fn(r, &app->stages[s].v[i], i))
+      return 0;
+  for (unsigned i = napp; i < total; i++)
+    if (!lane_fn(r, &rl->v[i - napp], i))
+      return 0;
   r->idx = total;
   return 1;
 }
@@ -1000,14 +1009,14 @@ HL_INLINE int lane_handle(hl_ctx_t *r) {
   r->napp = 0;
   r->total = 1;
   r->phase = HL__PH_FN_NEXT;
-  r->idx = 0;
-  const hl__fn_t *f = &r->route->handler;
+  const hl__fn_t *f = &r->route->handler; /* (r->idx: as in lane_fn) */
   hl_value_t v = f->fn(r, f->arg);
   if (HL_LIKELY(v.kind != HL_VALUE_PROMISE && v.kind != HL_VALUE_ERROR &&
                 v.kind != HL_VALUE_JSON)) {
     r->resp = v; /* what on_value() does with it (the lane has no cut, no trace) */
     r->idx = 1;
   } else {
+    r->idx = 0;
     on_value(r, v);
     if (r->phase != HL__PH_FN_NEXT)
       return 0;
@@ -1016,30 +1025,46 @@ HL_INLINE int lane_handle(hl_ctx_t *r) {
 }
 
 /* (inline in start_in(): the dispatch makes one call for the whole lane) */
-HL_INLINE void lane(hl_ctx_t *r) {
+HL_INLINE void lane(hl_ctx_t *r, const char *path) {
   r->running = 1;
   /* an empty request stage: lane_stage() would only set what the reset did */
   r->stage = HL_STAGE_REQUEST;
-  if ((r->app->stage_mask & (1u << HL_STAGE_REQUEST)) && !lane_stage(r, HL_STAGE_REQUEST))
-    goto machine;
+  if (r->app->stage_mask & (1u << HL_STAGE_REQUEST)) {
+    if (!lane_stage(r, HL_STAGE_REQUEST))
+      goto machine;
+    path = NULL; /* functions ran since the dispatch: ask the transport */
+  }
   r->phase = HL__PH_STAGE_END; /* the request stage is over (see next_stage) */
-  after_routing(r, lane_body);
-  if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
-    goto machine;               /* an error, a body to wait for or to parse */
-  unsigned held = lane_held(r); /* lists only grow: a stage empty now may not be later */
-  if ((held & (1u << HL_STAGE_TRANSFORM)) && !lane_stage(r, HL_STAGE_TRANSFORM))
+  /* 1: routed, no body (the usual); else an error, a body to wait for or
+   * to parse, or one that came at once */
+  if (!after_routing(r, lane_body, path) &&
+      (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL))
     goto machine;
-  if ((lane_held(r) & (1u << HL_STAGE_BEFORE_HANDLE)) && !lane_stage(r, HL_STAGE_BEFORE_HANDLE))
-    goto machine;
+  /* the stages that hold functions: lists only grow, so a stage empty now
+   * may not be later; read again after functions ran (they may add some) */
+  hl_app_t *app = r->app;
+  const hl_route_t *rt = r->route;
+  unsigned held = app->stage_mask | rt->stage_mask;
+  if (held & (1u << HL_STAGE_TRANSFORM)) {
+    if (!lane_stage(r, HL_STAGE_TRANSFORM))
+      goto machine;
+    held = app->stage_mask | rt->stage_mask;
+  }
+  if (held & (1u << HL_STAGE_BEFORE_HANDLE)) {
+    if (!lane_stage(r, HL_STAGE_BEFORE_HANDLE))
+      goto machine;
+  }
   if (!lane_handle(r))
     goto machine;
-  static const unsigned char seq[] = {HL_STAGE_AFTER_HANDLE, HL_STAGE_MAP_RESPONSE};
-  for (unsigned k = 0; k < sizeof seq; k++) {
-    hl_stage_t s = (hl_stage_t)seq[k];
-    if (!(lane_held(r) & (1u << s)))
-      continue; /* empty: the machine goes past it too */
-    if (!lane_stage(r, s))
+  held = app->stage_mask | rt->stage_mask;
+  /* an empty one: the machine goes past it too */
+  if (held & ((1u << HL_STAGE_AFTER_HANDLE) | (1u << HL_STAGE_MAP_RESPONSE))) {
+    if ((held & (1u << HL_STAGE_AFTER_HANDLE)) && !lane_stage(r, HL_STAGE_AFTER_HANDLE))
       goto machine;
+    held = app->stage_mask | rt->stage_mask;
+    if ((held & (1u << HL_STAGE_MAP_RESPONSE)) && !lane_stage(r, HL_STAGE_MAP_RESPONSE))
+      goto machine;
+    held = app->stage_mask | rt->stage_mask;
   }
   r->stage = HL_STAGE_MAP_RESPONSE;
   r->phase = HL__PH_SEND;
@@ -1047,11 +1072,20 @@ HL_INLINE void lane(hl_ctx_t *r) {
       r->vt->respond_lines && !r->closed) {
     /* send_response() and hl__send()'s text case inline (untraced: early
      * unless an afterResponse function waits) */
-    r->phase = HL__PH_SEND_WAIT;
-    r->t_ok = 0;
+    r->phase = HL__PH_SEND_WAIT; /* (untraced: no time to forget) */
     int rc = r->vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1,
                                   r->resp.data ? r->resp.data : "", r->resp.len,
-                                  !(lane_held(r) & (1u << HL_STAGE_AFTER_RESPONSE)));
+                                  !(held & (1u << HL_STAGE_AFTER_RESPONSE)));
+    if (rc == 2 && r->refs == 1 && !r->cleanups && !r->chunks && r->vt->run) {
+      /* the usual end: sent, done and released, and nothing else holds r:
+       * what send_result() and maybe_free_in() do, without the stores to r
+       * nobody reads (it goes back to the pool) */
+      app->live--;
+      app->held--;
+      r->used = 0;
+      hl__pool_put(&app->pool, r);
+      return;
+    }
     send_result(r, rc == 1 ? hl__send_general(r, 1) : rc);
   } else {
     send_response(r);
@@ -1267,7 +1301,7 @@ __attribute__((noinline)) static void tlane(hl_ctx_t *r) {
   r->running = 1;
   if (!tl_stage(r, HL_STAGE_REQUEST, rec, st_fns))
     goto machine;
-  after_routing(r, lane_body); /* the body, if here already: stage PARSE, phase STAGE_BEGIN */
+  after_routing(r, lane_body, NULL); /* the body, if here already: stage PARSE, phase STAGE_BEGIN */
   if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
     goto machine; /* an error, a body to wait for or to parse */
   if (!tl_stage(r, HL_STAGE_PARSE, rec, st_fns) || !tl_stage(r, HL_STAGE_TRANSFORM, rec, st_fns) ||
@@ -1289,18 +1323,22 @@ machine:
 }
 
 /* ---- the transport's side ------------------------------------------------------------ */
-/* (inline in hl__app_dispatch_here; start() for run()) */
-HL_INLINE void start_in(hl_ctx_t *r) {
+/* (inline in hl__app_dispatch_here; start() for run()) `path`: the
+ * request's path as the transport gave it to the dispatch, or NULL */
+HL_INLINE void start_in(hl_ctx_t *r, const char *path) {
   hl_app_t *app = r->app;
-  if (app->ntraces || app->st_on) {
-    r->traced = 1;
-#pragma GCC unroll 16
-    for (int i = 0; i < HL_STAGE_COUNT; i++) /* no subscription yet: one store each */
-      r->sub_first[i].fn = NULL;
-    /* the trace parameter's start time is also the request stage's begin:
-     * only trace functions run in between */
-    r->start = tnow(r);
+  if (!app->traced) { /* (app->ntraces || app->st_on) */
+    lane(r, path);
+    return;
   }
+  r->traced = 1;
+  r->t_ok = r->t != 0; /* the dispatch's t0 (an untraced request reads no time) */
+#pragma GCC unroll 16
+  for (int i = 0; i < HL_STAGE_COUNT; i++) /* no subscription yet: one store each */
+    r->sub_first[i].fn = NULL;
+  /* the trace parameter's start time is also the request stage's begin:
+   * only trace functions run in between */
+  r->start = tnow(r);
   if (app->st_on && (r->st = hl__ctx_alloc_fast(r, sizeof(*r->st))) != NULL) {
     struct hl__st_s *rec = r->st;
     rec->n = 0;
@@ -1321,16 +1359,12 @@ HL_INLINE void start_in(hl_ctx_t *r) {
     t->subs = NULL;
     app->traces[i].fn(t, app->traces[i].arg);
   }
-  if (!r->traced) {
-    lane(r);
-    return;
-  }
   stage_begin(r, HL_STAGE_REQUEST);
   run(r);
 }
 
 static void start(void *arg) {
-  start_in(arg);
+  start_in(arg, NULL);
 }
 
 int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out) {
@@ -1340,7 +1374,7 @@ int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t 
 /* The request's object, reset and linked in; NULL on a bad argument (*rc
  * HL_EINVAL) or no memory (HL_ENOMEM). */
 HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
-                                 uint64_t t0, int *rc) {
+                                 uint64_t t0, const char *method, int no_body, int *rc) {
   if (app == NULL || vt == NULL || io == NULL) {
     *rc = HL_EINVAL;
     return NULL;
@@ -1366,14 +1400,14 @@ HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io
   r->io = io;
   r->id = ++app->next_id;
   r->refs = 1; /* the lifecycle's, dropped in finish() */
-  const char *m = vt->method(io);
+  const char *m = method ? method : vt->method(io);
   r->method = m;
   /* GET, the commonest, without a call */
   r->mbit =
       m && m[0] == 'G' && m[1] == 'E' && m[2] == 'T' && m[3] == '\0' ? HL_GET : hl_method_bit(m);
   r->phase = HL__PH_FN_WAIT; /* nothing runs before start() */
-  r->t = t0;                 /* start()'s first trace reading, when given */
-  r->t_ok = t0 != 0;
+  r->t = t0;                 /* start()'s first trace reading, when given (t_ok set there) */
+  r->no_body = no_body;
   app->held++;
   app->live++;
   if (out)
@@ -1384,7 +1418,7 @@ HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io
 int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
                         uint64_t t0) {
   int rc = 0;
-  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, &rc);
+  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, NULL, 0, &rc);
   if (r == NULL)
     return rc;
   if (vt->run == NULL &&
@@ -1404,17 +1438,16 @@ int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req
 }
 
 int hl__app_dispatch_here(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
-                          uint64_t t0, int no_body) {
+                          uint64_t t0, int no_body, const char *method, const char *path) {
   if (vt == NULL || vt->run == NULL)
     return HL_EINVAL;
   int rc = 0;
-  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, &rc);
+  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, method, no_body != 0, &rc);
   if (r == NULL)
     return rc;
-  r->no_body = no_body != 0;
   /* already in the request's context: what run() would call, without the
    * hop; nothing touches r after start() (it may be back in the pool) */
-  start_in(r);
+  start_in(r, path);
   return 0;
 }
 
@@ -1556,6 +1589,7 @@ HL_EXPORT int hl_app_server_timing(hl_app_t *app, unsigned options) {
   if (app == NULL || (options & ~(unsigned)HL_SERVER_TIMING_FUNCTIONS))
     return HL_EINVAL;
   app->st_on = 1;
+  app->traced = 1;
   app->st_opts = options;
   return 0;
 }

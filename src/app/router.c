@@ -159,7 +159,8 @@ static void statics_put(hl__static_t *v, size_t cap, const hl__static_t *e) {
 /* Record the static path s[0..n) ending at nd (once per path). */
 static int statics_add(hl__statics_t *t, const char *s, size_t n, const hl__rnode_t *nd) {
   if (statics_find(t, s, n))
-    return 0; /* another method's route on the same path: same node */
+    return 0;     /* another method's route on the same path: same node */
+  t->last = NULL; /* the entries may move */
   if ((t->n + 1) * 2 > t->cap) {
     size_t cap = t->cap ? t->cap * 2 : 16;
     hl__static_t *v = hl__calloc(cap, sizeof(*v));
@@ -320,6 +321,7 @@ void hl__router_free(hl_app_t *app) {
   hl__free(app->statics.v);
   app->statics.v = NULL;
   app->statics.n = app->statics.cap = 0;
+  app->statics.last = NULL;
 }
 
 static void router_free(hl__rnode_t *nd) {
@@ -426,26 +428,13 @@ static int match_walk(const hl_app_t *app, unsigned mbit, const char *path, size
   return 0;
 }
 
-/* A static path's node with a route for the method: what the walk finds
- * first (take() without parameters, inline). 1 when it answered. */
-HL_INLINE int match_static(const hl__rnode_t *st, unsigned mbit, hl_route_match_t *m) {
-  unsigned b = st->methods & mbit                               ? mbit
-               : mbit == HL_HEAD && (st->methods & HL_GET) != 0 ? HL_GET
-                                                                : 0;
-  if (b == 0)
-    return 0;
-  m->route = st->slot[method_index(b)].route;
-  m->status = 200;
-  return 1;
-}
-
 int hl__router_match(const hl_app_t *app, unsigned mbit, const char *path, size_t n,
                      hl_route_match_t *m) {
   m->route = NULL;
   m->n_params = 0;
   m->allow = 0;
   const hl__rnode_t *st = statics_find(&app->statics, path, n);
-  if (st && match_static(st, mbit, m))
+  if (st && hl__match_static(st, mbit, m))
     return 0;
   return match_walk(app, mbit, path, n, m);
 }
@@ -456,13 +445,12 @@ int hl__router_match(const hl_app_t *app, unsigned mbit, const char *path, size_
 __attribute__((noinline)) static int match_long(const hl_app_t *app, unsigned mbit,
                                                 const char *path, size_t n, hl_route_match_t *m) {
   const hl__rnode_t *st = statics_find(&app->statics, path, n);
-  if (st && match_static(st, mbit, m))
+  if (st && hl__match_static(st, mbit, m))
     return 0;
   return match_walk(app, mbit, path, n, m);
 }
 
-int hl__router_match_str(const hl_app_t *app, unsigned mbit, const char *path,
-                         hl_route_match_t *m) {
+int hl__router_match_str(hl_app_t *app, unsigned mbit, const char *path, hl_route_match_t *m) {
   m->route = NULL;
   m->n_params = 0;
   m->allow = 0;
@@ -486,8 +474,10 @@ int hl__router_match_str(const hl_app_t *app, unsigned mbit, const char *path,
         k++;
       if (k < n)
         continue;
-      if (match_static(e->node, mbit, m))
+      if (hl__match_static(e->node, mbit, m)) {
+        app->statics.last = e;
         return 0;
+      }
       break;
     }
   }

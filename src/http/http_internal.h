@@ -72,11 +72,20 @@ int hl__http_res_status_std(hl_http_res_t *res, int status);
 int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, const void *body,
                            size_t len, int drop_close);
 
-/* (src/app/http.c's request callback) What hl_app_http_request checks and
- * reads, in one call: HL_EINVAL unless `res` is `req`'s response and its head
- * is not sent (hl_http_res_req, hl_http_res_headers_sent); else *t0 = the
- * request's headers time (hl_http_req_times()->headers) and the result is
- * hl__http_req_has_body(req). */
-int hl__http_req_app_begin(const hl_http_req_t *req, const hl_http_res_t *res, uint64_t *t0);
+/* (src/app/http.c's request callback) What hl_app_http_request checks,
+ * registers and reads, in one call: HL_EINVAL unless `res` is `req`'s
+ * response and its head is not sent (hl_http_res_req,
+ * hl_http_res_headers_sent); else b->on_close registered as
+ * hl_http_req_on_close(req, b->on_close, b->close_arg) does, b->t0 = the
+ * request's headers time (hl_http_req_times()->headers), b->method and
+ * b->path what hl_http_req_method() and hl_http_req_path() answer, and the
+ * result is hl__http_req_has_body(req). */
+typedef struct hl__http_app_begin_s {
+  hl_http_close_cb on_close; /* in */
+  void *close_arg;           /* in */
+  uint64_t t0;               /* out */
+  const char *method, *path; /* out */
+} hl__http_app_begin_t;
+int hl__http_req_app_begin(hl_http_req_t *req, const hl_http_res_t *res, hl__http_app_begin_t *b);
 
 #endif

@@ -60,7 +60,7 @@ static hl_value_t h_big(hl_ctx_t *c, void *a) { /* over 4 KiB: the general path 
 }
 
 /* which answers recorded no header entry on the response (the fast path) */
-static char fast_paths[512];
+static char fast_paths[2048];
 
 static void on_head(hl_http_res_t *res, const hl_http_res_event_t *ev, void *arg) {
   (void)res, (void)ev, (void)arg;
@@ -161,6 +161,52 @@ Test(app_http_fast, same_bytes_as_the_general_path) {
     hl_run(&loop, HL_RUN_ONCE);
 }
 
+/* Every text length up to 130 (each of the fast head's copy sizes, a
+ * length of one, two and three digits): the fast path writes what the general
+ * path writes, and takes each of them. */
+static hl_value_t h_len(hl_ctx_t *c, void *a) {
+  (void)a;
+  size_t n = (size_t)atoi(hl_ctx_param(c, "n"));
+  char *b = hl_ctx_alloc(c, n + 1);
+  for (size_t i = 0; i < n; i++)
+    b[i] = (char)('a' + i % 26);
+  return hl_textn(b, n);
+}
+
+Test(app_http_fast, every_short_length) {
+  cr_assert_eq(hl_app_route(app, HL_GET, "/len/:n", NULL, h_len, NULL, NULL), 0);
+  hl_http_server_t s1, s2;
+  cr_assert_eq(hl_http_server_init(&loop, &s1, req_plain, NULL), 0);
+  cr_assert_eq(hl_http_server_init(&loop, &s2, req_general, NULL), 0);
+  cr_assert_eq(hl_app_attach(app, &s1), 0);
+  cr_assert_eq(hl_app_attach(app, &s2), 0);
+  cr_assert_eq(hl_http_server_listen(&s1, "127.0.0.1", 0, 16), 0);
+  cr_assert_eq(hl_http_server_listen(&s2, "127.0.0.1", 0, 16), 0);
+  enum { N = 131 };
+  char *reqs = malloc((N + 1) * 64);
+  cr_assert_not_null(reqs);
+  size_t w = 0;
+  for (int i = 0; i < N; i++)
+    w += (size_t)sprintf(reqs + w, "GET /len/%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+  strcpy(reqs + w, "GET /len/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  char *fast = exchange(hl_http_server_port(&s1), reqs);
+  char *general = exchange(hl_http_server_port(&s2), reqs);
+  cr_assert_str_eq(fast, general);
+  cr_assert_eq(hl_tc_count(fast, "HTTP/1.1 200 OK\r\n"), N + 1, "%s", fast);
+  cr_assert(strstr(fast, "Content-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n"));
+  cr_assert(strstr(fast, "Content-Length: 9\r\n\r\nabcdefghiHTTP/1.1 200 OK\r\n"));
+  cr_assert(strstr(fast, "Content-Length: 130\r\n\r\nabcdefghijklmnopqrstuvwxyzabcd"));
+  /* all answered fast (the last, Connection: close, not) */
+  cr_assert_eq(hl_tc_count(fast_paths, "/len/"), N, "%s", fast_paths);
+  free(reqs);
+  free(fast);
+  free(general);
+  cr_assert_eq(hl_http_server_close(&s1, srv_closed), 0);
+  cr_assert_eq(hl_http_server_close(&s2, srv_closed), 0);
+  while (closed_n < 2)
+    hl_run(&loop, HL_RUN_ONCE);
+}
+
 /* The first answer on a connection (the writer: straight into the
  * connection's output) with the client's request read in one piece. */
 Test(app_http_fast, single_request) {
@@ -199,6 +245,30 @@ Test(app_http_fast, after_response_still_runs) {
                              "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: "
                              "x\r\nConnection: close\r\n\r\n");
   cr_assert_eq(hl_tc_count(out, "Hello, World!"), 4, "%s", out);
+  hl_run(&loop, HL_RUN_NOWAIT);
+  cr_assert_eq(after_n, 2);
+  free(out);
+}
+
+/* An afterResponse function the handler adds to its route runs for that
+ * request: the fast answer is not ended early (the stage masks are read
+ * after the handler). */
+static hl_route_t *late_rt;
+static int late_added;
+static hl_value_t late_h(hl_ctx_t *c, void *a) {
+  (void)a;
+  if (!late_added++ && hl_route_on(late_rt, HL_STAGE_AFTER_RESPONSE, "after", after_fn, NULL) != 0)
+    cr_assert_fail();
+  return h_text(c, NULL);
+}
+
+Test(app_http_fast, after_response_added_by_the_handler_runs) {
+  cr_assert_eq(hl_app_route(app, HL_GET, "/a", NULL, late_h, NULL, &late_rt), 0);
+  fx_listen();
+  /* the first answer is a fast one (keep-alive) */
+  char *out = exchange(port, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: "
+                             "x\r\nConnection: close\r\n\r\n");
+  cr_assert_eq(hl_tc_count(out, "Hello, World!"), 2, "%s", out);
   hl_run(&loop, HL_RUN_NOWAIT);
   cr_assert_eq(after_n, 2);
   free(out);

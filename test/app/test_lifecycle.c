@@ -745,3 +745,82 @@ Test(life, dispatch_routes_as_match) {
     hl_fake_free(&f);
   }
 }
+
+/* Functions registered while a request runs (lists only grow): each stage
+ * runs the functions it holds when it begins, so one added to a later stage
+ * (app- or route-level, by a function of any earlier stage, the handler too)
+ * runs in the same request, one added to the running stage from the next
+ * request on; the same whether the stage before was empty or not. */
+static hl_route_t *grow_r;
+static hl_value_t grow_b2(hl_ctx_t *ctx, void *arg) {
+  return logf_(ctx, arg);
+}
+static hl_value_t grow_req(hl_ctx_t *ctx, void *arg) {
+  if (hl_app_on(app, HL_STAGE_TRANSFORM, "t", logf_, "t") != 0)
+    cr_assert_fail();
+  return logf_(ctx, arg);
+}
+static hl_value_t grow_b(hl_ctx_t *ctx, void *arg) {
+  /* its own stage: from the next request on */
+  cr_assert_eq(hl_route_on(grow_r, HL_STAGE_BEFORE_HANDLE, "b2", grow_b2, "b2"), 0);
+  return logf_(ctx, arg);
+}
+static hl_value_t grow_h(hl_ctx_t *ctx, void *arg) {
+  cr_assert_eq(hl_route_on(grow_r, HL_STAGE_AFTER_HANDLE, "ah", logf_, "ah"), 0);
+  return text_(ctx, arg);
+}
+static hl_value_t grow_ah(hl_ctx_t *ctx, void *arg) {
+  cr_assert_eq(hl_app_on(app, HL_STAGE_MAP_RESPONSE, "m", logf_, "m"), 0);
+  cr_assert_eq(hl_route_on(grow_r, HL_STAGE_AFTER_RESPONSE, "ar", logf_, "ar"), 0);
+  return logf_(ctx, arg);
+}
+
+static void no_trace(hl_trace_t *t, void *arg) {
+  (void)t, (void)arg;
+}
+
+static void registered_during(int traced) {
+  if (traced) /* the machine (and the traced lane) instead of the lane */
+    cr_assert_eq(hl_app_trace(app, no_trace, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/x", "h", grow_h, "v", &grow_r), 0);
+  /* the first request: the request stage adds a transform function (an
+   * empty stage before), the handler an afterHandle one (empty before) */
+  cr_assert_eq(hl_app_on(app, HL_STAGE_REQUEST, "req", grow_req, "req"), 0);
+  hl_fake_req_t f = {.path = "/x"};
+  go(&f);
+  cr_assert_str_eq(order, "req t H ah ");
+  cr_assert_str_eq(f.body_out, "v");
+  hl_fake_free(&f);
+  /* each adds one more each time; beforeHandle's b adds b2 to its own
+   * stage: from the next request on */
+  order[0] = '\0';
+  cr_assert_eq(hl_route_on(grow_r, HL_STAGE_BEFORE_HANDLE, "b", grow_b, "b"), 0);
+  hl_fake_req_t g = {.path = "/x"};
+  go(&g);
+  cr_assert_str_eq(order, "req t t b H ah ah ");
+  hl_fake_free(&g);
+  /* afterHandle adds a mapResponse function (app-level: it runs now) and an
+   * afterResponse one on /x (not this route) */
+  order[0] = '\0';
+  hl_route_t *r2;
+  cr_assert_eq(hl_app_route(app, HL_GET, "/y", "h", text_, "w", &r2), 0);
+  cr_assert_eq(hl_route_on(r2, HL_STAGE_AFTER_HANDLE, "ah2", grow_ah, "ah2"), 0);
+  hl_fake_req_t h = {.path = "/y"};
+  go(&h);
+  cr_assert_str_eq(order, "req t t t H ah2 m ");
+  cr_assert_str_eq(h.body_out, "w");
+  hl_fake_free(&h);
+  order[0] = '\0';
+  hl_fake_req_t k = {.path = "/x"};
+  go(&k);
+  cr_assert_str_eq(order, "req t t t t b b2 H ah ah ah m ar ");
+  hl_fake_free(&k);
+}
+
+Test(life, functions_registered_during_a_request) {
+  registered_during(0);
+}
+
+Test(life, functions_registered_during_a_traced_request) {
+  registered_during(1);
+}

@@ -6,6 +6,7 @@
 #include <hookloop.h>
 #include <stdio.h>
 #include <string.h>
+#include "app/app_internal.h"
 #include "app_fixture.h"
 
 static hl_value_t h(hl_ctx_t *ctx, void *arg) {
@@ -194,4 +195,64 @@ Test(router, many_static_routes) {
   cr_assert_eq(M.n_params, 0);
   cr_assert_eq(look("GET", "/opt/v"), 200);
   cr_assert_str_eq(param("a"), "v");
+}
+
+/* The request's lookup (hl__router_match_req): the static path the table
+ * last answered is compared inline before the hash; it answers exactly what
+ * the public lookup does, for that path (any method), for its prefixes and
+ * extensions, for other paths (which take the table's place), and after the
+ * routes changed (the remembered entry forgotten, the table rehashed). */
+static void same_as_public(const char *method, const char *path) {
+  hl_route_match_t m;
+  m.route = NULL;
+  m.n_params = 0; /* as the request's reset leaves it */
+  hl__router_match_req(app, hl_method_bit(method), path, &m);
+  cr_assert_eq(look(method, path), M.status);
+  cr_assert_eq(m.route, M.route, "%s %s", method, path);
+  if (M.route)
+    cr_assert_eq(m.n_params, M.n_params, "%s %s", method, path);
+  else
+    cr_assert_eq(m.status, M.status, "%s %s", method, path);
+}
+
+Test(router, remembered_static_path) {
+  hl_route_t *root = add(HL_GET, "/", "root");
+  add(HL_GET, "/a", "a");
+  add(HL_POST, "/a", "a-post");
+  add(HL_GET, "/ab/:x", "ab");
+  cr_assert_null(app->statics.last);
+  same_as_public("GET", "/");
+  cr_assert_eq(app->statics.last->node->slot[0].route, root); /* remembered */
+  const hl__static_t *last = app->statics.last;
+  same_as_public("GET", "/");
+  same_as_public("HEAD", "/");
+  same_as_public("POST", "/"); /* 405: the remembered path without the method */
+  same_as_public("GET", "");
+  same_as_public("GET", "//");
+  same_as_public("GET", "/a");
+  cr_assert_neq(app->statics.last, last); /* "/a" now */
+  same_as_public("POST", "/a");
+  same_as_public("GET", "/");
+  same_as_public("GET", "/ab"); /* an extension of "/a" that no route has */
+  same_as_public("GET", "/ab/1");
+  same_as_public("GET", "/b");
+  same_as_public("DELETE", "/a");
+  /* a route added: the entries may move, the remembered one is forgotten */
+  same_as_public("GET", "/a");
+  cr_assert_not_null(app->statics.last);
+  char p[32], tag[64][8];
+  for (int i = 0; i < 64; i++) { /* enough for the table to grow */
+    snprintf(p, sizeof p, "/n%d", i);
+    snprintf(tag[i], sizeof tag[i], "%d", i);
+    add(HL_GET, p, tag[i]);
+    cr_assert_null(app->statics.last);
+    same_as_public("GET", p);
+    same_as_public("GET", "/a");
+    cr_assert_not_null(app->statics.last);
+  }
+  for (int i = 0; i < 64; i++) {
+    snprintf(p, sizeof p, "/n%d", i);
+    same_as_public("GET", p);
+    same_as_public("PUT", p);
+  }
 }
