@@ -8,10 +8,7 @@
  *   (timeout, tick, fs request) exactly one;
  * - destroy is deferred: queued when the resource ends, emitted in one batch
  *   after the current loop phase (in the check phase, like Node's immediate),
- *   or, once 32 are queued, at the next drain of ticks and microtasks after
- *   the callback that queued them (Node flushes a large batch from a
- *   microtask likewise, at 16,384), and before the init of an object that is
- *   reused; never inside a callback;
+ *   and before the init of an object that is reused;
  * - promise_resolve fires when a promise's resolve/reject is invoked;
  * - hooks run in the order they were enabled; enabling twice is a no-op;
  * - hl_hook_enable/disable called inside a hook callback take effect when the

@@ -189,12 +189,9 @@ struct hl__loop_s {
   hl_hook_t *all_hooks; /* every hook created on the loop */
 
   /* destroy batch */
-#define HL__DQ_EARLY 32 /* destroys queued before the batch is flushed at the next drain */
   hl__destroy_t *dq;
   uint32_t dq_len, dq_cap, dq_gen;
-  uint32_t dq_lim;         /* while a batch is open: dq_cap, or HL__DQ_EARLY until an early
-                              flush is due; else 0: one test to append */
-  uint8_t dq_early;        /* an early flush is due at the next drain (counted in npending) */
+  uint32_t dq_lim;         /* dq_cap while a batch is open, else 0: one test to append */
   hl__destroy_t *dq_spare; /* the other array: a flush emits one while hooks fill the other */
   uint32_t dq_spare_cap;
   hl__pool_t *limbo_pools; /* pools holding objects of the open batch */

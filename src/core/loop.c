@@ -240,9 +240,7 @@ void hl__drain(hl__loop_t *L) {
       L->npending--;
       j->run(L, j);
     }
-    if (HL_UNLIKELY(L->dq_early))
-      hl__destroy_flush(L);
-  } while (L->tick_head || L->micro_head || hl__promise_process_rejections(L));
+  } while (L->tick_head || hl__promise_process_rejections(L));
   hl__promise_sweep(L);
   L->draining = 0;
 }
@@ -262,16 +260,9 @@ void hl__destroy_queue(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *poo
     L->dq = dq;
     L->dq_cap = cap;
   }
-  if (L->dq_len == 0) {
+  if (L->dq_len == 0)
     uv_check_start(&L->dq_check, hl__dq_check_cb);
-    L->dq_lim = L->dq_cap < HL__DQ_EARLY ? L->dq_cap : HL__DQ_EARLY;
-  } else {
-    if (L->dq_len >= HL__DQ_EARLY && !L->dq_early) {
-      L->dq_early = 1;
-      L->npending++;
-    }
-    L->dq_lim = L->dq_cap;
-  }
+  L->dq_lim = L->dq_cap;
   hl__dq_push(L, a, obj, pool);
 }
 
@@ -307,10 +298,6 @@ static void hl__destroy_emit(hl__loop_t *L, const hl__destroy_t *q, uint32_t n) 
 }
 
 void hl__destroy_flush(hl__loop_t *L) {
-  if (L->dq_early) { /* (this flush is the early one, or makes it needless) */
-    L->dq_early = 0;
-    L->npending--;
-  }
   if (L->flushing || L->dq_len == 0)
     return;
   L->flushing = 1;

@@ -13,7 +13,6 @@
 #include <hookloop.h>
 #include <stdlib.h>
 #include <string.h>
-#include "core/internal.h"
 #include "record.h"
 
 /* ---- a recording hook with optional actions (init-hooks.js with onX) ------- */
@@ -1018,73 +1017,4 @@ Test(hooks, destroys_queued_by_a_destroy_hook_join_the_batch) {
                  "destroy %d in queue order", i);
   }
   cr_assert_eq(hl_loop_close(&loop), 0);
-}
-
-/* ---- a large batch is flushed at the next drain ------------------------------------- */
-
-/* Node emits destroys from an immediate, and flushes a batch that reaches
- * 16,384 ids early, from a microtask. We flush early at HL__DQ_EARLY ids (so
- * the pools' limbo stays small and freed objects are reused while in cache):
- * at the drain after the callback, after its ticks. Two timers due at once
- * run in one timers phase: the second sees what the first one's drain did. */
-#define LB_MAX (HL__DQ_EARLY + 8)
-static hl_loop_t *lb_loop;
-static hl_async_resource_t lb_res[LB_MAX];
-static hl_async_id_t lb_ids[LB_MAX], lb_tick;
-static int lb_n, lb_seen_by_tick, lb_seen_by_probe;
-static int lb_destroyed(void) {
-  int n = 0;
-  for (int i = 0; i < lb_n; i++)
-    n += cnt(1, EV_DESTROY, lb_ids[i]);
-  return n;
-}
-static void lb_tick_cb(void *arg) {
-  (void)arg;
-  lb_tick = hl_execution_async_id();
-  lb_seen_by_tick = lb_destroyed();
-}
-static void lb_cb(void *arg) {
-  (void)arg;
-  for (int i = 0; i < lb_n; i++) {
-    cr_assert_eq(hl_async_resource_init(lb_loop, &lb_res[i], "R", HL_DEFAULT_TRIGGER, 0), 0);
-    lb_ids[i] = hl_async_resource_async_id(&lb_res[i]);
-    cr_assert_eq(hl_async_resource_emit_destroy(&lb_res[i]), 0);
-  }
-  cr_assert_eq(hl_next_tick(lb_loop, lb_tick_cb, NULL), 0);
-}
-static void lb_probe(void *arg) {
-  (void)arg;
-  lb_seen_by_probe = lb_destroyed();
-}
-static void lb_run(int n) {
-  hl_loop_t loop;
-  hk_t h;
-  hl_timer_t t1, t2;
-  reset_log();
-  lb_loop = &loop;
-  lb_n = n;
-  cr_assert_eq(hl_loop_init(&loop), 0);
-  hk_create(&loop, &h, 1);
-  cr_assert_eq(hl_hook_enable(h.hook), 0);
-  cr_assert_eq(hl_set_timeout(&loop, lb_cb, NULL, 1, &t1), 0);
-  cr_assert_eq(hl_set_timeout(&loop, lb_probe, NULL, 1, &t2), 0);
-  cr_assert_eq(hl_run(&loop, HL_RUN_DEFAULT), 0);
-  cr_assert_eq(lb_destroyed(), n, "every destroy emitted once");
-  cr_assert_eq(lb_seen_by_tick, 0, "never before the callback's ticks");
-  cr_assert_eq(hl_loop_close(&loop), 0);
-}
-
-Test(hooks, a_large_destroy_batch_is_flushed_at_the_next_drain) {
-  lb_run(LB_MAX);
-  cr_assert_eq(lb_seen_by_probe, LB_MAX, "flushed before the next callback");
-  int tick_after = hl_log_index(&LOG, EV_AFTER, lb_tick, 1);
-  int first = hl_log_index(&LOG, EV_DESTROY, lb_ids[0], 1);
-  cr_assert_gt(first, tick_after, "after the ticks of the callback");
-  for (int i = 0; i < LB_MAX; i++)
-    cr_assert_eq(hl_log_index(&LOG, EV_DESTROY, lb_ids[i], 1), first + i, "one batch, in order");
-}
-
-Test(hooks, a_small_destroy_batch_waits_for_the_check_phase) {
-  lb_run(HL__DQ_EARLY / 4);
-  cr_assert_eq(lb_seen_by_probe, 0, "not flushed before the next callback of the phase");
 }
