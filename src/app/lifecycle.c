@@ -1261,6 +1261,39 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
   return 1;
 }
 
+/* The lane's answer: send_response(), except that a plain 200 text whose
+ * only header is the app's own Server-Timing (st_write()'s, untouched since:
+ * the same name and value pointers) goes to the transport's respond_lines
+ * with that header as a ready line, then the default Content-Type's: what the
+ * general path writes for that header array (the set headers in order, then
+ * the value's Content-Type). The value is valid by construction (tokens,
+ * digits, ".;=, "). Copied: it stays the context's NUL-terminated header. */
+#define TL_ST_NAME "Server-Timing: "
+HL_INLINE void tl_send(hl_ctx_t *r) {
+  const hl_value_t *v = &r->resp;
+  if (v->kind == HL_VALUE_TEXT && r->nh == 1 && r->status == 200 &&
+      r->hdrs[0].value == r->own_hv[0] && r->hdrs[0].name == r->own_hn[0] && r->own_hv[0] &&
+      r->vt->respond_lines && !r->closed) {
+    size_t vl = r->own_hv_len[0];
+    size_t llen = sizeof TL_ST_NAME - 1 + vl + 2 + sizeof HL__CT_TEXT_LINE - 1;
+    char *lines = hl__ctx_alloc_fast(r, llen);
+    if (lines) {
+      memcpy(lines, TL_ST_NAME, sizeof TL_ST_NAME - 1);
+      memcpy(lines + sizeof TL_ST_NAME - 1, r->own_hv[0], vl);
+      memcpy(lines + sizeof TL_ST_NAME - 1 + vl, "\r\n" HL__CT_TEXT_LINE,
+             2 + sizeof HL__CT_TEXT_LINE - 1);
+      r->phase = HL__PH_SEND_WAIT; /* as send_response() */
+      r->t_ok = 0;
+      int rc = r->vt->respond_lines(r->io, lines, llen, v->data ? v->data : "", v->len, 0);
+      if (rc != 1) {
+        send_result(r, rc);
+        return;
+      }
+    }
+  }
+  send_response(r);
+}
+
 __attribute__((noinline)) static void tlane(hl_ctx_t *r) {
   struct hl__st_s *rec = r->st;
   int st_fns = rec && (r->app->st_opts & HL_SERVER_TIMING_FUNCTIONS);
@@ -1277,7 +1310,7 @@ __attribute__((noinline)) static void tlane(hl_ctx_t *r) {
       !tl_stage(r, HL_STAGE_MAP_RESPONSE, rec, st_fns))
     goto machine;
   r->phase = HL__PH_SEND; /* next_stage() after mapResponse */
-  send_response(r);
+  tl_send(r);
   if (r->phase == HL__PH_SEND_WAIT) { /* the machine parks here too */
     r->running = 0;
     maybe_free(r);
