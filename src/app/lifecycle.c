@@ -186,8 +186,9 @@ static void lock_on(hl_ctx_t *r, hl_promise_t *p) {
  * (`inl`), so the usual one-callback lists cost no arena record. Lists are
  * walked reading `next` before each call, so a registration made from inside
  * a callback never disturbs the walk. */
-static int cb_add_more(hl_ctx_t *r, hl__tcb_t **list, void (*fn)(void), void *arg) {
-  hl__tcb_t *c = hl__ctx_alloc_fast(r, sizeof(*c));
+__attribute__((noinline)) static int cb_add_more(struct hl__tsub_s *x, hl__tcb_t **list,
+                                                 void (*fn)(void), void *arg) {
+  hl__tcb_t *c = hl__ctx_alloc_fast(x->r, sizeof(*c));
   if (c == NULL)
     return HL_ENOMEM;
   c->fn = fn;
@@ -199,9 +200,12 @@ static int cb_add_more(hl_ctx_t *r, hl__tcb_t **list, void (*fn)(void), void *ar
   return 0;
 }
 
-HL_INLINE int cb_add(hl_ctx_t *r, hl__tcb_t **list, hl__tcb_t *inl, void (*fn)(void), void *arg) {
-  if (*list) /* the usual single callback takes the inline record, in the caller */
-    return cb_add_more(r, list, fn, arg);
+/* (cb_add_more() out of line: the registration functions' common path is
+ * then a leaf that saves no registers) */
+HL_INLINE int cb_add(struct hl__tsub_s *x, hl__tcb_t **list, hl__tcb_t *inl, void (*fn)(void),
+                     void *arg) {
+  if (HL_UNLIKELY(*list != NULL)) /* the usual single callback takes the inline record */
+    return cb_add_more(x, list, fn, arg);
   inl->fn = fn;
   inl->arg = arg;
   inl->next = NULL;
@@ -212,19 +216,19 @@ HL_INLINE int cb_add(hl_ctx_t *r, hl__tcb_t **list, hl__tcb_t *inl, void (*fn)(v
 HL_EXPORT int hl_trace_stage_on_event(hl_trace_stage_t *st, hl_trace_event_fn fn, void *arg) {
   if (st == NULL || st->sub == NULL || fn == NULL)
     return HL_EINVAL;
-  return cb_add(st->sub->r, &st->sub->on_event, &st->sub->in_event, (void (*)(void))fn, arg);
+  return cb_add(st->sub, &st->sub->on_event, &st->sub->in_event, (void (*)(void))fn, arg);
 }
 
 HL_EXPORT int hl_trace_stage_on_stop(hl_trace_stage_t *st, hl_trace_stop_fn fn, void *arg) {
   if (st == NULL || st->sub == NULL || fn == NULL)
     return HL_EINVAL;
-  return cb_add(st->sub->r, &st->sub->on_stop, &st->sub->in_stop, (void (*)(void))fn, arg);
+  return cb_add(st->sub, &st->sub->on_stop, &st->sub->in_stop, (void (*)(void))fn, arg);
 }
 
 HL_EXPORT int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg) {
   if (ev == NULL || ev->sub == NULL || fn == NULL)
     return HL_EINVAL;
-  return cb_add(ev->sub->r, &ev->sub->ev_stop, &ev->sub->in_ev_stop, (void (*)(void))fn, arg);
+  return cb_add(ev->sub, &ev->sub->ev_stop, &ev->sub->in_ev_stop, (void (*)(void))fn, arg);
 }
 
 /* The stage's subscriptions (NULL: none). */
