@@ -1272,20 +1272,24 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
  * general path writes for that header array (the set headers in order, then
  * the value's Content-Type). The value is valid by construction (tokens,
  * digits, ".;=, "). Copied: it stays the context's NUL-terminated header. */
-#define TL_ST_NAME "Server-Timing: "
+/* The line's fixed parts, padded to whole 16-byte moves (the copy reads and
+ * writes a few bytes past each; the buffer has the room). */
+static const char tl_st_head[16] = "Server-Timing: ";
+static const char tl_st_tail[48] = "\r\n" HL__CT_TEXT_LINE;
+#define TL_ST_HEAD_LEN 15
+#define TL_ST_TAIL_LEN (2 + sizeof HL__CT_TEXT_LINE - 1)
 HL_INLINE void tl_send(hl_ctx_t *r) {
   const hl_value_t *v = &r->resp;
   if (v->kind == HL_VALUE_TEXT && r->nh == 1 && r->status == 200 &&
       r->hdrs[0].value == r->own_hv[0] && r->hdrs[0].name == r->own_hn[0] && r->own_hv[0] &&
       r->vt->respond_lines && !r->closed) {
     size_t vl = r->own_hv_len[0];
-    size_t llen = sizeof TL_ST_NAME - 1 + vl + 2 + sizeof HL__CT_TEXT_LINE - 1;
-    char *lines = hl__ctx_alloc_fast(r, llen);
+    size_t llen = TL_ST_HEAD_LEN + vl + TL_ST_TAIL_LEN;
+    char *lines = hl__ctx_alloc_fast(r, llen + sizeof tl_st_tail - TL_ST_TAIL_LEN);
     if (lines) {
-      memcpy(lines, TL_ST_NAME, sizeof TL_ST_NAME - 1);
-      memcpy(lines + sizeof TL_ST_NAME - 1, r->own_hv[0], vl);
-      memcpy(lines + sizeof TL_ST_NAME - 1 + vl, "\r\n" HL__CT_TEXT_LINE,
-             2 + sizeof HL__CT_TEXT_LINE - 1);
+      memcpy(lines, tl_st_head, sizeof tl_st_head);
+      memcpy(lines + TL_ST_HEAD_LEN, r->own_hv[0], vl);
+      memcpy(lines + TL_ST_HEAD_LEN + vl, tl_st_tail, sizeof tl_st_tail);
       r->phase = HL__PH_SEND_WAIT; /* as send_response() */
       r->t_ok = 0;
       int rc = r->vt->respond_lines(r->io, lines, llen, v->data ? v->data : "", v->len, 0);
