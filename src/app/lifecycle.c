@@ -1585,7 +1585,23 @@ static void st_write(hl_ctx_t *r) {
   rec->written = 1;
   rec->end = w; /* the next metric goes into a copy */
   static const char name[] = "Server-Timing";
-  if (hl__ctx_set_header_owned(r, name, buf + 2) == 0) { /* after the first ", " */
+  int rc;
+  if (r->caph == 0) { /* no header set yet (the common case): the array made here, as
+                       * set_header() makes it (8 entries), with this one in it */
+    hl_header_t *h = hl__ctx_alloc_fast(r, 8 * sizeof(*h));
+    rc = HL_ENOMEM;
+    if (h) {
+      h[0].name = name;
+      h[0].value = buf + 2;
+      r->hdrs = h;
+      r->caph = 8;
+      r->nh = 1;
+      rc = 0;
+    }
+  } else {
+    rc = hl__ctx_set_header_owned(r, name, buf + 2);
+  }
+  if (rc == 0) { /* the value starts after the first ", " */
     r->own_hn[0] = name;
     r->own_hn_len[0] = sizeof name - 1;
     r->own_hv[0] = buf + 2;
