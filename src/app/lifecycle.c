@@ -1474,6 +1474,27 @@ static void closed_in_ctx(void *arg) {
   case HL__PH_BODY_WAIT:
   case HL__PH_SEND_WAIT:
     r->streaming = 0;
+    if (r->traced && !((r->app->stage_mask | (r->route ? r->route->stage_mask : 0)) &
+                       (1u << HL_STAGE_AFTER_RESPONSE))) {
+      /* a traced request's usual end: stage_begin()'s empty afterResponse
+       * inline, then, when that leaves nothing to wait for, what run() does
+       * at DONE */
+      r->idx = 0;
+      r->stage_err = 0;
+      r->cut = 0;
+      r->phase = HL__PH_FN_NEXT;
+      r->stage = HL_STAGE_AFTER_RESPONSE;
+      r->napp = r->total = 0;
+      traced_empty_after_response(r);
+      if (r->phase == HL__PH_DONE && !r->running) {
+        r->running = 1;
+        finish(r);
+        r->running = 0;
+        maybe_free(r);
+        return;
+      }
+      break;
+    }
     stage_begin(r, HL_STAGE_AFTER_RESPONSE);
     break;
   default: /* running or waiting for the lock: the transition sees `closed` */
