@@ -49,6 +49,7 @@ static void on_stage(hl_trace_stage_t *st, void *arg) {
   hl_trace_stage_on_stop(st, on_stop, arg);
 }
 static void trace_all(hl_trace_t *t, void *arg) {
+#pragma GCC unroll 16 /* nine calls with constant arguments, no loop around them */
   for (int s = 0; s < HL_STAGE_COUNT; s++)
     hl_trace_on(t, (hl_stage_t)s, on_stage, arg);
 }

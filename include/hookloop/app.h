@@ -449,10 +449,11 @@ void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req, hl_http_r
  * request's context, before anything was written to `res`). 0; HL_EINVAL
  * (nothing done); HL_ENOMEM or HL_EHTTPLISTENERS (the response's 8 listener
  * slots are full): the request was answered with a bare 500. A plain 200
- * answer whose only header is the default Content-Type is written straight
- * into the response head when nothing listens to `res`'s head or end events:
- * the bytes are the same, but hl_http_res_get_header() then finds no entry for
- * it (head and end listeners still see every header). */
+ * answer whose only header is the default Content-Type (and, for a traced
+ * request, the app's own Server-Timing) is written straight into the response
+ * head when nothing listens to `res`'s head or end events: the bytes are the
+ * same, but hl_http_res_get_header() then finds no entry for them (head and
+ * end listeners still see every header). */
 int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res);
 
 /* Stop serving: the app's own server (if any) stops accepting and closes

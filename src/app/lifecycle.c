@@ -186,8 +186,9 @@ static void lock_on(hl_ctx_t *r, hl_promise_t *p) {
  * (`inl`), so the usual one-callback lists cost no arena record. Lists are
  * walked reading `next` before each call, so a registration made from inside
  * a callback never disturbs the walk. */
-static int cb_add_more(hl_ctx_t *r, hl__tcb_t **list, void (*fn)(void), void *arg) {
-  hl__tcb_t *c = hl__ctx_alloc_fast(r, sizeof(*c));
+__attribute__((noinline)) static int cb_add_more(struct hl__tsub_s *x, hl__tcb_t **list,
+                                                 void (*fn)(void), void *arg) {
+  hl__tcb_t *c = hl__ctx_alloc_fast(x->r, sizeof(*c));
   if (c == NULL)
     return HL_ENOMEM;
   c->fn = fn;
@@ -199,9 +200,12 @@ static int cb_add_more(hl_ctx_t *r, hl__tcb_t **list, void (*fn)(void), void *ar
   return 0;
 }
 
-HL_INLINE int cb_add(hl_ctx_t *r, hl__tcb_t **list, hl__tcb_t *inl, void (*fn)(void), void *arg) {
-  if (*list) /* the usual single callback takes the inline record, in the caller */
-    return cb_add_more(r, list, fn, arg);
+/* (cb_add_more() out of line: the registration functions' common path is
+ * then a leaf that saves no registers) */
+HL_INLINE int cb_add(struct hl__tsub_s *x, hl__tcb_t **list, hl__tcb_t *inl, void (*fn)(void),
+                     void *arg) {
+  if (HL_UNLIKELY(*list != NULL)) /* the usual single callback takes the inline record */
+    return cb_add_more(x, list, fn, arg);
   inl->fn = fn;
   inl->arg = arg;
   inl->next = NULL;
@@ -212,19 +216,19 @@ HL_INLINE int cb_add(hl_ctx_t *r, hl__tcb_t **list, hl__tcb_t *inl, void (*fn)(v
 HL_EXPORT int hl_trace_stage_on_event(hl_trace_stage_t *st, hl_trace_event_fn fn, void *arg) {
   if (st == NULL || st->sub == NULL || fn == NULL)
     return HL_EINVAL;
-  return cb_add(st->sub->r, &st->sub->on_event, &st->sub->in_event, (void (*)(void))fn, arg);
+  return cb_add(st->sub, &st->sub->on_event, &st->sub->in_event, (void (*)(void))fn, arg);
 }
 
 HL_EXPORT int hl_trace_stage_on_stop(hl_trace_stage_t *st, hl_trace_stop_fn fn, void *arg) {
   if (st == NULL || st->sub == NULL || fn == NULL)
     return HL_EINVAL;
-  return cb_add(st->sub->r, &st->sub->on_stop, &st->sub->in_stop, (void (*)(void))fn, arg);
+  return cb_add(st->sub, &st->sub->on_stop, &st->sub->in_stop, (void (*)(void))fn, arg);
 }
 
 HL_EXPORT int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg) {
   if (ev == NULL || ev->sub == NULL || fn == NULL)
     return HL_EINVAL;
-  return cb_add(ev->sub->r, &ev->sub->ev_stop, &ev->sub->in_ev_stop, (void (*)(void))fn, arg);
+  return cb_add(ev->sub, &ev->sub->ev_stop, &ev->sub->in_ev_stop, (void (*)(void))fn, arg);
 }
 
 /* The stage's subscriptions (NULL: none). */
@@ -1295,6 +1299,43 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
   return 1;
 }
 
+/* The lane's answer: send_response(), except that a plain 200 text whose
+ * only header is the app's own Server-Timing (st_write()'s, untouched since:
+ * the same name and value pointers) goes to the transport's respond_lines
+ * with that header as a ready line, then the default Content-Type's: what the
+ * general path writes for that header array (the set headers in order, then
+ * the value's Content-Type). The value is valid by construction (tokens,
+ * digits, ".;=, "). Copied: it stays the context's NUL-terminated header. */
+/* The line's fixed parts, padded to whole 16-byte moves (the copy reads and
+ * writes a few bytes past each; the buffer has the room). */
+static const char tl_st_head[16] = "Server-Timing: ";
+static const char tl_st_tail[48] = "\r\n" HL__CT_TEXT_LINE;
+#define TL_ST_HEAD_LEN 15
+#define TL_ST_TAIL_LEN (2 + sizeof HL__CT_TEXT_LINE - 1)
+HL_INLINE void tl_send(hl_ctx_t *r) {
+  const hl_value_t *v = &r->resp;
+  if (v->kind == HL_VALUE_TEXT && r->nh == 1 && r->status == 200 &&
+      r->hdrs[0].value == r->own_hv[0] && r->hdrs[0].name == r->own_hn[0] && r->own_hv[0] &&
+      r->vt->respond_lines && !r->closed) {
+    size_t vl = r->own_hv_len[0];
+    size_t llen = TL_ST_HEAD_LEN + vl + TL_ST_TAIL_LEN;
+    char *lines = hl__ctx_alloc_fast(r, llen + sizeof tl_st_tail - TL_ST_TAIL_LEN);
+    if (lines) {
+      memcpy(lines, tl_st_head, sizeof tl_st_head);
+      memcpy(lines + TL_ST_HEAD_LEN, r->own_hv[0], vl);
+      memcpy(lines + TL_ST_HEAD_LEN + vl, tl_st_tail, sizeof tl_st_tail);
+      r->phase = HL__PH_SEND_WAIT; /* as send_response() */
+      r->t_ok = 0;
+      int rc = r->vt->respond_lines(r->io, lines, llen, v->data ? v->data : "", v->len, 0);
+      if (rc != 1) {
+        send_result(r, rc);
+        return;
+      }
+    }
+  }
+  send_response(r);
+}
+
 __attribute__((noinline)) static void tlane(hl_ctx_t *r) {
   struct hl__st_s *rec = r->st;
   int st_fns = rec && (r->app->st_opts & HL_SERVER_TIMING_FUNCTIONS);
@@ -1311,7 +1352,7 @@ __attribute__((noinline)) static void tlane(hl_ctx_t *r) {
       !tl_stage(r, HL_STAGE_MAP_RESPONSE, rec, st_fns))
     goto machine;
   r->phase = HL__PH_SEND; /* next_stage() after mapResponse */
-  send_response(r);
+  tl_send(r);
   if (r->phase == HL__PH_SEND_WAIT) { /* the machine parks here too */
     r->running = 0;
     maybe_free(r);
@@ -1466,6 +1507,27 @@ static void closed_in_ctx(void *arg) {
   case HL__PH_BODY_WAIT:
   case HL__PH_SEND_WAIT:
     r->streaming = 0;
+    if (r->traced && !((r->app->stage_mask | (r->route ? r->route->stage_mask : 0)) &
+                       (1u << HL_STAGE_AFTER_RESPONSE))) {
+      /* a traced request's usual end: stage_begin()'s empty afterResponse
+       * inline, then, when that leaves nothing to wait for, what run() does
+       * at DONE */
+      r->idx = 0;
+      r->stage_err = 0;
+      r->cut = 0;
+      r->phase = HL__PH_FN_NEXT;
+      r->stage = HL_STAGE_AFTER_RESPONSE;
+      r->napp = r->total = 0;
+      traced_empty_after_response(r);
+      if (r->phase == HL__PH_DONE && !r->running) {
+        r->running = 1;
+        finish(r);
+        r->running = 0;
+        maybe_free(r);
+        return;
+      }
+      break;
+    }
     stage_begin(r, HL_STAGE_AFTER_RESPONSE);
     break;
   default: /* running or waiting for the lock: the transition sees `closed` */
@@ -1577,7 +1639,23 @@ static void st_write(hl_ctx_t *r) {
   rec->written = 1;
   rec->end = w; /* the next metric goes into a copy */
   static const char name[] = "Server-Timing";
-  if (hl__ctx_set_header_owned(r, name, buf + 2) == 0) { /* after the first ", " */
+  int rc;
+  if (r->caph == 0) { /* no header set yet (the common case): the array made here, as
+                       * set_header() makes it (8 entries), with this one in it */
+    hl_header_t *h = hl__ctx_alloc_fast(r, 8 * sizeof(*h));
+    rc = HL_ENOMEM;
+    if (h) {
+      h[0].name = name;
+      h[0].value = buf + 2;
+      r->hdrs = h;
+      r->caph = 8;
+      r->nh = 1;
+      rc = 0;
+    }
+  } else {
+    rc = hl__ctx_set_header_owned(r, name, buf + 2);
+  }
+  if (rc == 0) { /* the value starts after the first ", " */
     r->own_hn[0] = name;
     r->own_hn_len[0] = sizeof name - 1;
     r->own_hv[0] = buf + 2;

@@ -273,3 +273,103 @@ Test(app_http_fast, after_response_added_by_the_handler_runs) {
   cr_assert_eq(after_n, 2);
   free(out);
 }
+
+/* ---- traced: Server-Timing as a ready line ----
+ * A traced request with Server-Timing whose answer is a plain 200 text and
+ * whose only header is the app's own Server-Timing is written straight into
+ * the head too (the traced lane's tl_send), with that header line before the
+ * default Content-Type's: the bytes the general path writes. The metrics'
+ * durations are masked (they differ between two runs). A mapResponse listener
+ * that sets Server-Timing itself, or any other header, keeps the general
+ * path. */
+static void mask_durations(char *s) {
+  for (char *d = s; (d = strstr(d, ";dur=")) != NULL; d += 5)
+    for (char *v = d + 5; (*v >= '0' && *v <= '9') || *v == '.'; v++)
+      *v = '#';
+}
+
+static hl_ctx_t *st_ctx;
+static hl_promise_t *st_replace(const hl_trace_end_t *e, void *arg) {
+  (void)e, (void)arg;
+  if (strcmp(hl_ctx_path(st_ctx), "/replaced") == 0)
+    cr_assert_eq(hl_ctx_set_header(st_ctx, "Server-Timing", "mine;dur=1.000"), 0);
+  return NULL;
+}
+static void st_map_stage(hl_trace_stage_t *st, void *arg) {
+  cr_assert_eq(hl_trace_stage_on_stop(st, st_replace, arg), 0);
+}
+static void st_trace(hl_trace_t *t, void *arg) {
+  st_ctx = t->ctx;
+  cr_assert_eq(hl_trace_on(t, HL_STAGE_MAP_RESPONSE, st_map_stage, arg), 0);
+}
+
+static char st_fast[512];
+static void req_plain_st(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  (void)s;
+  cr_assert_eq(hl_app_handle(app, req, res), 0);
+  if (hl_http_res_headers_sent(res) && hl_http_res_get_header(res, "Server-Timing") == NULL &&
+      hl_http_res_get_header(res, "Content-Type") == NULL) {
+    strcat(st_fast, hl_http_req_path(req));
+    strcat(st_fast, " ");
+  }
+}
+
+Test(app_http_fast, traced_server_timing_same_bytes_as_the_general_path) {
+  struct {
+    const char *path;
+    hl_app_fn fn;
+  } routes[] = {{"/text", h_text},     {"/empty", h_empty},   {"/none", h_none},
+                {"/json", h_json},     {"/header", h_header}, {"/201", h_201},
+                {"/replaced", h_text}, {"/big", h_big}};
+  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+    cr_assert_eq(hl_app_route(app, HL_GET, routes[i].path, NULL, routes[i].fn, NULL, NULL), 0);
+  cr_assert_eq(hl_app_trace(app, st_trace, NULL), 0);
+  cr_assert_eq(hl_app_server_timing(app, HL_SERVER_TIMING_FUNCTIONS), 0);
+  hl_http_server_t s1, s2;
+  cr_assert_eq(hl_http_server_init(&loop, &s1, req_plain_st, NULL), 0);
+  cr_assert_eq(hl_http_server_init(&loop, &s2, req_general, NULL), 0);
+  cr_assert_eq(hl_app_attach(app, &s1), 0);
+  cr_assert_eq(hl_app_attach(app, &s2), 0);
+  cr_assert_eq(hl_http_server_listen(&s1, "127.0.0.1", 0, 16), 0);
+  cr_assert_eq(hl_http_server_listen(&s2, "127.0.0.1", 0, 16), 0);
+  const char *reqs = "GET /text HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /empty HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /none HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /json HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /header HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /201 HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /replaced HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /big HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "HEAD /text HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /text HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                     "GET /text HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  char *fast = exchange(hl_http_server_port(&s1), reqs);
+  char *general = exchange(hl_http_server_port(&s2), reqs);
+  mask_durations(fast);
+  mask_durations(general);
+  cr_assert_str_eq(fast, general);
+  cr_assert_eq(hl_tc_count(fast, "HTTP/1.1 "), 11, "%s", fast);
+  cr_assert_eq(hl_tc_count(fast, "\r\nServer-Timing: request;dur=#####, parse;dur="), 10, "%s",
+               fast);
+  cr_assert(strstr(fast, "HTTP/1.1 200 OK\r\nServer-Timing: request;dur=#####, parse;dur=#####, "
+                         "transform;dur=#####, beforeHandle;dur=#####, handle.anonymous;dur=#####, "
+                         "handle;dur=#####, afterHandle;dur=#####, mapResponse;dur=#####\r\n"
+                         "Content-Type: text/plain; charset=utf-8\r\nDate: "
+                         "#############################\r\nContent-Length: 13\r\n\r\nHello, "
+                         "World!HTTP/1.1 200 OK\r\n"),
+            "%s", fast);
+  cr_assert(strstr(fast, "\r\nServer-Timing: mine;dur=#####\r\n"), "%s", fast);
+  /* the ready line was taken where it applies, and only there */
+  cr_assert_str_eq(st_fast, "/text /empty ");
+  fx_listen();
+  char *own = exchange(port, reqs);
+  mask_durations(own);
+  cr_assert_str_eq(own, general);
+  free(own);
+  free(fast);
+  free(general);
+  cr_assert_eq(hl_http_server_close(&s1, srv_closed), 0);
+  cr_assert_eq(hl_http_server_close(&s2, srv_closed), 0);
+  while (closed_n < 2)
+    hl_run(&loop, HL_RUN_ONCE);
+}

@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 #include <hookloop.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 #include "app_fixture.h"
 #include "fake_app.h"
@@ -320,4 +321,78 @@ Test(trace_lane, server_timing_metrics_of_events_the_machine_stops) {
   st_names(hl_fake_header(&b, "server-timing"), names);
   cr_assert_str_eq(names, "request parse transform beforeHandle.bad beforeHandle error ");
   hl_fake_free(&b);
+}
+
+/* ---- a traced request's usual end (closed_in_ctx): the last byte reported
+ * after the send, from outside the lifecycle, with no afterResponse function:
+ * the empty afterResponse is begun and stopped there and the request ends
+ * without a turn of run(); the same events as the machine's way (a route with
+ * an afterResponse function, below), its lock still holds the end ---- */
+Test(trace_lane, end_after_an_async_finish) {
+  static trace_rec_t rec;
+  cr_assert_eq(hl_app_trace(app, trace_rec_all, &rec), 0);
+  hl_route_t *r2;
+  cr_assert_eq(hl_app_route(app, HL_GET, "/", "hi", hi, NULL, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/ar", "hi", hi, NULL, &r2), 0);
+  cr_assert_eq(hl_route_on(r2, HL_STAGE_AFTER_RESPONSE, "ar", none_fn, NULL), 0);
+  static const char *const lane =
+      "request(0) / parse(0) / transform(0) / beforeHandle(0) / handle(1) ev:hi /ev / "
+      "afterHandle(0) / mapResponse(0) / ";
+  hl_fake_req_t f = {.path = "/", .finish_async = 1};
+  cr_assert_eq(hl_fake_dispatch(app, &f), 0);
+  cr_assert_eq(f.finished, 0);
+  cr_assert_eq(rec.after_response, 0);
+  hl_run(&loop, HL_RUN_DEFAULT);
+  char want[512];
+  snprintf(want, sizeof want, "%safterResponse(0) / ", lane);
+  cr_assert_str_eq(rec.buf, want);
+  cr_assert_eq(rec.after_response, 1);
+  cr_assert_eq(rec.open_stages, 0);
+  cr_assert_eq(rec.open_events, 0);
+  cr_assert_eq(f.finished, 1);
+  cr_assert_eq(f.released, 1);
+  cr_assert_str_eq(f.body_out, "Hi");
+  hl_fake_free(&f);
+  /* the machine's way: the same up to afterResponse's function */
+  rec.buf[0] = '\0';
+  hl_fake_req_t g = {.path = "/ar", .finish_async = 1};
+  cr_assert_eq(hl_fake_dispatch(app, &g), 0);
+  hl_run(&loop, HL_RUN_DEFAULT);
+  snprintf(want, sizeof want, "%safterResponse(1) ev:ar /ev / ", lane);
+  cr_assert_str_eq(rec.buf, want);
+  cr_assert_eq(rec.after_response, 2);
+  cr_assert_eq(g.released, 1);
+  hl_fake_free(&g);
+}
+
+Test(trace_lane, end_after_an_async_finish_lock_holds_it) {
+  cr_assert_eq(hl_app_trace(app, trace_ar, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/", "hi", hi, NULL, NULL), 0);
+  hl_fake_req_t f = {.path = "/", .finish_async = 1};
+  cr_assert_eq(hl_fake_dispatch(app, &f), 0);
+  cr_assert_eq(f.finished, 0);
+  /* the finish (an immediate), then afterResponse's lock (another) */
+  hl_run(&loop, HL_RUN_ONCE);
+  cr_assert_eq(f.finished, 1);
+  cr_assert_eq(ar_settled, 0);
+  cr_assert_eq(f.released, 0);
+  cr_assert_eq(hl_app_free(app), HL_EBUSY);
+  hl_run(&loop, HL_RUN_DEFAULT);
+  cr_assert_eq(ar_settled, 1);
+  cr_assert_eq(f.released, 1);
+  hl_fake_free(&f);
+}
+
+/* Server-Timing alone (traced, no trace function): the end has nothing to
+ * report, the request is released. */
+Test(trace_lane, end_after_an_async_finish_server_timing_only) {
+  cr_assert_eq(hl_app_server_timing(app, 0), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/", "hi", hi, NULL, NULL), 0);
+  hl_fake_req_t f = {.path = "/", .finish_async = 1};
+  cr_assert_eq(hl_fake_dispatch(app, &f), 0);
+  hl_run(&loop, HL_RUN_DEFAULT);
+  cr_assert_eq(f.finished, 1);
+  cr_assert_eq(f.released, 1);
+  cr_assert_not_null(hl_fake_header(&f, "Server-Timing"));
+  hl_fake_free(&f);
 }
