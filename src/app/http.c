@@ -39,50 +39,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "app_internal.h"
+#include "http_io.h"
 #include "hookloop/fs.h"
 #include "http/http_internal.h"
 #include "hookloop/timer.h"
 
-#define FILE_CHUNK    65536u
-#define BODY_KEEP_MAX 65536u /* a body buffer up to this size stays with its pooled object */
-
-typedef struct hio_s hio_t;
-
-struct hl__app_http_s {
-  hl_app_t *app;
-  hl_http_server_t *srv; /* the app's own server (hl_app_listen), or NULL */
-  hl_http_limits_t limits;
-  int has_limits;
-  hl__pool_t pool; /* hio_t */
-  unsigned ios;    /* adapter objects not yet back in the pool */
-  unsigned closing : 1, srv_closing : 1, notify_pending : 1;
-  hl_app_close_cb close_cb;
-};
-
-struct hio_s {
-  void *pool_link;
-  /* ---- set by app_handle (not cleared) ---- */
-  hl__app_http_t *H;
-  hl_http_req_t *req; /* NULL once the server's request ended */
-  hl_http_res_t *res;
-  char *body; /* kept with the pooled object (see io_put) */
-  size_t bcap;
-  uint64_t fsize, foff; /* respond_file's (set there) */
-  /* ---- cleared by app_handle (from areq on) ---- */
-  hl__req_t *areq; /* the app's request until it released us */
-  hl__app_body_cb body_cb;
-  size_t blen;
-  int body_err;
-  unsigned refs;
-  uint8_t body_end, reported, released, head_set, finish_on, has_body;
-  /* respond_file */
-  int fd;
-  char *fbuf;
-};
+#define FILE_CHUNK 65536u
 
 /* ---- the adapter object ---------------------------------------------------------- */
 
-static void check_closed(hl__app_http_t *H);
+#define check_closed hl__app_http_check_closed
+#define io_recycle   hl__app_http_io_recycle
+#define on_close     hl__app_http_on_close
+#define http_vt      hl__app_http_vt
+#define answer_500   hl__app_http_answer_500
+#define io_new       hl__app_http_io_new
+#define io_drop      hl__app_http_io_drop
 
 static void file_done(hio_t *io) {
   if (io->fd >= 0)
@@ -92,20 +64,6 @@ static void file_done(hio_t *io) {
     hl__free(io->fbuf);
     io->fbuf = NULL;
   }
-}
-
-/* The last reference went, no file open: back to the pool. */
-HL_INLINE void io_recycle(hio_t *io) {
-  hl__app_http_t *H = io->H;
-  if (io->bcap > BODY_KEEP_MAX) {
-    hl__free(io->body);
-    io->body = NULL;
-    io->bcap = 0;
-  }
-  hl__pool_put(&H->pool, io);
-  H->ios--;
-  if (H->closing && H->ios == 0)
-    check_closed(H);
 }
 
 /* The last reference went: back to the pool. */
@@ -168,7 +126,7 @@ static void on_finish(hl_http_res_t *res, const hl_http_res_event_t *ev, void *a
   report(arg, 0);
 }
 
-static void on_close(hl_http_req_t *req, int aborted, void *arg) {
+void on_close(hl_http_req_t *req, int aborted, void *arg) {
   (void)req;
   hio_t *io = arg;
   io->req = NULL;
@@ -266,8 +224,8 @@ static int v_respond(void *p, int status, const hl_header_t *h, size_t n, const 
 /* respond() for a 200 with only the app's own header lines, written by the
  * server straight into the head (no header entries): 1 when the server's
  * fast path does not apply (nothing done, the app calls respond). */
-static int v_respond_lines(void *p, const char *lines, size_t llen, const void *body, size_t len,
-                           int early) {
+int hl__app_http_respond_lines(void *p, const char *lines, size_t llen, const void *body,
+                               size_t len, int early) {
   hio_t *io = p;
   if (io->res == NULL)
     return 1;
@@ -448,10 +406,13 @@ static void v_release(void *p) {
   io_unref(io); /* the app's reference */
 }
 
-static const hl__app_io_t http_vt = {v_method,       v_path,         v_query,      v_header,
-                                     v_header_at,    v_read_body,    v_respond,    v_respond_file,
-                                     v_stream_start, v_stream_write, v_stream_end, v_run,
-                                     v_release,      v_respond_lines};
+const hl__app_io_t http_vt = {v_method,       v_path,
+                              v_query,        v_header,
+                              v_header_at,    v_read_body,
+                              v_respond,      v_respond_file,
+                              v_stream_start, v_stream_write,
+                              v_stream_end,   v_run,
+                              v_release,      hl__app_http_respond_lines};
 
 /* ---- the app's HTTP state ----------------------------------------------------------------- */
 
@@ -488,7 +449,7 @@ void hl__app_http_free(hl_app_t *app) {
 }
 
 /* Answer a request the app could not take (out of memory) with a bare 500. */
-static void answer_500(hl_http_res_t *res) {
+void answer_500(hl_http_res_t *res) {
   if (hl_http_res_headers_sent(res))
     return;
   hl_http_res_status(res, 500, NULL);
@@ -497,7 +458,7 @@ static void answer_500(hl_http_res_t *res) {
 }
 
 /* The adapter object for a request, reset. NULL: no memory (answered 500). */
-HL_INLINE hio_t *io_new(hl_app_t *app, hl_http_res_t *res) {
+hio_t *io_new(hl_app_t *app, hl_http_res_t *res) {
   hl__app_http_t *H = http_state(app);
   hio_t *io = H ? hl__pool_get(&H->pool) : NULL;
   if (io == NULL) {
@@ -513,9 +474,24 @@ HL_INLINE hio_t *io_new(hl_app_t *app, hl_http_res_t *res) {
 }
 
 /* Back to the pool: the request could not be taken (nothing registered). */
-static void io_drop(hio_t *io) {
+void io_drop(hio_t *io) {
   hl__pool_put(&io->H->pool, io);
   io->H->ios--;
+}
+
+int hl__app_http_body_on(hio_t *io, hl_http_req_t *req, hl_http_res_t *res, int here) {
+  int rc = hl_http_res_on(res, HL_HTTP_RES_FINISH, on_finish, io);
+  if (rc != 0) {
+    if (here)
+      hl_http_req_on_close(req, NULL, NULL);
+    io_drop(io); /* the response's listener slots are full */
+    answer_500(res);
+    return rc;
+  }
+  io->finish_on = 1;
+  io->has_body = 1;
+  hl_http_req_on_body(req, on_data, on_end, io);
+  return 0;
 }
 
 /* io (io_new) takes the request. t0: when the server parsed the headers, if
@@ -538,16 +514,8 @@ HL_INLINE int app_handle(hl_app_t *app, hio_t *io, hl_http_req_t *req, hl_http_r
    * with a body may still be arriving when the response finishes: FINISH
    * tells (v_respond drops the listener if the body was all there by then). */
   if (has_body) {
-    if ((rc = hl_http_res_on(res, HL_HTTP_RES_FINISH, on_finish, io)) != 0) {
-      if (here)
-        hl_http_req_on_close(req, NULL, NULL);
-      io_drop(io); /* the response's listener slots are full */
-      answer_500(res);
+    if ((rc = hl__app_http_body_on(io, req, res, here)) != 0)
       return rc;
-    }
-    io->finish_on = 1;
-    io->has_body = 1;
-    hl_http_req_on_body(req, on_data, on_end, io);
   } else { /* whole now: the lifecycle need not wait for the end-of-message callback */
     io->body_end = 1;
   }
@@ -575,28 +543,8 @@ HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *re
   return app_handle(app, io, req, res, 0, 0, hl__http_req_has_body(req), NULL, NULL);
 }
 
-HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
-                                   hl_http_res_t *res) {
-  if (server == NULL || server->data == NULL) {
-    answer_500(res);
-    return;
-  }
-  hio_t *io = io_new(server->data, res);
-  if (io == NULL)
-    return;
-  /* the checks of hl_app_handle(), the close callback's registration and
-   * what the dispatch needs, in one call: the server's reading when it
-   * parsed the headers, just before calling us (a traced request starts
-   * there: one clock reading less), the method and path, the body's
-   * announcement */
-  hl__http_app_begin_t b = {.on_close = on_close, .close_arg = io};
-  int has_body = hl__http_req_app_begin(req, res, &b);
-  if (has_body < 0) {
-    io_drop(io);
-    return;
-  }
-  app_handle(server->data, io, req, res, b.t0, 1, has_body, b.method, b.path);
-}
+/* hl_app_http_request(), the server's request callback, is in lifecycle.c, inline
+ * with the dispatch (http_io.h). */
 
 HL_EXPORT int hl_app_attach(hl_app_t *app, hl_http_server_t *server) {
   if (app == NULL || server == NULL || server->impl == NULL)
@@ -689,7 +637,7 @@ static void notify_closed(void *arg) {
     cb(H->app); /* may free the app (and H) */
 }
 
-static void check_closed(hl__app_http_t *H) {
+void check_closed(hl__app_http_t *H) {
   if (!H->closing || H->srv || H->ios || H->notify_pending)
     return;
   if (hl_set_immediate(H->app->loop, notify_closed, H, NULL) == 0)

@@ -14,6 +14,7 @@
  */
 #include <string.h>
 #include "app_internal.h"
+#include "http_io.h"
 
 static void run(hl_ctx_t *r);
 static void tlane(hl_ctx_t *r);
@@ -1077,9 +1078,14 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
     /* send_response() and hl__send()'s text case inline (untraced: early
      * unless an afterResponse function waits) */
     r->phase = HL__PH_SEND_WAIT; /* (untraced: no time to forget) */
-    int rc = r->vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1,
-                                  r->resp.data ? r->resp.data : "", r->resp.len,
-                                  !(held & (1u << HL_STAGE_AFTER_RESPONSE)));
+    const void *body = r->resp.data ? r->resp.data : "";
+    int early = !(held & (1u << HL_STAGE_AFTER_RESPONSE));
+    /* over HTTP: the adapter's usual answer inline (http_io.h) */
+    int rc = r->vt == &hl__app_http_vt
+                 ? hl__app_http_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
+                                      r->resp.len, early)
+                 : r->vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
+                                        r->resp.len, early);
     if (rc == 2 && r->refs == 1 && !r->cleanups && !r->chunks && r->vt->run) {
       /* the usual end: sent, done and released, and nothing else holds r:
        * what send_result() and maybe_free_in() do, without the stores to r
@@ -1490,6 +1496,54 @@ int hl__app_dispatch_here(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__r
    * hop; nothing touches r after start() (it may be back in the pool) */
   start_in(r, path);
   return 0;
+}
+
+/* The HTTP server's request callback (the app's own server, or one the app is
+ * attached to), here so that the dispatch and the lane are inline in it: the
+ * adapter object (http_io.h), the checks of hl_app_handle(), the close
+ * callback's registration and what the dispatch needs in one server call
+ * (the server's reading when it parsed the headers, just before calling us:
+ * a traced request starts there, one clock reading less; the method and
+ * path; the body's announcement), then the lifecycle's start with a direct
+ * call, as hl__app_dispatch_here() would. */
+HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
+                                   hl_http_res_t *res) {
+  if (server == NULL || server->data == NULL) {
+    hl__app_http_answer_500(res);
+    return;
+  }
+  hl_app_t *app = server->data;
+  hio_t *io = hl__app_http_io_get(app, res);
+  if (io == NULL)
+    return;
+  hl__http_app_begin_t b = {.on_close = hl__app_http_on_close, .close_arg = io};
+  int has_body = hl__http_req_app_begin(req, res, &b);
+  if (has_body < 0) {
+    hl__app_http_io_drop(io);
+    return;
+  }
+  io->req = req;
+  io->res = res;
+  /* The completion: a request read whole gets its close callback right after
+   * the finish, in the same step, so on_close reports it and no FINISH
+   * listener is needed; one with a body gets the FINISH listener (http.c) */
+  if (has_body) {
+    if (hl__app_http_body_on(io, req, res, 1) != 0)
+      return;
+  } else { /* whole now: the lifecycle need not wait for the end-of-message callback */
+    io->body_end = 1;
+  }
+  io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
+  int rc = 0;
+  hl_ctx_t *r = dispatch_new(app, &hl__app_http_vt, io, &io->areq, b.t0, b.method, !has_body, &rc);
+  if (r == NULL) { /* nothing started: the app will not release */
+    io->areq = NULL;
+    io->released = 1;
+    io->refs--;
+    hl__app_http_answer_500(res);
+    return;
+  }
+  start_in(r, b.path); /* nothing touches r or io after it */
 }
 
 static void closed_in_ctx(void *arg) {
