@@ -87,6 +87,23 @@ static void srv_closed(hl_http_server_t *s) {
   closed_n++;
 }
 
+/* Two servers on the app: s1 with the fast path (cb), s2 with a head
+ * listener that forces the general path; pair_close closes both and waits. */
+static void pair_open(hl_http_server_t *s1, hl_http_server_t *s2, hl_http_request_cb cb) {
+  cr_assert_eq(hl_http_server_init(&loop, s1, cb, NULL), 0);
+  cr_assert_eq(hl_http_server_init(&loop, s2, req_general, NULL), 0);
+  cr_assert_eq(hl_app_attach(app, s1), 0);
+  cr_assert_eq(hl_app_attach(app, s2), 0);
+  cr_assert_eq(hl_http_server_listen(s1, "127.0.0.1", 0, 16), 0);
+  cr_assert_eq(hl_http_server_listen(s2, "127.0.0.1", 0, 16), 0);
+}
+static void pair_close(hl_http_server_t *s1, hl_http_server_t *s2) {
+  cr_assert_eq(hl_http_server_close(s1, srv_closed), 0);
+  cr_assert_eq(hl_http_server_close(s2, srv_closed), 0);
+  while (closed_n < 2)
+    hl_run(&loop, HL_RUN_ONCE);
+}
+
 static char *exchange(int p, const char *reqs) {
   hl_tc_raw_t c;
   cr_assert_eq(hl_tc_raw_start(&loop, &c, p, NULL, reqs, strlen(reqs)), 0);
@@ -111,12 +128,7 @@ Test(app_http_fast, same_bytes_as_the_general_path) {
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
     cr_assert_eq(hl_app_route(app, HL_GET, routes[i].path, NULL, routes[i].fn, NULL, NULL), 0);
   hl_http_server_t s1, s2;
-  cr_assert_eq(hl_http_server_init(&loop, &s1, req_plain, NULL), 0);
-  cr_assert_eq(hl_http_server_init(&loop, &s2, req_general, NULL), 0);
-  cr_assert_eq(hl_app_attach(app, &s1), 0);
-  cr_assert_eq(hl_app_attach(app, &s2), 0);
-  cr_assert_eq(hl_http_server_listen(&s1, "127.0.0.1", 0, 16), 0);
-  cr_assert_eq(hl_http_server_listen(&s2, "127.0.0.1", 0, 16), 0);
+  pair_open(&s1, &s2, req_plain);
   /* pipelined: all but the first answer are made while an earlier one is
    * still the connection's writer (the output goes to the request's own
    * buffer); a HEAD and an HTTP/1.0 keep-alive request take the general path */
@@ -155,10 +167,7 @@ Test(app_http_fast, same_bytes_as_the_general_path) {
   free(own);
   free(fast);
   free(general);
-  cr_assert_eq(hl_http_server_close(&s1, srv_closed), 0);
-  cr_assert_eq(hl_http_server_close(&s2, srv_closed), 0);
-  while (closed_n < 2)
-    hl_run(&loop, HL_RUN_ONCE);
+  pair_close(&s1, &s2);
 }
 
 /* Every text length up to 130 (each of the fast head's copy sizes, a
@@ -176,12 +185,7 @@ static hl_value_t h_len(hl_ctx_t *c, void *a) {
 Test(app_http_fast, every_short_length) {
   cr_assert_eq(hl_app_route(app, HL_GET, "/len/:n", NULL, h_len, NULL, NULL), 0);
   hl_http_server_t s1, s2;
-  cr_assert_eq(hl_http_server_init(&loop, &s1, req_plain, NULL), 0);
-  cr_assert_eq(hl_http_server_init(&loop, &s2, req_general, NULL), 0);
-  cr_assert_eq(hl_app_attach(app, &s1), 0);
-  cr_assert_eq(hl_app_attach(app, &s2), 0);
-  cr_assert_eq(hl_http_server_listen(&s1, "127.0.0.1", 0, 16), 0);
-  cr_assert_eq(hl_http_server_listen(&s2, "127.0.0.1", 0, 16), 0);
+  pair_open(&s1, &s2, req_plain);
   enum { N = 131 };
   char *reqs = malloc((N + 1) * 64);
   cr_assert_not_null(reqs);
@@ -201,10 +205,7 @@ Test(app_http_fast, every_short_length) {
   free(reqs);
   free(fast);
   free(general);
-  cr_assert_eq(hl_http_server_close(&s1, srv_closed), 0);
-  cr_assert_eq(hl_http_server_close(&s2, srv_closed), 0);
-  while (closed_n < 2)
-    hl_run(&loop, HL_RUN_ONCE);
+  pair_close(&s1, &s2);
 }
 
 /* The first answer on a connection (the writer: straight into the
@@ -326,12 +327,7 @@ Test(app_http_fast, traced_server_timing_same_bytes_as_the_general_path) {
   cr_assert_eq(hl_app_trace(app, st_trace, NULL), 0);
   cr_assert_eq(hl_app_server_timing(app, HL_SERVER_TIMING_FUNCTIONS), 0);
   hl_http_server_t s1, s2;
-  cr_assert_eq(hl_http_server_init(&loop, &s1, req_plain_st, NULL), 0);
-  cr_assert_eq(hl_http_server_init(&loop, &s2, req_general, NULL), 0);
-  cr_assert_eq(hl_app_attach(app, &s1), 0);
-  cr_assert_eq(hl_app_attach(app, &s2), 0);
-  cr_assert_eq(hl_http_server_listen(&s1, "127.0.0.1", 0, 16), 0);
-  cr_assert_eq(hl_http_server_listen(&s2, "127.0.0.1", 0, 16), 0);
+  pair_open(&s1, &s2, req_plain_st);
   const char *reqs = "GET /text HTTP/1.1\r\nHost: x\r\n\r\n"
                      "GET /empty HTTP/1.1\r\nHost: x\r\n\r\n"
                      "GET /none HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -368,8 +364,5 @@ Test(app_http_fast, traced_server_timing_same_bytes_as_the_general_path) {
   free(own);
   free(fast);
   free(general);
-  cr_assert_eq(hl_http_server_close(&s1, srv_closed), 0);
-  cr_assert_eq(hl_http_server_close(&s2, srv_closed), 0);
-  while (closed_n < 2)
-    hl_run(&loop, HL_RUN_ONCE);
+  pair_close(&s1, &s2);
 }
