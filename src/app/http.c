@@ -48,14 +48,6 @@
 
 /* ---- the adapter object ---------------------------------------------------------- */
 
-#define check_closed hl__app_http_check_closed
-#define io_recycle   hl__app_http_io_recycle
-#define on_close     hl__app_http_on_close
-#define http_vt      hl__app_http_vt
-#define answer_500   hl__app_http_answer_500
-#define io_new       hl__app_http_io_new
-#define io_drop      hl__app_http_io_drop
-
 static void file_done(hio_t *io) {
   if (io->fd >= 0)
     close(io->fd);
@@ -69,7 +61,7 @@ static void file_done(hio_t *io) {
 /* The last reference went: back to the pool. */
 HL_INLINE void io_put(hio_t *io) {
   file_done(io);
-  io_recycle(io);
+  hl__app_http_io_recycle(io);
 }
 
 static void io_unref(hio_t *io) {
@@ -126,7 +118,7 @@ static void on_finish(hl_http_res_t *res, const hl_http_res_event_t *ev, void *a
   report(arg, 0);
 }
 
-void on_close(hl_http_req_t *req, int aborted, void *arg) {
+void hl__app_http_on_close(hl_http_req_t *req, int aborted, void *arg) {
   (void)req;
   hio_t *io = arg;
   io->req = NULL;
@@ -209,7 +201,7 @@ static int v_respond(void *p, int status, const hl_header_t *h, size_t n, const 
   int rc = set_head(io, status, h, n);
   if (rc)
     return rc;
-  /* The request was read whole: on_close reports the completion (see
+  /* The request was read whole: hl__app_http_on_close reports the completion (see
    * app_handle), the FINISH listener goes */
   if (io->body_end && io->finish_on) {
     io->finish_on = 0;
@@ -229,7 +221,7 @@ int hl__app_http_respond_lines(void *p, const char *lines, size_t llen, const vo
   hio_t *io = p;
   if (io->res == NULL)
     return 1;
-  /* as in v_respond: the request was read whole, on_close reports the
+  /* as in v_respond: the request was read whole, hl__app_http_on_close reports the
    * completion (should the fast path not apply, v_respond finds it gone) */
   if (io->finish_on && io->body_end) {
     io->finish_on = 0;
@@ -247,7 +239,7 @@ int hl__app_http_respond_lines(void *p, const char *lines, size_t llen, const vo
     if (let_go && io->refs == 3 && io->fd < 0 && io->fbuf == NULL) {
       /* the usual: the server's, the app's and ours were all there are (no
        * file): back to the pool at once (what follows, without its stores) */
-      io_recycle(io);
+      hl__app_http_io_recycle(io);
       return 2;
     }
     if (let_go) {
@@ -406,13 +398,13 @@ static void v_release(void *p) {
   io_unref(io); /* the app's reference */
 }
 
-const hl__app_io_t http_vt = {v_method,       v_path,
-                              v_query,        v_header,
-                              v_header_at,    v_read_body,
-                              v_respond,      v_respond_file,
-                              v_stream_start, v_stream_write,
-                              v_stream_end,   v_run,
-                              v_release,      hl__app_http_respond_lines};
+const hl__app_io_t hl__app_http_vt = {v_method,       v_path,
+                                      v_query,        v_header,
+                                      v_header_at,    v_read_body,
+                                      v_respond,      v_respond_file,
+                                      v_stream_start, v_stream_write,
+                                      v_stream_end,   v_run,
+                                      v_release,      hl__app_http_respond_lines};
 
 /* ---- the app's HTTP state ----------------------------------------------------------------- */
 
@@ -449,7 +441,7 @@ void hl__app_http_free(hl_app_t *app) {
 }
 
 /* Answer a request the app could not take (out of memory) with a bare 500. */
-void answer_500(hl_http_res_t *res) {
+void hl__app_http_answer_500(hl_http_res_t *res) {
   if (hl_http_res_headers_sent(res))
     return;
   hl_http_res_status(res, 500, NULL);
@@ -458,11 +450,11 @@ void answer_500(hl_http_res_t *res) {
 }
 
 /* The adapter object for a request, reset. NULL: no memory (answered 500). */
-hio_t *io_new(hl_app_t *app, hl_http_res_t *res) {
+hio_t *hl__app_http_io_new(hl_app_t *app, hl_http_res_t *res) {
   hl__app_http_t *H = http_state(app);
   hio_t *io = H ? hl__pool_get(&H->pool) : NULL;
   if (io == NULL) {
-    answer_500(res);
+    hl__app_http_answer_500(res);
     return NULL;
   }
   /* body and bcap stay (a new object from the pool is all zero) */
@@ -474,7 +466,7 @@ hio_t *io_new(hl_app_t *app, hl_http_res_t *res) {
 }
 
 /* Back to the pool: the request could not be taken (nothing registered). */
-void io_drop(hio_t *io) {
+void hl__app_http_io_drop(hio_t *io) {
   hl__pool_put(&io->H->pool, io);
   io->H->ios--;
 }
@@ -484,8 +476,8 @@ int hl__app_http_body_on(hio_t *io, hl_http_req_t *req, hl_http_res_t *res, int 
   if (rc != 0) {
     if (here)
       hl_http_req_on_close(req, NULL, NULL);
-    io_drop(io); /* the response's listener slots are full */
-    answer_500(res);
+    hl__app_http_io_drop(io); /* the response's listener slots are full */
+    hl__app_http_answer_500(res);
     return rc;
   }
   io->finish_on = 1;
@@ -494,12 +486,12 @@ int hl__app_http_body_on(hio_t *io, hl_http_req_t *req, hl_http_res_t *res, int 
   return 0;
 }
 
-/* io (io_new) takes the request. t0: when the server parsed the headers, if
+/* io (hl__app_http_io_new) takes the request. t0: when the server parsed the headers, if
  * it called us right then (0 when the application hands the request over
  * itself, maybe later). `here`: the server's request callback (in the
  * request's context): the lifecycle starts with a direct call
  * (hl__app_dispatch_here), with the method and path the server gave, and
- * on_close is registered already. `has_body`: hl__http_req_has_body(req);
+ * hl__app_http_on_close is registered already. `has_body`: hl__http_req_has_body(req);
  * req and res were checked. */
 HL_INLINE int app_handle(hl_app_t *app, hio_t *io, hl_http_req_t *req, hl_http_res_t *res,
                          uint64_t t0, int here, int has_body, const char *method,
@@ -509,7 +501,7 @@ HL_INLINE int app_handle(hl_app_t *app, hio_t *io, hl_http_req_t *req, hl_http_r
   int rc;
   /* The completion: a request read whole gets its close callback right after
    * the finish, in the same step (the finish of a request whose message is
-   * complete releases it), so on_close reports it and no FINISH listener is
+   * complete releases it), so hl__app_http_on_close reports it and no FINISH listener is
    * needed (a response without listeners takes the server's quiet path). One
    * with a body may still be arriving when the response finishes: FINISH
    * tells (v_respond drops the listener if the body was all there by then). */
@@ -520,15 +512,16 @@ HL_INLINE int app_handle(hl_app_t *app, hio_t *io, hl_http_req_t *req, hl_http_r
     io->body_end = 1;
   }
   if (!here)
-    hl_http_req_on_close(req, on_close, io);
+    hl_http_req_on_close(req, hl__app_http_on_close, io);
   io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
-  rc = here ? hl__app_dispatch_here(app, &http_vt, io, &io->areq, t0, !io->has_body, method, path)
-            : hl__app_dispatch_at(app, &http_vt, io, &io->areq, t0);
+  rc = here ? hl__app_dispatch_here(app, &hl__app_http_vt, io, &io->areq, t0, !io->has_body, method,
+                                    path)
+            : hl__app_dispatch_at(app, &hl__app_http_vt, io, &io->areq, t0);
   if (rc) { /* nothing started: the app will not release */
     io->areq = NULL;
     io->released = 1;
     io->refs--;
-    answer_500(res);
+    hl__app_http_answer_500(res);
   }
   return rc;
 }
@@ -537,7 +530,7 @@ HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *re
   if (app == NULL || req == NULL || res == NULL || hl_http_res_req(res) != req ||
       hl_http_res_headers_sent(res))
     return HL_EINVAL;
-  hio_t *io = io_new(app, res);
+  hio_t *io = hl__app_http_io_new(app, res);
   if (io == NULL)
     return HL_ENOMEM;
   return app_handle(app, io, req, res, 0, 0, hl__http_req_has_body(req), NULL, NULL);
@@ -637,7 +630,7 @@ static void notify_closed(void *arg) {
     cb(H->app); /* may free the app (and H) */
 }
 
-void check_closed(hl__app_http_t *H) {
+void hl__app_http_check_closed(hl__app_http_t *H) {
   if (!H->closing || H->srv || H->ios || H->notify_pending)
     return;
   if (hl_set_immediate(H->app->loop, notify_closed, H, NULL) == 0)
@@ -652,7 +645,7 @@ static void srv_closed(hl_http_server_t *s) {
   hl__free(s);
   H->srv = NULL;
   H->srv_closing = 0;
-  check_closed(H);
+  hl__app_http_check_closed(H);
 }
 
 HL_EXPORT int hl_app_close(hl_app_t *app, hl_app_close_cb cb) {
@@ -675,7 +668,7 @@ HL_EXPORT int hl_app_close(hl_app_t *app, hl_app_close_cb cb) {
       return rc;
     }
   } else {
-    check_closed(H);
+    hl__app_http_check_closed(H);
   }
   return 0;
 }
