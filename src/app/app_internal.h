@@ -223,7 +223,7 @@ struct hl_ctx_s {
   unsigned refs;
   unsigned mbit;
   const char *method; /* the transport's, read once at dispatch (valid until release) */
-  int no_body;        /* the transport said at dispatch: no body (hl__app_dispatch_here) */
+  int no_body;        /* the transport said at dispatch: no body (hl_app_http_request) */
   /* ---- cleared by hl__ctx_reset (from here up to `match`) ---- */
   void *data;
   /* routing (the match itself is below) */

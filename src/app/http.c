@@ -486,46 +486,16 @@ int hl__app_http_body_on(hio_t *io, hl_http_req_t *req, hl_http_res_t *res, int 
   return 0;
 }
 
-/* io (hl__app_http_io_new) takes the request. t0: when the server parsed the headers, if
- * it called us right then (0 when the application hands the request over
- * itself, maybe later). `here`: the server's request callback (in the
- * request's context): the lifecycle starts with a direct call
- * (hl__app_dispatch_here), with the method and path the server gave, and
- * hl__app_http_on_close is registered already. `has_body`: hl__http_req_has_body(req);
- * req and res were checked. */
-HL_INLINE int app_handle(hl_app_t *app, hio_t *io, hl_http_req_t *req, hl_http_res_t *res,
-                         uint64_t t0, int here, int has_body, const char *method,
-                         const char *path) {
-  io->req = req;
-  io->res = res;
-  int rc;
-  /* The completion: a request read whole gets its close callback right after
-   * the finish, in the same step (the finish of a request whose message is
-   * complete releases it), so hl__app_http_on_close reports it and no FINISH listener is
-   * needed (a response without listeners takes the server's quiet path). One
-   * with a body may still be arriving when the response finishes: FINISH
-   * tells (v_respond drops the listener if the body was all there by then). */
-  if (has_body) {
-    if ((rc = hl__app_http_body_on(io, req, res, here)) != 0)
-      return rc;
-  } else { /* whole now: the lifecycle need not wait for the end-of-message callback */
-    io->body_end = 1;
-  }
-  if (!here)
-    hl_http_req_on_close(req, hl__app_http_on_close, io);
-  io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
-  rc = here ? hl__app_dispatch_here(app, &hl__app_http_vt, io, &io->areq, t0, !io->has_body, method,
-                                    path)
-            : hl__app_dispatch_at(app, &hl__app_http_vt, io, &io->areq, t0);
-  if (rc) { /* nothing started: the app will not release */
-    io->areq = NULL;
-    io->released = 1;
-    io->refs--;
-    hl__app_http_answer_500(res);
-  }
-  return rc;
-}
-
+/* The application hands the request over itself (maybe later than the
+ * server's request callback; hl_app_http_request, in lifecycle.c, is that
+ * callback's inline version): io (hl__app_http_io_new) takes it. The
+ * completion: a request read whole gets its close callback right after the
+ * finish, in the same step (the finish of a request whose message is
+ * complete releases it), so hl__app_http_on_close reports it and no FINISH
+ * listener is needed (a response without listeners takes the server's quiet
+ * path). One with a body may still be arriving when the response finishes:
+ * FINISH tells (v_respond drops the listener if the body was all there by
+ * then). */
 HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *res) {
   if (app == NULL || req == NULL || res == NULL || hl_http_res_req(res) != req ||
       hl_http_res_headers_sent(res))
@@ -533,7 +503,25 @@ HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *re
   hio_t *io = hl__app_http_io_new(app, res);
   if (io == NULL)
     return HL_ENOMEM;
-  return app_handle(app, io, req, res, 0, 0, hl__http_req_has_body(req), NULL, NULL);
+  io->req = req;
+  io->res = res;
+  int rc;
+  if (hl__http_req_has_body(req)) {
+    if ((rc = hl__app_http_body_on(io, req, res, 0)) != 0)
+      return rc;
+  } else { /* whole now: the lifecycle need not wait for the end-of-message callback */
+    io->body_end = 1;
+  }
+  hl_http_req_on_close(req, hl__app_http_on_close, io);
+  io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
+  rc = hl__app_dispatch_at(app, &hl__app_http_vt, io, &io->areq, 0);
+  if (rc) { /* nothing started: the app will not release */
+    io->areq = NULL;
+    io->released = 1;
+    io->refs--;
+    hl__app_http_answer_500(res);
+  }
+  return rc;
 }
 
 /* hl_app_http_request(), the server's request callback, is in lifecycle.c, inline

@@ -1370,7 +1370,7 @@ machine:
 }
 
 /* ---- the transport's side ------------------------------------------------------------ */
-/* (inline in hl__app_dispatch_here; start() for run()) `path`: the
+/* (inline in hl_app_http_request; start() for run()) `path`: the
  * request's path as the transport gave it to the dispatch, or NULL */
 HL_INLINE void start_in(hl_ctx_t *r, const char *path) {
   hl_app_t *app = r->app;
@@ -1484,20 +1484,6 @@ int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req
   return rc == HL_ERAISED ? 0 : rc;
 }
 
-int hl__app_dispatch_here(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
-                          uint64_t t0, int no_body, const char *method, const char *path) {
-  if (vt == NULL || vt->run == NULL)
-    return HL_EINVAL;
-  int rc = 0;
-  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, method, no_body != 0, &rc);
-  if (r == NULL)
-    return rc;
-  /* already in the request's context: what run() would call, without the
-   * hop; nothing touches r after start() (it may be back in the pool) */
-  start_in(r, path);
-  return 0;
-}
-
 /* The HTTP server's request callback (the app's own server, or one the app is
  * attached to), here so that the dispatch and the lane are inline in it: the
  * adapter object (http_io.h), the checks of hl_app_handle(), the close
@@ -1505,7 +1491,7 @@ int hl__app_dispatch_here(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__r
  * (the server's reading when it parsed the headers, just before calling us:
  * a traced request starts there, one clock reading less; the method and
  * path; the body's announcement), then the lifecycle's start with a direct
- * call, as hl__app_dispatch_here() would. */
+ * call (it runs in the request's context already, so no run() hop). */
 HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
                                    hl_http_res_t *res) {
   if (server == NULL || server->data == NULL) {
