@@ -368,7 +368,11 @@ static __attribute__((noinline)) void res_fire_all(hl_http_res_t *res, int kind,
 static inline void res_fire_finish(hl_http_res_t *res) {
   if (HL_UNLIKELY(res->lsmask & HL_HTTP_RES_FINISH)) {
     if (HL_LIKELY(res->nls == 1)) {
-      hl_http_res_event_t ev = {HL_HTTP_RES_FINISH, res->status, res_reason(res), NULL, 0};
+      hl_http_res_event_t ev;
+      if (HL_LIKELY(res->ev_ok)) /* status and reason as a head or end event made them */
+        ev = (hl_http_res_event_t){HL_HTTP_RES_FINISH, res->ev.status, res->ev.reason, NULL, 0};
+      else
+        ev = (hl_http_res_event_t){HL_HTTP_RES_FINISH, res->status, res_reason(res), NULL, 0};
       res->ls[0].cb(res, &ev, res->ls[0].arg);
     } else {
       res_fire_all(res, HL_HTTP_RES_FINISH, NULL, 0);
@@ -505,9 +509,11 @@ static inline void req_release_chained(hl__loop_t *L, hl_http_conn_t *C, hl_http
  * will run.) */
 static inline int req_finish_chains(hl__loop_t *L, hl_http_conn_t *C, hl_http_req_t *r) {
   hl_http_req_t *n = r->next;
-  /* (n is not finished: only the queue's head is ever finished) */
-  return n && req_sent(C, n) && (n->res.lsmask & HL_HTTP_RES_FINISH) && r->msg_done &&
-         !r->on_close && !r->res.close_conn && !C->pause_queue && !C->closed && !L->raised &&
+  /* (n is not finished: only the queue's head is ever finished. r's message
+   * is done: n's began after r's completed, or r's was cut by the peer's EOF,
+   * which marks it done.) */
+  return n && req_sent(C, n) && (n->res.lsmask & HL_HTTP_RES_FINISH) && !r->on_close &&
+         !r->res.close_conn && !C->pause_queue && !C->closed && !L->raised &&
          (L->depth > 1 || !L->npending) &&
          (!L->hook_fields[HL__F_DESTROY] || L->dq_len < L->dq_lim);
 }
