@@ -368,7 +368,11 @@ static __attribute__((noinline)) void res_fire_all(hl_http_res_t *res, int kind,
 static inline void res_fire_finish(hl_http_res_t *res) {
   if (HL_UNLIKELY(res->lsmask & HL_HTTP_RES_FINISH)) {
     if (HL_LIKELY(res->nls == 1)) {
-      hl_http_res_event_t ev = {HL_HTTP_RES_FINISH, res->status, res_reason(res), NULL, 0};
+      hl_http_res_event_t ev;
+      if (HL_LIKELY(res->ev_ok)) /* status and reason as a head or end event made them */
+        ev = (hl_http_res_event_t){HL_HTTP_RES_FINISH, res->ev.status, res->ev.reason, NULL, 0};
+      else
+        ev = (hl_http_res_event_t){HL_HTTP_RES_FINISH, res->status, res_reason(res), NULL, 0};
       res->ls[0].cb(res, &ev, res->ls[0].arg);
     } else {
       res_fire_all(res, HL_HTTP_RES_FINISH, NULL, 0);
@@ -461,6 +465,38 @@ static inline int req_sent(const hl_http_conn_t *C, const hl_http_req_t *r) {
   return r->appended && r->end_seq <= C->sent_seq;
 }
 
+/* The end of a request's release: its destroy, its buffers (big ones freed),
+ * the object back to the pool. */
+static inline void req_free(hl__loop_t *L, srv_t *S, hl_http_req_t *r) {
+  hl__async_end(L, &r->async, r, NULL);
+  buf_release(S, r->res.pb, r->res.pcap);
+  r->res.pb = NULL;
+  if (r->bcap > 8192) {
+    hl__free(r->buf);
+    r->buf = NULL;
+    r->bcap = 0;
+  }
+  if (r->res.hcap > 8192) {
+    hl__free(r->res.hb);
+    r->res.hb = NULL;
+    r->res.hcap = 0;
+  }
+  hl__pool_put(&S->req_pool, r);
+}
+
+/* r's release in a FINISH chain (req_finish_chains held, so r's release is
+ * quiet): r is the queue's head (only conn_close releases it while its
+ * listeners run, and the connection is open), not the writer (it was
+ * appended), not being parsed (its message is done), and its successor stays
+ * queued, so the connection is not idle: of req_release, the unlink and
+ * req_free. */
+static inline void req_release_chained(hl__loop_t *L, hl_http_conn_t *C, hl_http_req_t *r) {
+  r->released = 1;
+  C->q_head = r->next;
+  C->nq--;
+  req_free(L, C->S, r);
+}
+
 /* After r's FINISH listeners, may conn_finish release r in r's context and go
  * from there straight to the next request's (hl__swap: after(r), before(next),
  * what leaving and entering emit) instead of leaving to the connection's
@@ -473,9 +509,11 @@ static inline int req_sent(const hl_http_conn_t *C, const hl_http_req_t *r) {
  * will run.) */
 static inline int req_finish_chains(hl__loop_t *L, hl_http_conn_t *C, hl_http_req_t *r) {
   hl_http_req_t *n = r->next;
-  /* (n is not finished: only the queue's head is ever finished) */
-  return n && req_sent(C, n) && (n->res.lsmask & HL_HTTP_RES_FINISH) && r->msg_done &&
-         !r->on_close && !r->res.close_conn && !C->pause_queue && !C->closed && !L->raised &&
+  /* (n is not finished: only the queue's head is ever finished. r's message
+   * is done: n's began after r's completed, or r's was cut by the peer's EOF,
+   * which marks it done.) */
+  return n && req_sent(C, n) && (n->res.lsmask & HL_HTTP_RES_FINISH) && !r->on_close &&
+         !r->res.close_conn && !C->pause_queue && !C->closed && !L->raised &&
          (L->depth > 1 || !L->npending) &&
          (!L->hook_fields[HL__F_DESTROY] || L->dq_len < L->dq_lim);
 }
@@ -493,7 +531,7 @@ static __attribute__((noinline)) void conn_finish(hl_http_conn_t *C, hl_http_req
   res_fire_finish(&r->res);
   while (req_finish_chains(L, C, r)) {
     hl_http_req_t *n = r->next;
-    req_release(r, 0);
+    req_release_chained(L, C, r);
     n->finished = 1;
     n->times.finish = now;
     hl__swap(L, id, &n->async);
@@ -762,20 +800,7 @@ static void req_release(hl_http_req_t *r, int aborted) {
     hl__leave(L, id, prev);
   }
   int close_conn = r->res.close_conn && !aborted;
-  hl__async_end(L, &r->async, r, NULL);
-  buf_release(S, r->res.pb, r->res.pcap);
-  r->res.pb = NULL;
-  if (r->bcap > 8192) {
-    hl__free(r->buf);
-    r->buf = NULL;
-    r->bcap = 0;
-  }
-  if (r->res.hcap > 8192) {
-    hl__free(r->res.hb);
-    r->res.hb = NULL;
-    r->res.hcap = 0;
-  }
-  hl__pool_put(&S->req_pool, r);
+  req_free(L, S, r);
   if (C->closed)
     return;
   if (close_conn) {
