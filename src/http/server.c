@@ -269,18 +269,25 @@ static const char *status_text(int st);
 
 static void timer_cb(uv_timer_t *t);
 
-static void conn_deadline(hl_http_conn_t *C, int kind, uint64_t ms) {
+/* The connection's deadline: `kind` in ms from `now` (the loop's uv_now,
+ * which the per-request callers have read already: inline there). */
+static inline __attribute__((always_inline)) void conn_deadline_at(hl_http_conn_t *C, int kind,
+                                                                   uint64_t now, uint64_t ms) {
   if (kind == T_NONE || ms == 0) {
     C->tkind = T_NONE;
     return;
   }
   C->tkind = (uint8_t)kind;
-  C->deadline = uv_now(C->S->L->uv) + ms;
+  C->deadline = now + ms;
   /* the timer may fire early (it re-arms itself then), never late */
-  if (!C->timer_due || C->timer_due > C->deadline) {
+  if (HL_UNLIKELY(!C->timer_due || C->timer_due > C->deadline)) {
     C->timer_due = C->deadline;
     uv_timer_start(&C->timer, timer_cb, ms, 0);
   }
+}
+
+static void conn_deadline(hl_http_conn_t *C, int kind, uint64_t ms) {
+  conn_deadline_at(C, kind, uv_now(C->S->L->uv), ms);
 }
 
 static void timer_cb(uv_timer_t *t) {
@@ -886,8 +893,9 @@ static int on_message_begin(llhttp_t *p) {
     C->writer = r;
   C->cur = r;
   C->hdr_bytes = 0;
-  C->req_start_ms = uv_now(S->L->uv);
-  conn_deadline(C, T_HEADERS, S->lim.headers_timeout_ms);
+  uint64_t now = uv_now(S->L->uv);
+  C->req_start_ms = now;
+  conn_deadline_at(C, T_HEADERS, now, S->lim.headers_timeout_ms);
   return 0;
 }
 
@@ -1037,7 +1045,7 @@ static int on_headers_complete(llhttp_t *p) {
   }
   if (S->lim.request_timeout_ms) {
     uint64_t now = uv_now(L->uv), due = C->req_start_ms + S->lim.request_timeout_ms;
-    conn_deadline(C, T_REQUEST, due > now ? due - now : 1);
+    conn_deadline_at(C, T_REQUEST, now, due > now ? due - now : 1);
   } else {
     C->tkind = T_NONE;
   }
