@@ -96,7 +96,11 @@ struct hl_http_res_s {
    * Transfer-Encoding, Connection), or a trailer, or one was removed: the
    * head takes the general path (cleared by memset in req_new) */
   uint8_t hslow;
-  uint8_t ev_ok; /* ev.status and ev.reason are current */
+  /* nonzero only with a single listener and ev.status and ev.reason current:
+   * that listener's mask (res_fire's one test for the single-listener call);
+   * cleared where either may change (hl_http_res_status, a move of the
+   * header strings a custom reason points into, a listener added or removed) */
+  uint8_t one;
   lsn_t ls[MAX_LS];
   hl_http_res_event_t ev; /* res_fire's, for a single listener */
 };
@@ -265,18 +269,25 @@ static const char *status_text(int st);
 
 static void timer_cb(uv_timer_t *t);
 
-static void conn_deadline(hl_http_conn_t *C, int kind, uint64_t ms) {
+/* The connection's deadline: `kind` in ms from `now` (the loop's uv_now,
+ * which the per-request callers have read already: inline there). */
+static inline __attribute__((always_inline)) void conn_deadline_at(hl_http_conn_t *C, int kind,
+                                                                   uint64_t now, uint64_t ms) {
   if (kind == T_NONE || ms == 0) {
     C->tkind = T_NONE;
     return;
   }
   C->tkind = (uint8_t)kind;
-  C->deadline = uv_now(C->S->L->uv) + ms;
+  C->deadline = now + ms;
   /* the timer may fire early (it re-arms itself then), never late */
-  if (!C->timer_due || C->timer_due > C->deadline) {
+  if (HL_UNLIKELY(!C->timer_due || C->timer_due > C->deadline)) {
     C->timer_due = C->deadline;
     uv_timer_start(&C->timer, timer_cb, ms, 0);
   }
+}
+
+static void conn_deadline(hl_http_conn_t *C, int kind, uint64_t ms) {
+  conn_deadline_at(C, kind, uv_now(C->S->L->uv), ms);
 }
 
 static void timer_cb(uv_timer_t *t) {
@@ -360,22 +371,32 @@ static __attribute__((noinline)) void res_fire_all(hl_http_res_t *res, int kind,
       ls[i].cb(res, &ev, ls[i].arg);
 }
 
-/* FINISH: a single listener (whose mask is lsmask, which has `kind`) is
- * called from the site, with the event built in the caller's frame (FINISH
- * may fire inside this response's post-end listener, when it ends the next
- * response outside a callback); several listeners take res_fire_all's
- * snapshot. */
+/* A listener takes `kind` and res->one does not say it is the only one with
+ * ev current: a single listener gets ev refreshed (and res->one set for the
+ * events after), several res_fire_all's snapshot. 1: the single listener
+ * takes the response's own ev (res_fire then calls it). */
+static __attribute__((noinline)) int res_fire_slow(hl_http_res_t *res, int kind, const void *chunk,
+                                                   size_t len) {
+  if (res->nls != 1) {
+    res_fire_all(res, kind, chunk, len);
+    return 0;
+  }
+  res->ev.status = res->status;
+  res->ev.reason = res_reason(res);
+  res->one = (uint8_t)res->ls[0].mask;
+  return 1;
+}
+
+/* FINISH: a single listener is called from the site, with the event built
+ * in the caller's frame (FINISH may fire inside this response's post-end
+ * listener, when it ends the next response outside a callback); several
+ * listeners take res_fire_all's snapshot. */
 static inline void res_fire_finish(hl_http_res_t *res) {
   if (HL_UNLIKELY(res->lsmask & HL_HTTP_RES_FINISH)) {
-    if (HL_LIKELY(res->nls == 1)) {
-      hl_http_res_event_t ev;
-      if (HL_LIKELY(res->ev_ok)) /* status and reason as a head or end event made them */
-        ev = (hl_http_res_event_t){HL_HTTP_RES_FINISH, res->ev.status, res->ev.reason, NULL, 0};
-      else
-        ev = (hl_http_res_event_t){HL_HTTP_RES_FINISH, res->status, res_reason(res), NULL, 0};
+    if (HL_LIKELY(res->one & HL_HTTP_RES_FINISH) ||
+        res_fire_slow(res, HL_HTTP_RES_FINISH, NULL, 0)) {
+      hl_http_res_event_t ev = {HL_HTTP_RES_FINISH, res->ev.status, res->ev.reason, NULL, 0};
       res->ls[0].cb(res, &ev, res->ls[0].arg);
-    } else {
-      res_fire_all(res, HL_HTTP_RES_FINISH, NULL, 0);
     }
   }
 }
@@ -383,24 +404,15 @@ static inline void res_fire_finish(hl_http_res_t *res) {
 /* The head and end events: as res_fire_finish, but a single listener gets
  * the response's own event struct (no two of these events of one response
  * ever run at once: their listeners cannot write, write the head or end),
- * whose status and reason are refreshed only when they may have changed
- * (ev_ok cleared by hl_http_res_status and by a move of the header strings
- * a custom reason points into). */
+ * whose status and reason res->one says are current. */
 static inline void res_fire(hl_http_res_t *res, int kind, const void *chunk, size_t len) {
   if (HL_UNLIKELY(res->lsmask & kind)) {
-    if (HL_LIKELY(res->nls == 1)) {
+    if (HL_LIKELY(res->one & kind) || res_fire_slow(res, kind, chunk, len)) {
       hl_http_res_event_t *ev = &res->ev;
-      if (HL_UNLIKELY(!res->ev_ok)) {
-        ev->status = res->status;
-        ev->reason = res_reason(res);
-        res->ev_ok = 1;
-      }
       ev->kind = kind;
       ev->chunk = chunk;
       ev->len = len;
       res->ls[0].cb(res, ev, res->ls[0].arg);
-    } else {
-      res_fire_all(res, kind, chunk, len);
     }
   }
 }
@@ -881,8 +893,9 @@ static int on_message_begin(llhttp_t *p) {
     C->writer = r;
   C->cur = r;
   C->hdr_bytes = 0;
-  C->req_start_ms = uv_now(S->L->uv);
-  conn_deadline(C, T_HEADERS, S->lim.headers_timeout_ms);
+  uint64_t now = uv_now(S->L->uv);
+  C->req_start_ms = now;
+  conn_deadline_at(C, T_HEADERS, now, S->lim.headers_timeout_ms);
   return 0;
 }
 
@@ -1032,7 +1045,7 @@ static int on_headers_complete(llhttp_t *p) {
   }
   if (S->lim.request_timeout_ms) {
     uint64_t now = uv_now(L->uv), due = C->req_start_ms + S->lim.request_timeout_ms;
-    conn_deadline(C, T_REQUEST, due > now ? due - now : 1);
+    conn_deadline_at(C, T_REQUEST, now, due > now ? due - now : 1);
   } else {
     C->tkind = T_NONE;
   }
@@ -1781,7 +1794,7 @@ static int hb_reserve(hl_http_res_t *res, size_t n) {
       return HL_ENOMEM;
     res->hb = nb;
     res->hcap = nc;
-    res->ev_ok = 0; /* a custom reason moved */
+    res->one = 0; /* a custom reason moved */
   }
   return 0;
 }
@@ -1878,7 +1891,7 @@ HL_EXPORT int hl_http_res_status(hl_http_res_t *res, int status, const char *rea
     return HL_ESTATE;
   res->status = status;
   res->reason = HDR_DEAD;
-  res->ev_ok = 0;
+  res->one = 0;
   if (reason) {
     uint32_t off;
     int r = hb_add(res, reason, strlen(reason), &off);
@@ -1996,8 +2009,18 @@ HL_EXPORT int hl_http_res_on(hl_http_res_t *res, int mask, hl_http_res_event_cb 
     return HL_EINVAL;
   if (res->nls == MAX_LS)
     return HL_EHTTPLISTENERS;
+  if (res->nls == 0) { /* the commonest: the only listener, with ev made current now */
+    res->ls[0] = (lsn_t){mask, cb, arg};
+    res->nls = 1;
+    res->lsmask = (uint8_t)mask;
+    res->ev.status = res->status;
+    res->ev.reason = res_reason(res);
+    res->one = (uint8_t)mask;
+    return 0;
+  }
   res->ls[res->nls++] = (lsn_t){mask, cb, arg};
   res->lsmask |= (uint8_t)mask;
+  res->one = 0;
   return 0;
 }
 
@@ -2007,6 +2030,7 @@ int hl__http_res_off(hl_http_res_t *res, hl_http_res_event_cb cb, void *arg) {
       for (int j = i + 1; j < res->nls; j++)
         res->ls[j - 1] = res->ls[j];
       res->nls--;
+      res->one = 0;
       res->lsmask = 0;
       for (int j = 0; j < res->nls; j++)
         res->lsmask |= (uint8_t)res->ls[j].mask;
