@@ -212,6 +212,29 @@ typedef enum {
   HL__PH_DONE
 } hl__phase_t;
 
+/* The HTTP adapter's per-request state (http.c), embedded in the request
+ * (hl_ctx_t.hio): one pooled object per HTTP request. The object goes back to
+ * the app's pool once both its sides are done: the lifecycle's (maybe_free:
+ * ctx_done) and the adapter's (its reference count, `refs`, at 0: the
+ * server's close callback came, the app released it, no file read in
+ * flight). A request of another transport has refs 0 throughout. What the
+ * adapter keeps with the pooled object (its body buffer) and the file
+ * state are in the request's cold part (hio_body ...). */
+typedef struct hio_s {
+  /* ---- set at the request's start (not cleared by the reset) ---- */
+  hl_http_req_t *req; /* NULL once the server's request ended */
+  hl_http_res_t *res;
+  /* ---- cleared by hl__ctx_reset (with the request's part after it) ---- */
+  hl__app_body_cb body_cb;
+  size_t blen;
+  int body_err;
+  unsigned refs;
+  uint8_t body_end, reported, released, head_set, finish_on, has_body;
+  /* respond_file */
+  int fd;
+  char *fbuf;
+} hio_t;
+
 struct hl_ctx_s {
   void *pool_link;
   /* ---- set by the dispatch for each request (not cleared by the reset) ---- */
@@ -224,7 +247,8 @@ struct hl_ctx_s {
   unsigned mbit;
   const char *method; /* the transport's, read once at dispatch (valid until release) */
   int no_body;        /* the transport said at dispatch: no body (hl_app_http_request) */
-  /* ---- cleared by hl__ctx_reset (from here up to `match`) ---- */
+  /* ---- cleared by hl__ctx_reset (from hio.body_cb up to `match`) ---- */
+  hio_t hio; /* over HTTP (io == &hio): the adapter's state */
   void *data;
   /* routing (the match itself is below) */
   hl_route_t *route;
@@ -249,7 +273,9 @@ struct hl_ctx_s {
   int stage_err;
   int builtin_parse; /* index of the built-in parser in the parse stage, or -1 */
   unsigned running : 1, again : 1, closed : 1, abandoned : 1, handled : 1, in_error : 1,
-      streaming : 1, cut : 1, stream_ref : 1, traced : 1;
+      streaming : 1, cut : 1, stream_ref : 1, traced : 1,
+      ctx_done : 1, /* the lifecycle let go; hio.refs still holds the object */
+      started : 1;  /* start() ran (the generic dispatch) */
   int close_status;
   unsigned lock_pending;
   hl_promise_t *waiting, *waiting_next;
@@ -280,6 +306,11 @@ struct hl_ctx_s {
   size_t nq;               /* the query's (parse_query) */
   char **q;                /* name, value pairs */
   const char *own_hn[2];   /* (see own_hv) */
+  /* the HTTP adapter's: its body buffer (kept with the pooled object up to
+   * BODY_KEEP_MAX, http_io.h) and respond_file's size and offset */
+  char *hio_body;
+  size_t hio_bcap;
+  uint64_t hio_fsize, hio_foff;
   size_t own_hn_len[2], own_hv_len[2];
   /* trace subscriptions: stage s has some when sub_first[s].fn is set
    * (each cleared when a request starts traced); its list starts at
@@ -321,17 +352,21 @@ HL_INLINE void hl__zero16(void *p, size_t n) {
     memset((char *)p + n / 16 * 16, 0, n % 16);
 }
 
-/* A request's start: everything from `data` up to the routing match cleared
+/* A request's start: everything from `hio.body_cb` up to the routing match cleared
  * (see hl_ctx_t for the rest; the dispatch sets what comes before), inline
  * in the dispatch. */
 HL_INLINE void hl__ctx_reset(hl_ctx_t *r) {
-  hl__zero16(&r->data, offsetof(hl_ctx_t, match) - offsetof(hl_ctx_t, data));
+  hl__zero16(&r->hio.body_cb, offsetof(hl_ctx_t, match) - offsetof(hl_ctx_t, hio.body_cb));
   r->match.route = NULL;
   r->match.n_params = 0;
   r->status = 200;
   r->builtin_parse = -1;
 }
 void hl__ctx_release_memory(hl_ctx_t *r);
+/* Start the lifecycle of r, reset with its HTTP adapter part set up (io ==
+ * &r->hio; http.c's hl_app_handle), through the adapter's run(). 0, or an
+ * error with nothing started (then the app will not release the adapter). */
+int hl__app_dispatch_http(hl_ctx_t *r, hl_app_t *app, uint64_t t0);
 int hl__ctx_cleanup(hl_ctx_t *r, void (*fn)(void *), void *p);
 /* Take ownership of what a value holds (a JSON reference), released when the
  * request ends. HL_ENOMEM: it was released at once (do not use the value). */

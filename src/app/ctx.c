@@ -101,6 +101,11 @@ static void route_free(hl_route_t *r) {
   hl__free(r);
 }
 
+static void ctx_free_each(void *obj, void *arg) {
+  (void)arg;
+  hl__free(((hl_ctx_t *)obj)->hio_body); /* the HTTP adapter's body buffer */
+}
+
 HL_EXPORT int hl_app_free(hl_app_t *app) {
   if (app == NULL)
     return HL_EINVAL;
@@ -118,6 +123,7 @@ HL_EXPORT int hl_app_free(hl_app_t *app) {
   for (int s = 0; s < HL_STAGE_COUNT; s++)
     hl__fnlist_free(&app->stages[s]);
   hl__free(app->traces);
+  hl__pool_each(&app->pool, ctx_free_each, NULL);
   hl__pool_destroy(&app->pool);
   hl__free(app);
   return 0;

@@ -852,6 +852,10 @@ HL_INLINE void maybe_free_in(hl_ctx_t *r) {
   else
     r->used = 0; /* all it would do */
   app->held--;
+  if (HL_UNLIKELY(r->hio.refs)) { /* the HTTP adapter's part holds it still */
+    r->ctx_done = 1;
+    return;
+  }
   hl__pool_put(&app->pool, r);
 }
 
@@ -1081,12 +1085,17 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
     const void *body = r->resp.data ? r->resp.data : "";
     int early = !(held & (1u << HL_STAGE_AFTER_RESPONSE));
     /* over HTTP: the adapter's usual answer inline (http_io.h) */
-    int rc = r->vt == &hl__app_http_vt
-                 ? hl__app_http_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
-                                      r->resp.len, early)
-                 : r->vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
-                                        r->resp.len, early);
-    if (rc == 2 && r->refs == 1 && !r->cleanups && !r->chunks && r->vt->run) {
+    int rc, gone; /* gone: nothing but r's lifecycle holds the object (no resource) */
+    if (r->vt == &hl__app_http_vt) {
+      rc = hl__app_http_lines(&r->hio, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
+                              r->resp.len, early);
+      gone = r->hio.refs == 0;
+    } else {
+      rc = r->vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
+                                r->resp.len, early);
+      gone = r->vt->run != NULL;
+    }
+    if (rc == 2 && gone && r->refs == 1 && !r->cleanups && !r->chunks) {
       /* the usual end: sent, done and released, and nothing else holds r:
        * what send_result() and maybe_free_in() do, without the stores to r
        * nobody reads (it goes back to the pool) */
@@ -1411,37 +1420,32 @@ HL_INLINE void start_in(hl_ctx_t *r, const char *path) {
 }
 
 static void start(void *arg) {
-  start_in(arg, NULL);
+  hl_ctx_t *r = arg;
+  r->started = 1; /* (dispatch_run: the transport's run() called us) */
+  start_in(r, NULL);
 }
 
 int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out) {
   return hl__app_dispatch_at(app, vt, io, out, 0);
 }
 
-/* The request's object, reset and linked in; NULL on a bad argument (*rc
- * HL_EINVAL) or no memory (HL_ENOMEM). */
-HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
-                                 uint64_t t0, const char *method, int no_body, int *rc) {
-  if (app == NULL || vt == NULL || io == NULL) {
-    *rc = HL_EINVAL;
-    return NULL;
-  }
-  if (vt != app->vt_ok) { /* a transport's table is const: checked once */
-    if (vt->method == NULL || vt->path == NULL || vt->header == NULL || vt->header_at == NULL ||
-        vt->read_body == NULL || vt->respond == NULL || vt->respond_file == NULL ||
-        vt->stream_start == NULL || vt->stream_write == NULL || vt->stream_end == NULL ||
-        vt->query == NULL) {
-      *rc = HL_EINVAL;
-      return NULL;
-    }
-    app->vt_ok = vt;
-  }
-  hl_ctx_t *r = hl__pool_get(&app->pool);
-  if (r == NULL) {
-    *rc = HL_ENOMEM;
-    return NULL;
-  }
-  hl__ctx_reset(r);
+/* A transport's table is const: checked once per app. 0 or HL_EINVAL. */
+HL_INLINE int vt_check(hl_app_t *app, const hl__app_io_t *vt) {
+  if (HL_LIKELY(vt == app->vt_ok))
+    return 0;
+  if (vt->method == NULL || vt->path == NULL || vt->header == NULL || vt->header_at == NULL ||
+      vt->read_body == NULL || vt->respond == NULL || vt->respond_file == NULL ||
+      vt->stream_start == NULL || vt->stream_write == NULL || vt->stream_end == NULL ||
+      vt->query == NULL)
+    return HL_EINVAL;
+  app->vt_ok = vt;
+  return 0;
+}
+
+/* A reset request (hl__ctx_reset) set up for the transport's io and linked
+ * in; nothing runs yet. `method`: the transport's, when it gave it. */
+HL_INLINE void dispatch_init(hl_ctx_t *r, hl_app_t *app, const hl__app_io_t *vt, void *io,
+                             uint64_t t0, const char *method, int no_body) {
   r->app = app;
   r->vt = vt;
   r->io = io;
@@ -1457,41 +1461,80 @@ HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io
   r->no_body = no_body;
   app->held++;
   app->live++;
-  if (out)
-    *out = r;
-  return r;
+}
+
+/* A request that never started: no release, no afterResponse; back to the
+ * pool once nothing holds it (maybe_free: an HTTP adapter's part may). */
+static void never_started(hl_ctx_t *r) {
+  r->io = NULL;
+  r->app->live--;
+  r->refs = 0;
+  r->phase = HL__PH_DONE;
+  maybe_free(r);
+}
+
+/* Start an initialized request through the transport's run() (or its own
+ * resource). A nonzero result: nothing started (see never_started; *out, if
+ * given, cleared), or what run() said after start() ran. */
+static int dispatch_run(hl_ctx_t *r, hl__req_t **out) {
+  const hl__app_io_t *vt = r->vt;
+  int rc;
+  if (vt->run == NULL &&
+      (rc = hl_async_resource_init(r->app->loop, &r->res, "HLAPPREQUEST", HL_DEFAULT_TRIGGER, 0))) {
+    if (out)
+      *out = NULL;
+    never_started(r);
+    return rc;
+  }
+  r->refs++; /* keep r while the transport's run() unwinds */
+  rc = vt->run ? vt->run(r->io, start, r) : hl_async_resource_run(&r->res, start, r);
+  r->refs--;
+  if (rc == HL_ERAISED)
+    rc = 0;
+  if (rc != 0 && !r->started) { /* run() refused (not in the request's context) */
+    if (vt->run == NULL)
+      hl_async_resource_emit_destroy(&r->res);
+    if (out)
+      *out = NULL;
+    never_started(r);
+    return rc;
+  }
+  maybe_free(r);
+  return rc;
 }
 
 int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
                         uint64_t t0) {
-  int rc = 0;
-  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, NULL, 0, &rc);
+  if (app == NULL || vt == NULL || io == NULL)
+    return HL_EINVAL;
+  if (vt_check(app, vt) != 0)
+    return HL_EINVAL;
+  hl_ctx_t *r = hl__pool_get(&app->pool);
   if (r == NULL)
-    return rc;
-  if (vt->run == NULL &&
-      (rc = hl_async_resource_init(app->loop, &r->res, "HLAPPREQUEST", HL_DEFAULT_TRIGGER, 0))) {
-    r->io = NULL; /* never started: no release, no destroy */
-    app->live--;
-    r->refs = 0;
-    r->phase = HL__PH_DONE;
-    maybe_free(r);
-    return rc;
-  }
-  r->refs++; /* keep r while the transport's run() unwinds */
-  rc = vt->run ? vt->run(io, start, r) : hl_async_resource_run(&r->res, start, r);
-  r->refs--;
-  maybe_free(r);
-  return rc == HL_ERAISED ? 0 : rc;
+    return HL_ENOMEM;
+  hl__ctx_reset(r);
+  dispatch_init(r, app, vt, io, t0, NULL, 0);
+  if (out)
+    *out = r;
+  return dispatch_run(r, out);
+}
+
+int hl__app_dispatch_http(hl_ctx_t *r, hl_app_t *app, uint64_t t0) {
+  if (vt_check(app, &hl__app_http_vt) != 0)
+    return HL_EINVAL;
+  dispatch_init(r, app, &hl__app_http_vt, &r->hio, t0, NULL, !r->hio.has_body);
+  return dispatch_run(r, NULL);
 }
 
 /* The HTTP server's request callback (the app's own server, or one the app is
  * attached to), here so that the dispatch and the lane are inline in it: the
- * adapter object (http_io.h), the checks of hl_app_handle(), the close
- * callback's registration and what the dispatch needs in one server call
- * (the server's reading when it parsed the headers, just before calling us:
- * a traced request starts there, one clock reading less; the method and
- * path; the body's announcement), then the lifecycle's start with a direct
- * call (it runs in the request's context already, so no run() hop). */
+ * request with its adapter part (http_io.h: one pooled object), the checks
+ * of hl_app_handle(), the close callback's registration and what the
+ * dispatch needs in one server call (the server's reading when it parsed the
+ * headers, just before calling us: a traced request starts there, one clock
+ * reading less; the method and path; the body's announcement), then the
+ * lifecycle's start with a direct call (it runs in the request's context
+ * already, so no run() hop). */
 HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
                                    hl_http_res_t *res) {
   if (server == NULL || server->data == NULL) {
@@ -1499,13 +1542,14 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
     return;
   }
   hl_app_t *app = server->data;
-  hio_t *io = hl__app_http_io_get(app, res);
-  if (io == NULL)
+  hl_ctx_t *r = hl__app_http_ctx_get(app, res);
+  if (r == NULL)
     return;
+  hio_t *io = &r->hio;
   hl__http_app_begin_t b = {.on_close = hl__app_http_on_close, .close_arg = io};
   int has_body = hl__http_req_app_begin(req, res, &b);
   if (has_body < 0) {
-    hl__app_http_io_drop(io);
+    hl__app_http_ctx_drop(r);
     return;
   }
   io->req = req;
@@ -1520,16 +1564,9 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
     io->body_end = 1;
   }
   io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
-  int rc = 0;
-  hl_ctx_t *r = dispatch_new(app, &hl__app_http_vt, io, &io->areq, b.t0, b.method, !has_body, &rc);
-  if (r == NULL) { /* nothing started: the app will not release */
-    io->areq = NULL;
-    io->released = 1;
-    io->refs--;
-    hl__app_http_answer_500(res);
-    return;
-  }
-  start_in(r, b.path); /* nothing touches r or io after it */
+  /* (the adapter's table is complete: no vt_check) */
+  dispatch_init(r, app, &hl__app_http_vt, io, b.t0, b.method, !has_body);
+  start_in(r, b.path); /* nothing touches r after it */
 }
 
 static void closed_in_ctx(void *arg) {
