@@ -76,17 +76,19 @@ HL_INLINE hl_ctx_t *hl__app_http_ctx_get(hl_app_t *app, hl_http_res_t *res) {
   return r;
 }
 
-/* respond_lines for the lane: the usual case (the app needs no completion,
- * the request had no body, only the server's and the app's references, no
- * file) inline: what hl__app_http_respond_lines() does then (the answer, the
- * server's request let go, the object back to the pool, 2), without its
- * reference count's round trip and the stores nobody reads; anything else
- * through it. */
-HL_INLINE int hl__app_http_lines(void *p, const char *lines, size_t llen, const void *body,
+/* respond_lines for the lane's first and only answer, the client still
+ * there (the lane checked r->closed): the usual case (the app needs no
+ * completion, the request had no body) inline: what
+ * hl__app_http_respond_lines() does then (the answer, the server's request
+ * let go, the adapter's part done, 2), without its reference count's round
+ * trip and the stores nobody reads; anything else through it. What it need
+ * not check there: the client is there, so the server's request is
+ * (io->res) and nothing was reported; nothing was sent before, so no file
+ * (fd, fbuf) and no temporary reference (refs is 2: the server's and the
+ * app's); no body, so no FINISH listener. */
+HL_INLINE int hl__app_http_lines(hio_t *io, const char *lines, size_t llen, const void *body,
                                  size_t len, int early) {
-  hio_t *io = p;
-  if (HL_LIKELY(early && io->res && io->refs == 2 && !io->has_body && !io->reported &&
-                !io->finish_on && io->fd < 0 && io->fbuf == NULL)) {
+  if (HL_LIKELY(early && !io->has_body)) {
     if (hl__http_res_end_lines(io->res, lines, llen, body, len, 1) != 0)
       return 1; /* nothing done */
     /* hl__app_http_io_recycle() without the body buffer's check (no body:
@@ -98,7 +100,7 @@ HL_INLINE int hl__app_http_lines(void *p, const char *lines, size_t llen, const 
       hl__app_http_check_closed(H);
     return 2;
   }
-  return hl__app_http_respond_lines(p, lines, llen, body, len, early);
+  return hl__app_http_respond_lines(io, lines, llen, body, len, early);
 }
 
 #endif

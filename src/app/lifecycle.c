@@ -1077,8 +1077,9 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
   }
   r->stage = HL_STAGE_MAP_RESPONSE;
   r->phase = HL__PH_SEND;
+  const hl__app_io_t *vt = r->vt;
   if (HL_LIKELY(r->resp.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200 &&
-      r->vt->respond_lines && !r->closed) {
+      (vt == &hl__app_http_vt || vt->respond_lines) && !r->closed) {
     /* send_response() and hl__send()'s text case inline (untraced: early
      * unless an afterResponse function waits) */
     r->phase = HL__PH_SEND_WAIT; /* (untraced: no time to forget) */
@@ -1086,14 +1087,14 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
     int early = !(held & (1u << HL_STAGE_AFTER_RESPONSE));
     /* over HTTP: the adapter's usual answer inline (http_io.h) */
     int rc, gone; /* gone: nothing but r's lifecycle holds the object (no resource) */
-    if (r->vt == &hl__app_http_vt) {
+    if (vt == &hl__app_http_vt) {
       rc = hl__app_http_lines(&r->hio, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
                               r->resp.len, early);
       gone = r->hio.refs == 0;
     } else {
-      rc = r->vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
-                                r->resp.len, early);
-      gone = r->vt->run != NULL;
+      rc = vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
+                             r->resp.len, early);
+      gone = vt->run != NULL;
     }
     if (rc == 2 && gone && r->refs == 1 && !r->cleanups && !r->chunks) {
       /* the usual end: sent, done and released, and nothing else holds r:
@@ -1451,11 +1452,20 @@ HL_INLINE void dispatch_init(hl_ctx_t *r, hl_app_t *app, const hl__app_io_t *vt,
   r->io = io;
   r->id = ++app->next_id;
   r->refs = 1; /* the lifecycle's, dropped in finish() */
-  const char *m = method ? method : vt->method(io);
+  const char *m = method;
+  if (m) { /* the HTTP server's: a method name (at least 3 letters and the NUL) */
+    static const char get[4] = "GET";
+    uint32_t w, g;
+    memcpy(&w, m, 4); /* GET, the commonest, with one comparison */
+    memcpy(&g, get, 4);
+    r->mbit = w == g ? HL_GET : hl_method_bit(m);
+  } else {
+    m = vt->method(io);
+    /* GET, the commonest, without a call */
+    r->mbit =
+        m && m[0] == 'G' && m[1] == 'E' && m[2] == 'T' && m[3] == '\0' ? HL_GET : hl_method_bit(m);
+  }
   r->method = m;
-  /* GET, the commonest, without a call */
-  r->mbit =
-      m && m[0] == 'G' && m[1] == 'E' && m[2] == 'T' && m[3] == '\0' ? HL_GET : hl_method_bit(m);
   r->phase = HL__PH_FN_WAIT; /* nothing runs before start() */
   r->t = t0;                 /* start()'s first trace reading, when given (t_ok set there) */
   r->no_body = no_body;
@@ -1546,7 +1556,9 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
   if (r == NULL)
     return;
   hio_t *io = &r->hio;
-  hl__http_app_begin_t b = {.on_close = hl__app_http_on_close, .close_arg = io};
+  hl__http_app_begin_t b; /* (its out fields are all set on success) */
+  b.on_close = hl__app_http_on_close;
+  b.close_arg = io;
   int has_body = hl__http_req_app_begin(req, res, &b);
   if (has_body < 0) {
     hl__app_http_ctx_drop(r);
