@@ -146,19 +146,30 @@ HL_INLINE int hl__match_static(const hl__rnode_t *st, unsigned mbit, hl_route_ma
 /* hl__router_match_str() for a match whose route and n_params are NULL and 0
  * (a request's, after the reset): the path hl__router_match_str() last
  * answered from its static table (the usual case: one hot path) found by
- * comparing the bytes, inline; anything else through it. */
-HL_INLINE void hl__router_match_req(hl_app_t *app, unsigned mbit, const char *path,
-                                    hl_route_match_t *m) {
+ * comparing the bytes, inline: 1, m->route set (m->n_params stays 0, nothing
+ * else written: m->status is read only without a route); anything else
+ * through it: 0. */
+HL_INLINE int hl__router_match_req(hl_app_t *app, unsigned mbit, const char *path,
+                                   hl_route_match_t *m) {
   const hl__static_t *e = app->statics.last;
   if (e) {
     const char *s = e->path;
     size_t n = e->len, k = 0; /* (the path ends at its first NUL: no byte of s) */
     while (k < n && s[k] == path[k])
       k++;
-    if (k == n && path[n] == '\0' && hl__match_static(e->node, mbit, m))
-      return;
+    if (k == n && path[n] == '\0') {
+      const hl__rnode_t *st = e->node; /* hl__match_static() but the status */
+      unsigned b = st->methods & mbit                               ? mbit
+                   : mbit == HL_HEAD && (st->methods & HL_GET) != 0 ? HL_GET
+                                                                    : 0;
+      if (b) {
+        m->route = st->slot[__builtin_ctz(b)].route;
+        return 1;
+      }
+    }
   }
   hl__router_match_str(app, mbit, path, m);
+  return 0;
 }
 
 /* hl_stage_name()'s table (ctx.c), for the lifecycle's hot path */
@@ -201,9 +212,9 @@ struct hl__tsub_s {
 };
 
 typedef enum {
-  HL__PH_STAGE_BEGIN = 0,
+  HL__PH_FN_WAIT = 0, /* (the reset's: nothing runs before start()) */
+  HL__PH_STAGE_BEGIN,
   HL__PH_FN_NEXT,
-  HL__PH_FN_WAIT,
   HL__PH_STAGE_END,
   HL__PH_LOCK,
   HL__PH_BODY_WAIT,

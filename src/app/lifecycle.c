@@ -681,8 +681,10 @@ static void lane_body(hl__req_t *r, int status, const void *data, size_t len);
 
 /* (inline: the lane's and next_stage()'s) */
 HL_INLINE int after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *path) {
-  hl__router_match_req(r->app, r->mbit, path ? path : r->vt->path(r->io), &r->match);
-  if (r->match.route == NULL) {
+  if (HL_LIKELY(hl__router_match_req(r->app, r->mbit, path ? path : r->vt->path(r->io),
+                                      &r->match))) {
+    r->route = r->match.route; /* a static path: no parameters */
+  } else if (r->match.route == NULL) {
     if (r->match.status == 405) {
       static const char *const names[] = {"GET",    "POST", "PUT",    "PATCH",
                                           "DELETE", "HEAD", "OPTIONS"};
@@ -698,10 +700,11 @@ HL_INLINE int after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *pa
       begin_error(r, HL_ENOTFOUND, NULL);
     }
     return 0;
+  } else {
+    r->route = r->match.route;
+    for (size_t i = 0; i < r->match.n_params; i++)
+      r->pdec[i] = NULL; /* decoded on first use (hl_ctx_param) */
   }
-  r->route = r->match.route;
-  for (size_t i = 0; i < r->match.n_params; i++)
-    r->pdec[i] = NULL; /* decoded on first use (hl_ctx_param) */
   r->phase = HL__PH_BODY_WAIT;
   if (HL_LIKELY(r->no_body) && !r->closed) { /* what read_body would answer at once */
     if (body_cb == lane_body) {              /* as lane_body() does inside the lane */
@@ -847,10 +850,8 @@ HL_INLINE void maybe_free_in(hl_ctx_t *r) {
   if (r->refs || r->running || r->phase != HL__PH_DONE)
     return;
   hl_app_t *app = r->app;
-  if (r->cleanups || r->chunks)
+  if (r->cleanups || r->chunks) /* (r->used: the reset clears it) */
     hl__ctx_release_memory(r);
-  else
-    r->used = 0; /* all it would do */
   app->held--;
   if (HL_UNLIKELY(r->hio.refs)) { /* the HTTP adapter's part holds it still */
     r->ctx_done = 1;
@@ -1101,8 +1102,7 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
        * what send_result() and maybe_free_in() do, without the stores to r
        * nobody reads (it goes back to the pool) */
       app->live--;
-      app->held--;
-      r->used = 0;
+      app->held--; /* (r->used: the reset clears it) */
       hl__pool_put(&app->pool, r);
       return;
     }
@@ -1466,7 +1466,7 @@ HL_INLINE void dispatch_init(hl_ctx_t *r, hl_app_t *app, const hl__app_io_t *vt,
         m && m[0] == 'G' && m[1] == 'E' && m[2] == 'T' && m[3] == '\0' ? HL_GET : hl_method_bit(m);
   }
   r->method = m;
-  r->phase = HL__PH_FN_WAIT; /* nothing runs before start() */
+  /* r->phase: HL__PH_FN_WAIT (the reset's), nothing runs before start() */
   r->t = t0;                 /* start()'s first trace reading, when given (t_ok set there) */
   r->no_body = no_body;
   app->held++;
