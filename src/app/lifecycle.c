@@ -681,8 +681,8 @@ static void lane_body(hl__req_t *r, int status, const void *data, size_t len);
 
 /* (inline: the lane's and next_stage()'s) */
 HL_INLINE int after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *path) {
-  if (HL_LIKELY(hl__router_match_req(r->app, r->mbit, path ? path : r->vt->path(r->io),
-                                      &r->match))) {
+  if (HL_LIKELY(
+          hl__router_match_req(r->app, r->mbit, path ? path : r->vt->path(r->io), &r->match))) {
     r->route = r->match.route; /* a static path: no parameters */
   } else if (r->match.route == NULL) {
     if (r->match.status == 405) {
@@ -946,19 +946,22 @@ park:
  * observable, so the lane and the machine give the same answer; the lane saves
  * run()'s dispatch (a phase switch per step) and stage_begin()'s generality. */
 
-/* One function of a stage in the lane, the i-th: 1 when it returned none and
- * the client is still there; 0 when the machine takes over (its state set). */
-HL_INLINE int lane_fn(hl_ctx_t *r, const hl__fn_t *f, unsigned i) {
+/* One function of a stage in the lane, the j-th of the app's list (`rt` 0)
+ * or of the route's (`rt` 1: its index in the stage is r->napp + j): 1 when
+ * it returned none and the client is still there; 0 when the machine takes
+ * over (its state set). The index is found only then: the loop around keeps
+ * fewer values over the call. */
+HL_INLINE int lane_fn(hl_ctx_t *r, const hl__fn_t *f, unsigned j, int rt) {
   /* r->idx is read by nothing while an untraced function runs (the machine
    * and on_value() read it): it is written when they will */
   hl_value_t v = f->fn(r, f->arg);
   if (v.kind != HL_VALUE_NONE) {
-    r->idx = i;
+    r->idx = (rt ? r->napp : 0) + j;
     on_value(r, v); /* r->idx++, the phase */
     if (r->phase != HL__PH_FN_NEXT)
       return 0;
   } else if (HL_UNLIKELY(r->closed)) {
-    r->idx = i + 1;
+    r->idx = (rt ? r->napp : 0) + j + 1;
   }
   return !HL_UNLIKELY(r->closed); /* FN_NEXT or the stage's end: the machine sees `closed` */
 }
@@ -969,21 +972,20 @@ HL_INLINE int lane_fn(hl_ctx_t *r, const hl__fn_t *f, unsigned i) {
 HL_INLINE int lane_stage(hl_ctx_t *r, hl_stage_t s) {
   hl_app_t *app = r->app;
   const hl__fnlist_t *rl = r->route && s != HL_STAGE_REQUEST ? &r->route->stages[s] : NULL;
-  unsigned napp = app->stages[s].n;
-  unsigned total = napp + (rl ? rl->n : 0);
+  unsigned napp = app->stages[s].n, nrl = rl ? rl->n : 0;
   r->stage = s;
   r->napp = napp;
-  r->total = total;
+  r->total = napp + nrl;
   r->phase = HL__PH_FN_NEXT;
   /* the list read at each call: a function may register more (lists only
    * grow, the stage runs the ones it began with) */
-  for (unsigned i = 0; i < napp; i++)
-    if (!lane_fn(r, &app->stages[s].v[i], i))
+  for (unsigned j = 0; j < napp; j++)
+    if (!lane_fn(r, &app->stages[s].v[j], j, 0))
       return 0;
-  for (unsigned i = napp; i < total; i++)
-    if (!lane_fn(r, &rl->v[i - napp], i))
+  for (unsigned j = 0; j < nrl; j++)
+    if (!lane_fn(r, &rl->v[j], j, 1))
       return 0;
-  r->idx = total;
+  r->idx = r->total;
   return 1;
 }
 
@@ -1467,7 +1469,7 @@ HL_INLINE void dispatch_init(hl_ctx_t *r, hl_app_t *app, const hl__app_io_t *vt,
   }
   r->method = m;
   /* r->phase: HL__PH_FN_WAIT (the reset's), nothing runs before start() */
-  r->t = t0;                 /* start()'s first trace reading, when given (t_ok set there) */
+  r->t = t0; /* start()'s first trace reading, when given (t_ok set there) */
   r->no_body = no_body;
   app->held++;
   app->live++;
