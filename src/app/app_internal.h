@@ -257,40 +257,37 @@ struct hl_ctx_s {
   unsigned refs;
   unsigned mbit;
   const char *method; /* the transport's, read once at dispatch (valid until release) */
-  int no_body;        /* the transport said at dispatch: no body (hl_app_http_request) */
-  /* ---- cleared by hl__ctx_reset (from hio.body_cb up to `match`) ---- */
-  hio_t hio; /* over HTTP (io == &hio): the adapter's state */
+  /* ---- cleared by hl__ctx_reset (from hio.body_cb up to match.n_params;
+   * ordered to leave no holes) ---- */
+  hio_t hio; /* over HTTP (io == &hio): the adapter's state; hio.has_body is
+              * 1 for the other transports (they always read a body) */
   void *data;
   /* routing (the match itself is below) */
   hl_route_t *route;
-  /* query (parsed on first use: q and nq are valid once query_done) */
-  int query_done;
   /* body */
   const void *body;
   size_t body_len;
   hl_value_t parsed;
-  /* set */
-  int status;
-  hl_header_t *hdrs;
+  /* set (the header array, hdrs below, is valid to nh; caph 0: none yet) */
   size_t nh, caph;
   /* response and error */
   hl_value_t resp;
-  int err;
   const char *errmsg;
+  int status;
+  int err;
   /* engine */
   hl__phase_t phase;
   hl_stage_t stage;
   unsigned idx, total, napp;
   int stage_err;
-  int builtin_parse; /* index of the built-in parser in the parse stage, or -1 */
-  unsigned running : 1, again : 1, closed : 1, abandoned : 1, handled : 1, in_error : 1,
-      streaming : 1, cut : 1, stream_ref : 1, traced : 1,
-      ctx_done : 1, /* the lifecycle let go; hio.refs still holds the object */
-      started : 1;  /* start() ran (the generic dispatch) */
   int close_status;
   unsigned lock_pending;
+  int t_ok;
+  unsigned running : 1, closed : 1, in_error : 1, streaming : 1, cut : 1, stream_ref : 1,
+      traced : 1, ev_active : 1, query_done : 1, /* the query parsed: q and nq are valid */
+      ctx_done : 1, /* the lifecycle let go; hio.refs still holds the object */
+      started : 1;  /* start() ran (the generic dispatch) */
   hl_promise_t *waiting, *waiting_next;
-  unsigned ev_active : 1;
   /* trace */
   struct hl__st_s *st; /* Server-Timing's record (in the arena), NULL when off */
   /* Header values the app made itself, valid by construction: [0] the
@@ -300,20 +297,21 @@ struct hl_ctx_s {
    * value are one of these pairs (the same pointers) without a second
    * check. */
   const char *own_hv[2];
-  int t_ok;
   /* arena */
   hl__cleanup_t *cleanups;
   hl__chunk_t *chunks;
   size_t used;
+  /* routing: the reset clears match.route, status, allow and n_params (it
+   * ends there), the rest is written by the router; pdec[0..n_params)
+   * cleared after routing */
+  hl_route_match_t match;
   /* ---- not cleared by hl__ctx_reset (over half of the header): each is
    * made valid where it starts to be used ---- */
-  /* routing: match.route and match.n_params are cleared by the reset, the
-   * rest is written by the router; pdec[0..n_params) cleared after routing */
-  hl_route_match_t match;
+  hl_header_t *hdrs; /* (see nh) */
   char *pdec[HL__MAX_PARAMS];
   hl_async_resource_t res; /* when the transport has no run() (hl__app_dispatch_at) */
   uint64_t start;          /* set when a request starts traced */
-  hl__fn_t builtin_fn;     /* valid while builtin_parse >= 0 */
+  hl__fn_t builtin_fn;     /* the parse stage's built-in parser (stage_total) */
   size_t nq;               /* the query's (parse_query) */
   char **q;                /* name, value pairs */
   const char *own_hn[2];   /* (see own_hv) */
@@ -363,15 +361,13 @@ HL_INLINE void hl__zero16(void *p, size_t n) {
     memset((char *)p + n / 16 * 16, 0, n % 16);
 }
 
-/* A request's start: everything from `hio.body_cb` up to the routing match cleared
- * (see hl_ctx_t for the rest; the dispatch sets what comes before), inline
- * in the dispatch. */
+/* A request's start: everything from `hio.body_cb` through the routing
+ * match's n_params cleared (see hl_ctx_t for the rest; the dispatch sets
+ * what comes before), inline in the dispatch. */
 HL_INLINE void hl__ctx_reset(hl_ctx_t *r) {
-  hl__zero16(&r->hio.body_cb, offsetof(hl_ctx_t, match) - offsetof(hl_ctx_t, hio.body_cb));
-  r->match.route = NULL;
-  r->match.n_params = 0;
+  hl__zero16(&r->hio.body_cb, offsetof(hl_ctx_t, match.n_params) + sizeof r->match.n_params -
+                                  offsetof(hl_ctx_t, hio.body_cb));
   r->status = 200;
-  r->builtin_parse = -1;
 }
 void hl__ctx_release_memory(hl_ctx_t *r);
 /* Start the lifecycle of r, reset with its HTTP adapter part set up (io ==

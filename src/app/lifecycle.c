@@ -706,8 +706,8 @@ HL_INLINE int after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *pa
       r->pdec[i] = NULL; /* decoded on first use (hl_ctx_param) */
   }
   r->phase = HL__PH_BODY_WAIT;
-  if (HL_LIKELY(r->no_body) && !r->closed) { /* what read_body would answer at once */
-    if (body_cb == lane_body) {              /* as lane_body() does inside the lane */
+  if (HL_LIKELY(!r->hio.has_body) && !r->closed) { /* what read_body would answer at once */
+    if (body_cb == lane_body) {                    /* as lane_body() does inside the lane */
       r->body = "";
       r->body_len = 0;
       r->stage = HL_STAGE_PARSE;
@@ -1448,7 +1448,7 @@ HL_INLINE int vt_check(hl_app_t *app, const hl__app_io_t *vt) {
 /* A reset request (hl__ctx_reset) set up for the transport's io and linked
  * in; nothing runs yet. `method`: the transport's, when it gave it. */
 HL_INLINE void dispatch_init(hl_ctx_t *r, hl_app_t *app, const hl__app_io_t *vt, void *io,
-                             uint64_t t0, const char *method, int no_body) {
+                             uint64_t t0, const char *method) {
   r->app = app;
   r->vt = vt;
   r->io = io;
@@ -1470,7 +1470,6 @@ HL_INLINE void dispatch_init(hl_ctx_t *r, hl_app_t *app, const hl__app_io_t *vt,
   r->method = m;
   /* r->phase: HL__PH_FN_WAIT (the reset's), nothing runs before start() */
   r->t = t0; /* start()'s first trace reading, when given (t_ok set there) */
-  r->no_body = no_body;
   app->held++;
   app->live++;
 }
@@ -1525,7 +1524,8 @@ int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req
   if (r == NULL)
     return HL_ENOMEM;
   hl__ctx_reset(r);
-  dispatch_init(r, app, vt, io, t0, NULL, 0);
+  dispatch_init(r, app, vt, io, t0, NULL);
+  r->hio.has_body = 1; /* a body to read through the transport (see after_routing) */
   if (out)
     *out = r;
   return dispatch_run(r, out);
@@ -1534,7 +1534,7 @@ int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req
 int hl__app_dispatch_http(hl_ctx_t *r, hl_app_t *app, uint64_t t0) {
   if (vt_check(app, &hl__app_http_vt) != 0)
     return HL_EINVAL;
-  dispatch_init(r, app, &hl__app_http_vt, &r->hio, t0, NULL, !r->hio.has_body);
+  dispatch_init(r, app, &hl__app_http_vt, &r->hio, t0, NULL);
   return dispatch_run(r, NULL);
 }
 
@@ -1579,7 +1579,7 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
   }
   io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
   /* (the adapter's table is complete: no vt_check) */
-  dispatch_init(r, app, &hl__app_http_vt, io, b.t0, b.method, !has_body);
+  dispatch_init(r, app, &hl__app_http_vt, io, b.t0, b.method);
   start_in(r, b.path); /* nothing touches r after it */
 }
 
