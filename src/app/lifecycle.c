@@ -705,18 +705,18 @@ HL_INLINE int after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *pa
     for (size_t i = 0; i < r->match.n_params; i++)
       r->pdec[i] = NULL; /* decoded on first use (hl_ctx_param) */
   }
-  r->phase = HL__PH_BODY_WAIT;
   if (HL_LIKELY(!r->hio.has_body) && !r->closed) { /* what read_body would answer at once */
-    if (body_cb == lane_body) {                    /* as lane_body() does inside the lane */
-      r->body = "";
-      r->body_len = 0;
+    if (body_cb == lane_body) { /* as lane_body() does inside the lane (the reset left body
+                                 * NULL, read as "", and body_len 0) */
       r->stage = HL_STAGE_PARSE;
       r->phase = HL__PH_STAGE_BEGIN;
       return 1;
     }
+    r->phase = HL__PH_BODY_WAIT;
     body_cb(r, 0, "", 0);
     return 0;
   }
+  r->phase = HL__PH_BODY_WAIT;
   int rc = r->vt->read_body(r->io, r, body_cb);
   if (rc != 0 && r->phase == HL__PH_BODY_WAIT)
     begin_error(r, rc, NULL);
@@ -1039,14 +1039,15 @@ HL_INLINE int lane_handle(hl_ctx_t *r) {
 /* (inline in start_in(): the dispatch makes one call for the whole lane) */
 HL_INLINE void lane(hl_ctx_t *r, const char *path) {
   r->running = 1;
-  /* an empty request stage: lane_stage() would only set what the reset did */
-  r->stage = HL_STAGE_REQUEST;
+  /* an empty request stage: lane_stage() would only set what the reset did
+   * (r->stage: the request stage; the dispatch's reset came just before) */
   if (r->app->stage_mask & (1u << HL_STAGE_REQUEST)) {
     if (!lane_stage(r, HL_STAGE_REQUEST))
       goto machine;
     path = NULL; /* functions ran since the dispatch: ask the transport */
   }
-  r->phase = HL__PH_STAGE_END; /* the request stage is over (see next_stage) */
+  /* the request stage is over: after_routing() sets the phase on every way
+   * out (no STAGE_END for the machine to see first) */
   /* 1: routed, no body (the usual); else an error, a body to wait for or
    * to parse, or one that came at once */
   if (!after_routing(r, lane_body, path) &&
@@ -1081,35 +1082,39 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
   r->stage = HL_STAGE_MAP_RESPONSE;
   r->phase = HL__PH_SEND;
   const hl__app_io_t *vt = r->vt;
-  if (HL_LIKELY(r->resp.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200 &&
-      (vt == &hl__app_http_vt || vt->respond_lines) && !r->closed) {
+  if (HL_LIKELY(r->resp.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200 && !r->closed) {
     /* send_response() and hl__send()'s text case inline (untraced: early
      * unless an afterResponse function waits) */
-    r->phase = HL__PH_SEND_WAIT; /* (untraced: no time to forget) */
     const void *body = r->resp.data ? r->resp.data : "";
-    int early = !(held & (1u << HL_STAGE_AFTER_RESPONSE));
-    /* over HTTP: the adapter's usual answer inline (http_io.h) */
-    int rc, gone; /* gone: nothing but r's lifecycle holds the object (no resource) */
-    if (vt == &hl__app_http_vt) {
+    int early = !(held & (1u << HL_STAGE_AFTER_RESPONSE)), rc;
+    /* the usual end (rc 2: sent, done and released) when nothing else holds
+     * r (no resource of its own, the adapter's part done): what
+     * send_result() and maybe_free_in() do, without the stores to r nobody
+     * reads (it goes back to the pool; r->used: the reset clears it) */
+#define LANE_END_FAST(cond)                                                                        \
+  if (rc == 2 && (cond) && r->refs == 1 && !r->cleanups && !r->chunks) {                           \
+    app->live--;                                                                                   \
+    app->held--;                                                                                   \
+    hl__pool_put(&app->pool, r);                                                                   \
+    return;                                                                                        \
+  }
+    if (HL_LIKELY(vt == &hl__app_http_vt)) { /* the adapter's usual answer inline (http_io.h) */
+      r->phase = HL__PH_SEND_WAIT;           /* (untraced: no time to forget) */
       rc = hl__app_http_lines(&r->hio, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
                               r->resp.len, early);
-      gone = r->hio.refs == 0;
-    } else {
+      LANE_END_FAST(r->hio.refs == 0)
+    } else if (vt->respond_lines) {
+      r->phase = HL__PH_SEND_WAIT;
       rc = vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
                              r->resp.len, early);
-      gone = vt->run != NULL;
+      LANE_END_FAST(vt->run != NULL)
+    } else {
+      goto general;
     }
-    if (rc == 2 && gone && r->refs == 1 && !r->cleanups && !r->chunks) {
-      /* the usual end: sent, done and released, and nothing else holds r:
-       * what send_result() and maybe_free_in() do, without the stores to r
-       * nobody reads (it goes back to the pool) */
-      app->live--;
-      app->held--; /* (r->used: the reset clears it) */
-      hl__pool_put(&app->pool, r);
-      return;
-    }
+#undef LANE_END_FAST
     send_result(r, rc == 1 ? hl__send_general(r, 1) : rc);
   } else {
+  general:
     send_response(r);
   }
   if (r->phase == HL__PH_SEND_WAIT || r->phase == HL__PH_DONE) { /* the machine parks here too */
