@@ -267,7 +267,6 @@ struct hl_ctx_s {
   /* body */
   const void *body;
   size_t body_len;
-  hl_value_t parsed;
   /* set (the header array, hdrs below, is valid to nh; caph 0: none yet) */
   size_t nh, caph;
   /* response and error */
@@ -285,9 +284,9 @@ struct hl_ctx_s {
   int t_ok;
   unsigned running : 1, closed : 1, in_error : 1, streaming : 1, cut : 1, stream_ref : 1,
       traced : 1, ev_active : 1, query_done : 1, /* the query parsed: q and nq are valid */
-      ctx_done : 1, /* the lifecycle let go; hio.refs still holds the object */
-      started : 1;  /* start() ran (the generic dispatch) */
-  hl_promise_t *waiting, *waiting_next;
+      parsed_set : 1, /* `parsed` holds the parse stage's value (else none) */
+      ctx_done : 1,   /* the lifecycle let go; hio.refs still holds the object */
+      started : 1;    /* start() ran (the generic dispatch) */
   /* trace */
   struct hl__st_s *st; /* Server-Timing's record (in the arena), NULL when off */
   /* Header values the app made itself, valid by construction: [0] the
@@ -308,6 +307,10 @@ struct hl_ctx_s {
   /* ---- not cleared by hl__ctx_reset (over half of the header): each is
    * made valid where it starts to be used ---- */
   hl_header_t *hdrs; /* (see nh) */
+  hl_value_t parsed; /* valid while parsed_set */
+  /* the promise a function returned (FN_WAIT) and its then()'s: set by
+   * on_value() before its callbacks can come, cleared when abandoned */
+  hl_promise_t *waiting, *waiting_next;
   char *pdec[HL__MAX_PARAMS];
   hl_async_resource_t res; /* when the transport has no run() (hl__app_dispatch_at) */
   uint64_t start;          /* set when a request starts traced */

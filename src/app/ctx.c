@@ -439,11 +439,12 @@ HL_EXPORT const void *hl_ctx_body_raw(const hl_ctx_t *r, size_t *len) {
 }
 
 HL_EXPORT const hl_value_t *hl_ctx_body(const hl_ctx_t *r) {
-  return r ? &r->parsed : NULL;
+  static const hl_value_t none; /* (the reset does not clear `parsed`) */
+  return r ? r->parsed_set ? &r->parsed : &none : NULL;
 }
 
 HL_EXPORT const hl_form_field_t *hl_ctx_form(const hl_ctx_t *r, const char *name) {
-  if (r == NULL || name == NULL || r->parsed.kind != HL_VALUE_FORM)
+  if (r == NULL || name == NULL || !r->parsed_set || r->parsed.kind != HL_VALUE_FORM)
     return NULL;
   const hl_form_t *f = r->parsed.ptr;
   for (size_t i = 0; i < f->n; i++)

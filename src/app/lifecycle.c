@@ -617,6 +617,7 @@ static void on_value(hl_ctx_t *r, hl_value_t v) {
   case HL_STAGE_PARSE:
     if (v.kind != HL_VALUE_NONE) {
       r->parsed = v;
+      r->parsed_set = 1;
       r->cut = 1;
     }
     break;
