@@ -1389,15 +1389,17 @@ machine:
 
 /* ---- the transport's side ------------------------------------------------------------ */
 /* (inline in hl_app_http_request; start() for run()) `path`: the
- * request's path as the transport gave it to the dispatch, or NULL */
-HL_INLINE void start_in(hl_ctx_t *r, const char *path) {
+ * request's path as the transport gave it to the dispatch, or NULL; `t0`: its
+ * clock reading (see hl__app_dispatch_at), 0: none */
+HL_INLINE void start_in(hl_ctx_t *r, const char *path, uint64_t t0) {
   hl_app_t *app = r->app;
   if (!app->traced) { /* (app->ntraces || app->st_on) */
     lane(r, path);
     return;
   }
   r->traced = 1;
-  r->t_ok = r->t != 0; /* the dispatch's t0 (an untraced request reads no time) */
+  r->t = t0; /* the dispatch's reading, if any (an untraced request reads no time) */
+  r->t_ok = t0 != 0;
 #pragma GCC unroll 16
   for (int i = 0; i < HL_STAGE_COUNT; i++) /* no subscription yet: one store each */
     r->sub_first[i].fn = NULL;
@@ -1431,7 +1433,7 @@ HL_INLINE void start_in(hl_ctx_t *r, const char *path) {
 static void start(void *arg) {
   hl_ctx_t *r = arg;
   r->started = 1; /* (dispatch_run: the transport's run() called us) */
-  start_in(r, NULL);
+  start_in(r, NULL, r->t);
 }
 
 int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out) {
@@ -1452,32 +1454,25 @@ HL_INLINE int vt_check(hl_app_t *app, const hl__app_io_t *vt) {
 }
 
 /* A reset request (hl__ctx_reset) set up for the transport's io and linked
- * in; nothing runs yet. `method`: the transport's, when it gave it. */
-HL_INLINE void dispatch_init(hl_ctx_t *r, hl_app_t *app, const hl__app_io_t *vt, void *io,
-                             uint64_t t0, const char *method) {
+ * in; nothing runs yet (r->phase: HL__PH_FN_WAIT, the reset's). The method
+ * and the trace's t0 are the caller's. */
+HL_INLINE void dispatch_init(hl_ctx_t *r, hl_app_t *app, const hl__app_io_t *vt, void *io) {
   r->app = app;
   r->vt = vt;
   r->io = io;
   r->id = ++app->next_id;
   r->refs = 1; /* the lifecycle's, dropped in finish() */
-  const char *m = method;
-  if (m) { /* the HTTP server's: a method name (at least 3 letters and the NUL) */
-    static const char get[4] = "GET";
-    uint32_t w, g;
-    memcpy(&w, m, 4); /* GET, the commonest, with one comparison */
-    memcpy(&g, get, 4);
-    r->mbit = w == g ? HL_GET : hl_method_bit(m);
-  } else {
-    m = vt->method(io);
-    /* GET, the commonest, without a call */
-    r->mbit =
-        m && m[0] == 'G' && m[1] == 'E' && m[2] == 'T' && m[3] == '\0' ? HL_GET : hl_method_bit(m);
-  }
-  r->method = m;
-  /* r->phase: HL__PH_FN_WAIT (the reset's), nothing runs before start() */
-  r->t = t0; /* start()'s first trace reading, when given (t_ok set there) */
   app->held++;
   app->live++;
+}
+
+/* The method through the transport's table (the generic dispatch). */
+static void dispatch_method(hl_ctx_t *r) {
+  const char *m = r->vt->method(r->io);
+  r->method = m;
+  /* GET, the commonest, without a call */
+  r->mbit =
+      m && m[0] == 'G' && m[1] == 'E' && m[2] == 'T' && m[3] == '\0' ? HL_GET : hl_method_bit(m);
 }
 
 /* A request that never started: no release, no afterResponse; back to the
@@ -1530,7 +1525,9 @@ int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req
   if (r == NULL)
     return HL_ENOMEM;
   hl__ctx_reset(r);
-  dispatch_init(r, app, vt, io, t0, NULL);
+  dispatch_init(r, app, vt, io);
+  dispatch_method(r);
+  r->t = t0;           /* start()'s first trace reading, when given */
   r->hio.has_body = 1; /* a body to read through the transport (see after_routing) */
   if (out)
     *out = r;
@@ -1540,7 +1537,9 @@ int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req
 int hl__app_dispatch_http(hl_ctx_t *r, hl_app_t *app, uint64_t t0) {
   if (vt_check(app, &hl__app_http_vt) != 0)
     return HL_EINVAL;
-  dispatch_init(r, app, &hl__app_http_vt, &r->hio, t0, NULL);
+  dispatch_init(r, app, &hl__app_http_vt, &r->hio);
+  dispatch_method(r);
+  r->t = t0;
   return dispatch_run(r, NULL);
 }
 
@@ -1585,8 +1584,15 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
   }
   io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
   /* (the adapter's table is complete: no vt_check) */
-  dispatch_init(r, app, &hl__app_http_vt, io, b.t0, b.method);
-  start_in(r, b.path); /* nothing touches r after it */
+  dispatch_init(r, app, &hl__app_http_vt, io);
+  const char *m = b.method; /* the server's: a method name (3 letters at least, and the NUL) */
+  static const char get[4] = "GET";
+  uint32_t w, g;
+  memcpy(&w, m, 4); /* GET, the commonest, with one comparison */
+  memcpy(&g, get, 4);
+  r->method = m;
+  r->mbit = w == g ? HL_GET : hl_method_bit(m);
+  start_in(r, b.path, b.t0); /* nothing touches r after it */
 }
 
 static void closed_in_ctx(void *arg) {
