@@ -146,19 +146,30 @@ HL_INLINE int hl__match_static(const hl__rnode_t *st, unsigned mbit, hl_route_ma
 /* hl__router_match_str() for a match whose route and n_params are NULL and 0
  * (a request's, after the reset): the path hl__router_match_str() last
  * answered from its static table (the usual case: one hot path) found by
- * comparing the bytes, inline; anything else through it. */
-HL_INLINE void hl__router_match_req(hl_app_t *app, unsigned mbit, const char *path,
-                                    hl_route_match_t *m) {
+ * comparing the bytes, inline: 1, m->route set (m->n_params stays 0, nothing
+ * else written: m->status is read only without a route); anything else
+ * through it: 0. */
+HL_INLINE int hl__router_match_req(hl_app_t *app, unsigned mbit, const char *path,
+                                   hl_route_match_t *m) {
   const hl__static_t *e = app->statics.last;
   if (e) {
     const char *s = e->path;
     size_t n = e->len, k = 0; /* (the path ends at its first NUL: no byte of s) */
     while (k < n && s[k] == path[k])
       k++;
-    if (k == n && path[n] == '\0' && hl__match_static(e->node, mbit, m))
-      return;
+    if (k == n && path[n] == '\0') {
+      const hl__rnode_t *st = e->node; /* hl__match_static() but the status */
+      unsigned b = st->methods & mbit                               ? mbit
+                   : mbit == HL_HEAD && (st->methods & HL_GET) != 0 ? HL_GET
+                                                                    : 0;
+      if (b) {
+        m->route = st->slot[__builtin_ctz(b)].route;
+        return 1;
+      }
+    }
   }
   hl__router_match_str(app, mbit, path, m);
+  return 0;
 }
 
 /* hl_stage_name()'s table (ctx.c), for the lifecycle's hot path */
@@ -201,9 +212,9 @@ struct hl__tsub_s {
 };
 
 typedef enum {
-  HL__PH_STAGE_BEGIN = 0,
+  HL__PH_FN_WAIT = 0, /* (the reset's: nothing runs before start()) */
+  HL__PH_STAGE_BEGIN,
   HL__PH_FN_NEXT,
-  HL__PH_FN_WAIT,
   HL__PH_STAGE_END,
   HL__PH_LOCK,
   HL__PH_BODY_WAIT,
@@ -211,6 +222,29 @@ typedef enum {
   HL__PH_SEND_WAIT,
   HL__PH_DONE
 } hl__phase_t;
+
+/* The HTTP adapter's per-request state (http.c), embedded in the request
+ * (hl_ctx_t.hio): one pooled object per HTTP request. The object goes back to
+ * the app's pool once both its sides are done: the lifecycle's (maybe_free:
+ * ctx_done) and the adapter's (its reference count, `refs`, at 0: the
+ * server's close callback came, the app released it, no file read in
+ * flight). A request of another transport has refs 0 throughout. What the
+ * adapter keeps with the pooled object (its body buffer) and the file
+ * state are in the request's cold part (hio_body ...). */
+typedef struct hio_s {
+  /* ---- set at the request's start (not cleared by the reset) ---- */
+  hl_http_req_t *req; /* NULL once the server's request ended */
+  hl_http_res_t *res;
+  /* ---- cleared by hl__ctx_reset (with the request's part after it) ---- */
+  hl__app_body_cb body_cb;
+  size_t blen;
+  int body_err;
+  unsigned refs;
+  uint8_t body_end, reported, released, head_set, finish_on, has_body;
+  /* respond_file */
+  int fd;
+  char *fbuf;
+} hio_t;
 
 struct hl_ctx_s {
   void *pool_link;
@@ -223,37 +257,36 @@ struct hl_ctx_s {
   unsigned refs;
   unsigned mbit;
   const char *method; /* the transport's, read once at dispatch (valid until release) */
-  int no_body;        /* the transport said at dispatch: no body (hl_app_http_request) */
-  /* ---- cleared by hl__ctx_reset (from here up to `match`) ---- */
+  /* ---- cleared by hl__ctx_reset (from hio.body_cb up to match.n_params;
+   * ordered to leave no holes) ---- */
+  hio_t hio; /* over HTTP (io == &hio): the adapter's state; hio.has_body is
+              * 1 for the other transports (they always read a body) */
   void *data;
   /* routing (the match itself is below) */
   hl_route_t *route;
-  /* query (parsed on first use: q and nq are valid once query_done) */
-  int query_done;
   /* body */
   const void *body;
   size_t body_len;
-  hl_value_t parsed;
-  /* set */
-  int status;
-  hl_header_t *hdrs;
+  /* set (the header array, hdrs below, is valid to nh; caph 0: none yet) */
   size_t nh, caph;
   /* response and error */
   hl_value_t resp;
-  int err;
   const char *errmsg;
+  int status;
+  int err;
   /* engine */
   hl__phase_t phase;
   hl_stage_t stage;
   unsigned idx, total, napp;
   int stage_err;
-  int builtin_parse; /* index of the built-in parser in the parse stage, or -1 */
-  unsigned running : 1, again : 1, closed : 1, abandoned : 1, handled : 1, in_error : 1,
-      streaming : 1, cut : 1, stream_ref : 1, traced : 1;
   int close_status;
   unsigned lock_pending;
-  hl_promise_t *waiting, *waiting_next;
-  unsigned ev_active : 1;
+  int t_ok;
+  unsigned running : 1, closed : 1, in_error : 1, streaming : 1, cut : 1, stream_ref : 1,
+      traced : 1, ev_active : 1, query_done : 1, /* the query parsed: q and nq are valid */
+      parsed_set : 1, /* `parsed` holds the parse stage's value (else none) */
+      ctx_done : 1,   /* the lifecycle let go; hio.refs still holds the object */
+      started : 1;    /* start() ran (the generic dispatch) */
   /* trace */
   struct hl__st_s *st; /* Server-Timing's record (in the arena), NULL when off */
   /* Header values the app made itself, valid by construction: [0] the
@@ -263,23 +296,33 @@ struct hl_ctx_s {
    * value are one of these pairs (the same pointers) without a second
    * check. */
   const char *own_hv[2];
-  int t_ok;
   /* arena */
   hl__cleanup_t *cleanups;
   hl__chunk_t *chunks;
   size_t used;
+  /* routing: the reset clears match.route, status, allow and n_params (it
+   * ends there), the rest is written by the router; pdec[0..n_params)
+   * cleared after routing */
+  hl_route_match_t match;
   /* ---- not cleared by hl__ctx_reset (over half of the header): each is
    * made valid where it starts to be used ---- */
-  /* routing: match.route and match.n_params are cleared by the reset, the
-   * rest is written by the router; pdec[0..n_params) cleared after routing */
-  hl_route_match_t match;
+  hl_header_t *hdrs; /* (see nh) */
+  hl_value_t parsed; /* valid while parsed_set */
+  /* the promise a function returned (FN_WAIT) and its then()'s: set by
+   * on_value() before its callbacks can come, cleared when abandoned */
+  hl_promise_t *waiting, *waiting_next;
   char *pdec[HL__MAX_PARAMS];
   hl_async_resource_t res; /* when the transport has no run() (hl__app_dispatch_at) */
   uint64_t start;          /* set when a request starts traced */
-  hl__fn_t builtin_fn;     /* valid while builtin_parse >= 0 */
+  hl__fn_t builtin_fn;     /* the parse stage's built-in parser (stage_total) */
   size_t nq;               /* the query's (parse_query) */
   char **q;                /* name, value pairs */
   const char *own_hn[2];   /* (see own_hv) */
+  /* the HTTP adapter's: its body buffer (kept with the pooled object up to
+   * BODY_KEEP_MAX, http_io.h) and respond_file's size and offset */
+  char *hio_body;
+  size_t hio_bcap;
+  uint64_t hio_fsize, hio_foff;
   size_t own_hn_len[2], own_hv_len[2];
   /* trace subscriptions: stage s has some when sub_first[s].fn is set
    * (each cleared when a request starts traced); its list starts at
@@ -321,17 +364,19 @@ HL_INLINE void hl__zero16(void *p, size_t n) {
     memset((char *)p + n / 16 * 16, 0, n % 16);
 }
 
-/* A request's start: everything from `data` up to the routing match cleared
- * (see hl_ctx_t for the rest; the dispatch sets what comes before), inline
- * in the dispatch. */
+/* A request's start: everything from `hio.body_cb` through the routing
+ * match's n_params cleared (see hl_ctx_t for the rest; the dispatch sets
+ * what comes before), inline in the dispatch. */
 HL_INLINE void hl__ctx_reset(hl_ctx_t *r) {
-  hl__zero16(&r->data, offsetof(hl_ctx_t, match) - offsetof(hl_ctx_t, data));
-  r->match.route = NULL;
-  r->match.n_params = 0;
+  hl__zero16(&r->hio.body_cb, offsetof(hl_ctx_t, match.n_params) + sizeof r->match.n_params -
+                                  offsetof(hl_ctx_t, hio.body_cb));
   r->status = 200;
-  r->builtin_parse = -1;
 }
 void hl__ctx_release_memory(hl_ctx_t *r);
+/* Start the lifecycle of r, reset with its HTTP adapter part set up (io ==
+ * &r->hio; http.c's hl_app_handle), through the adapter's run(). 0, or an
+ * error with nothing started (then the app will not release the adapter). */
+int hl__app_dispatch_http(hl_ctx_t *r, hl_app_t *app, uint64_t t0);
 int hl__ctx_cleanup(hl_ctx_t *r, void (*fn)(void *), void *p);
 /* Take ownership of what a value holds (a JSON reference), released when the
  * request ends. HL_ENOMEM: it was released at once (do not use the value). */

@@ -184,7 +184,7 @@ static hl_value_t parse_multipart(hl_ctx_t *r, const char *s, size_t n) {
 
 hl_value_t hl__parse_builtin(hl_ctx_t *r) {
   const char *name = r->builtin_fn.name;
-  const char *s = r->body;
+  const char *s = r->body ? r->body : "";
   size_t n = r->body_len;
   if (strcmp(name, "json") == 0) {
     json_error_t e;

@@ -101,6 +101,11 @@ static void route_free(hl_route_t *r) {
   hl__free(r);
 }
 
+static void ctx_free_each(void *obj, void *arg) {
+  (void)arg;
+  hl__free(((hl_ctx_t *)obj)->hio_body); /* the HTTP adapter's body buffer */
+}
+
 HL_EXPORT int hl_app_free(hl_app_t *app) {
   if (app == NULL)
     return HL_EINVAL;
@@ -118,6 +123,7 @@ HL_EXPORT int hl_app_free(hl_app_t *app) {
   for (int s = 0; s < HL_STAGE_COUNT; s++)
     hl__fnlist_free(&app->stages[s]);
   hl__free(app->traces);
+  hl__pool_each(&app->pool, ctx_free_each, NULL);
   hl__pool_destroy(&app->pool);
   hl__free(app);
   return 0;
@@ -433,11 +439,12 @@ HL_EXPORT const void *hl_ctx_body_raw(const hl_ctx_t *r, size_t *len) {
 }
 
 HL_EXPORT const hl_value_t *hl_ctx_body(const hl_ctx_t *r) {
-  return r ? &r->parsed : NULL;
+  static const hl_value_t none; /* (the reset does not clear `parsed`) */
+  return r ? r->parsed_set ? &r->parsed : &none : NULL;
 }
 
 HL_EXPORT const hl_form_field_t *hl_ctx_form(const hl_ctx_t *r, const char *name) {
-  if (r == NULL || name == NULL || r->parsed.kind != HL_VALUE_FORM)
+  if (r == NULL || name == NULL || !r->parsed_set || r->parsed.kind != HL_VALUE_FORM)
     return NULL;
   const hl_form_t *f = r->parsed.ptr;
   for (size_t i = 0; i < f->n; i++)

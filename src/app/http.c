@@ -69,13 +69,18 @@ static void io_unref(hio_t *io) {
     io_put(io);
 }
 
+/* The app's request until it released the adapter, else NULL. */
+HL_INLINE hl__req_t *areq(hio_t *io) {
+  return io->released ? NULL : HIO_CTX(io);
+}
+
 /* Tell the app once that the response is done (0) or the client left. */
 static void report(hio_t *io, int status) {
-  if (io->reported || io->areq == NULL)
+  if (io->reported || io->released)
     return;
   io->reported = 1;
   io->body_cb = NULL;
-  hl__app_io_closed(io->areq, status);
+  hl__app_io_closed(HIO_CTX(io), status);
 }
 
 /* ---- server callbacks (all in the request's context) --------------------------------- */
@@ -83,21 +88,22 @@ static void report(hio_t *io, int status) {
 static void on_data(hl_http_req_t *req, const char *data, size_t len, void *arg) {
   (void)req;
   hio_t *io = arg;
+  hl_ctx_t *r = HIO_CTX(io);
   if (io->body_err || io->reported || io->released)
     return; /* nobody will read it */
-  if (io->blen + len > io->bcap) {
-    size_t cap = io->bcap ? io->bcap : 4096;
+  if (io->blen + len > r->hio_bcap) {
+    size_t cap = r->hio_bcap ? r->hio_bcap : 4096;
     while (cap < io->blen + len)
       cap *= 2;
-    char *nb = hl__realloc(io->body, cap);
+    char *nb = hl__realloc(r->hio_body, cap);
     if (nb == NULL) {
       io->body_err = HL_ENOMEM;
       return;
     }
-    io->body = nb;
-    io->bcap = cap;
+    r->hio_body = nb;
+    r->hio_bcap = cap;
   }
-  memcpy(io->body + io->blen, data, len);
+  memcpy(r->hio_body + io->blen, data, len);
   io->blen += len;
 }
 
@@ -106,9 +112,10 @@ static void on_end(hl_http_req_t *req, void *arg) {
   hio_t *io = arg;
   io->body_end = 1;
   hl__app_body_cb cb = io->body_cb;
-  if (cb && !io->reported && io->areq) {
+  if (cb && !io->reported && !io->released) {
+    hl_ctx_t *r = HIO_CTX(io);
     io->body_cb = NULL;
-    cb(io->areq, io->body_err, io->body ? io->body : "", io->blen);
+    cb(r, io->body_err, r->hio_body ? r->hio_body : "", io->blen);
   }
 }
 
@@ -162,7 +169,8 @@ static int v_read_body(void *p, hl__req_t *req, hl__app_body_cb cb) {
   if (io->req == NULL || io->reported)
     return HL_ECLIENTGONE;
   if (io->body_end) {
-    cb(req, io->body_err, io->body ? io->body : "", io->blen);
+    const char *b = HIO_CTX(io)->hio_body;
+    cb(req, io->body_err, b ? b : "", io->blen);
     return 0;
   }
   io->body_cb = cb;
@@ -173,7 +181,7 @@ static int v_read_body(void *p, hl__req_t *req, hl__app_body_cb cb) {
  * error the headers added here are removed again: nothing is left behind. */
 static int set_head(hio_t *io, int status, const hl_header_t *h, size_t n) {
   int rc = hl__http_res_status_std(io->res, status);
-  const hl__req_t *ar = io->areq;
+  const hl__req_t *ar = areq(io);
   size_t i = 0;
   for (; rc == 0 && i < n; i++) {
     int own = -1; /* a header the app made itself (see hl_ctx_t.own_hv) */
@@ -250,7 +258,6 @@ int hl__app_http_respond_lines(void *p, const char *lines, size_t llen, const vo
       /* 2 is also the app's release: the io_unref() below puts us back in
        * the pool */
       io->released = 1;
-      io->areq = NULL;
       /* the server's (its close callback will not come), the app's and ours */
       if ((io->refs -= 3) == 0)
         io_put(io);
@@ -264,10 +271,10 @@ int hl__app_http_respond_lines(void *p, const char *lines, size_t llen, const vo
 static void file_read_cb(int64_t result, void *arg);
 
 static int file_read_next(hio_t *io) {
-  uint64_t left = io->fsize - io->foff;
+  hl_ctx_t *r = HIO_CTX(io);
+  uint64_t left = r->hio_fsize - r->hio_foff;
   size_t want = left < FILE_CHUNK ? (size_t)left : FILE_CHUNK;
-  int rc =
-      hl_fs_read(io->H->app->loop, io->fd, io->fbuf, want, (int64_t)io->foff, file_read_cb, io);
+  int rc = hl_fs_read(r->app->loop, io->fd, io->fbuf, want, (int64_t)r->hio_foff, file_read_cb, io);
   if (rc == 0)
     io->refs++; /* the read's */
   return rc;
@@ -295,8 +302,9 @@ static void file_read_cb(int64_t result, void *arg) {
   } else if (result <= 0) {
     file_fail(io); /* a read error, or the file shrank */
   } else {
-    io->foff += (uint64_t)result;
-    if (io->foff >= io->fsize) {
+    hl_ctx_t *r = HIO_CTX(io);
+    r->hio_foff += (uint64_t)result;
+    if (r->hio_foff >= r->hio_fsize) {
       hl_http_res_end(io->res, io->fbuf, (size_t)result);
       file_done(io);
     } else if (hl_http_res_write(io->res, io->fbuf, (size_t)result) != 0 ||
@@ -332,17 +340,18 @@ static int v_respond_file(void *p, int status, const hl_header_t *h, size_t n, c
     return rc;
   }
   const char *m = hl_http_req_method(io->req);
+  hl_ctx_t *r = HIO_CTX(io);
   io->fd = fd;
-  io->fsize = (uint64_t)st.st_size;
-  io->foff = 0;
-  if (io->fsize == 0 || (m && strcmp(m, "HEAD") == 0)) { /* nothing to read */
+  r->hio_fsize = (uint64_t)st.st_size;
+  r->hio_foff = 0;
+  if (r->hio_fsize == 0 || (m && strcmp(m, "HEAD") == 0)) { /* nothing to read */
     file_done(io);
     io->refs++;
     rc = hl_http_res_end(io->res, NULL, 0);
     io_unref(io);
     return rc;
   }
-  io->fbuf = hl__malloc(io->fsize < FILE_CHUNK ? (size_t)io->fsize : FILE_CHUNK);
+  io->fbuf = hl__malloc(r->hio_fsize < FILE_CHUNK ? (size_t)r->hio_fsize : FILE_CHUNK);
   if (io->fbuf == NULL || (rc = file_read_next(io)) != 0) {
     file_done(io);
     for (size_t j = 0; j < n; j++)
@@ -393,7 +402,6 @@ static void v_release(void *p) {
   if (io->released)
     return;
   io->released = 1;
-  io->areq = NULL;
   io->body_cb = NULL;
   io_unref(io); /* the app's reference */
 }
@@ -414,15 +422,9 @@ static hl__app_http_t *http_state(hl_app_t *app) {
     if (H == NULL)
       return NULL;
     H->app = app;
-    hl__pool_init(&H->pool, sizeof(hio_t), 32);
     app->http = H;
   }
   return app->http;
-}
-
-static void io_free_each(void *obj, void *arg) {
-  (void)arg;
-  hl__free(((hio_t *)obj)->body);
 }
 
 int hl__app_http_busy(const hl_app_t *app) {
@@ -434,8 +436,6 @@ void hl__app_http_free(hl_app_t *app) {
   hl__app_http_t *H = app->http;
   if (H == NULL)
     return;
-  hl__pool_each(&H->pool, io_free_each, NULL);
-  hl__pool_destroy(&H->pool);
   hl__free(H);
   app->http = NULL;
 }
@@ -449,26 +449,26 @@ void hl__app_http_answer_500(hl_http_res_t *res) {
   hl_http_res_end(res, NULL, 0);
 }
 
-/* The adapter object for a request, reset. NULL: no memory (answered 500). */
-hio_t *hl__app_http_io_new(hl_app_t *app, hl_http_res_t *res) {
+/* A request with its adapter part set up. NULL: no memory (answered 500). */
+hl_ctx_t *hl__app_http_ctx_new(hl_app_t *app, hl_http_res_t *res) {
   hl__app_http_t *H = http_state(app);
-  hio_t *io = H ? hl__pool_get(&H->pool) : NULL;
-  if (io == NULL) {
+  hl_ctx_t *r = H ? hl__pool_get(&app->pool) : NULL;
+  if (r == NULL) {
     hl__app_http_answer_500(res);
     return NULL;
   }
-  /* body and bcap stay (a new object from the pool is all zero) */
-  hl__zero16(&io->areq, sizeof(*io) - offsetof(hio_t, areq));
-  io->H = H;
-  io->fd = -1;
+  hl__ctx_reset(r); /* hio_body and hio_bcap stay (a new object is all zero) */
+  r->app = app;
+  r->hio.fd = -1;
   H->ios++;
-  return io;
+  return r;
 }
 
 /* Back to the pool: the request could not be taken (nothing registered). */
-void hl__app_http_io_drop(hio_t *io) {
-  hl__pool_put(&io->H->pool, io);
-  io->H->ios--;
+void hl__app_http_ctx_drop(hl_ctx_t *r) {
+  hl_app_t *app = r->app;
+  hl__pool_put(&app->pool, r);
+  app->http->ios--;
 }
 
 int hl__app_http_body_on(hio_t *io, hl_http_req_t *req, hl_http_res_t *res, int here) {
@@ -476,7 +476,7 @@ int hl__app_http_body_on(hio_t *io, hl_http_req_t *req, hl_http_res_t *res, int 
   if (rc != 0) {
     if (here)
       hl_http_req_on_close(req, NULL, NULL);
-    hl__app_http_io_drop(io); /* the response's listener slots are full */
+    hl__app_http_ctx_drop(HIO_CTX(io)); /* the response's listener slots are full */
     hl__app_http_answer_500(res);
     return rc;
   }
@@ -500,9 +500,10 @@ HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *re
   if (app == NULL || req == NULL || res == NULL || hl_http_res_req(res) != req ||
       hl_http_res_headers_sent(res))
     return HL_EINVAL;
-  hio_t *io = hl__app_http_io_new(app, res);
-  if (io == NULL)
+  hl_ctx_t *r = hl__app_http_ctx_new(app, res);
+  if (r == NULL)
     return HL_ENOMEM;
+  hio_t *io = &r->hio;
   io->req = req;
   io->res = res;
   int rc;
@@ -514,9 +515,8 @@ HL_EXPORT int hl_app_handle(hl_app_t *app, hl_http_req_t *req, hl_http_res_t *re
   }
   hl_http_req_on_close(req, hl__app_http_on_close, io);
   io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
-  rc = hl__app_dispatch_at(app, &hl__app_http_vt, io, &io->areq, 0);
-  if (rc) { /* nothing started: the app will not release */
-    io->areq = NULL;
+  rc = hl__app_dispatch_http(r, app, 0);
+  if (rc) { /* nothing started: the app will not release (its part waits for the close) */
     io->released = 1;
     io->refs--;
     hl__app_http_answer_500(res);

@@ -11,104 +11,96 @@
 
 #define BODY_KEEP_MAX 65536u /* a body buffer up to this size stays with its pooled object */
 
-typedef struct hio_s hio_t;
-
 struct hl__app_http_s {
   hl_app_t *app;
   hl_http_server_t *srv; /* the app's own server (hl_app_listen), or NULL */
   hl_http_limits_t limits;
   int has_limits;
-  hl__pool_t pool; /* hio_t */
-  unsigned ios;    /* adapter objects not yet back in the pool */
+  unsigned ios; /* HTTP requests whose adapter part (hio_t) is not done yet */
   unsigned closing : 1, srv_closing : 1, notify_pending : 1;
   hl_app_close_cb close_cb;
 };
 
-struct hio_s {
-  void *pool_link;
-  /* ---- set by app_handle (not cleared) ---- */
-  hl__app_http_t *H;
-  hl_http_req_t *req; /* NULL once the server's request ended */
-  hl_http_res_t *res;
-  char *body; /* kept with the pooled object (see io_put) */
-  size_t bcap;
-  uint64_t fsize, foff; /* respond_file's (set there) */
-  /* ---- cleared by app_handle (from areq on) ---- */
-  hl__req_t *areq; /* the app's request until it released us */
-  hl__app_body_cb body_cb;
-  size_t blen;
-  int body_err;
-  unsigned refs;
-  uint8_t body_end, reported, released, head_set, finish_on, has_body;
-  /* respond_file */
-  int fd;
-  char *fbuf;
-};
+/* The request an adapter state is part of (hl_ctx_t.hio). */
+#define HIO_CTX(io) ((hl_ctx_t *)((char *)(io)-offsetof(hl_ctx_t, hio)))
 
 /* the adapter's transport table (http.c) */
 extern const hl__app_io_t hl__app_http_vt;
 void hl__app_http_check_closed(hl__app_http_t *H);
 /* the server's close callback for a request the app took */
 void hl__app_http_on_close(hl_http_req_t *req, int aborted, void *arg);
-/* the adapter object for a request, reset; NULL: no memory (answered 500) */
-hio_t *hl__app_http_io_new(hl_app_t *app, hl_http_res_t *res);
+/* a request with its adapter part set up (reset, no file, counted in
+ * H->ios); NULL: no memory (answered 500) */
+hl_ctx_t *hl__app_http_ctx_new(hl_app_t *app, hl_http_res_t *res);
 /* back to the pool: the request could not be taken (nothing registered) */
-void hl__app_http_io_drop(hio_t *io);
+void hl__app_http_ctx_drop(hl_ctx_t *r);
 /* a request that announced a body: the FINISH listener and the body
- * callbacks; nonzero: failed, io dropped and answered 500 (`here`: the close
- * callback hl__http_req_app_begin() registered removed) */
+ * callbacks; nonzero: failed, the request dropped and answered 500 (`here`:
+ * the close callback hl__http_req_app_begin() registered removed) */
 int hl__app_http_body_on(hio_t *io, hl_http_req_t *req, hl_http_res_t *res, int here);
 void hl__app_http_answer_500(hl_http_res_t *res);
 /* the table's respond_lines (any case) */
 int hl__app_http_respond_lines(void *p, const char *lines, size_t llen, const void *body,
                                size_t len, int early);
 
-/* The last reference went, no file open: back to the pool. */
+/* The adapter's part is done (its last reference went, no file open): the
+ * object back to the pool if the lifecycle let go of it too (ctx_done). */
 HL_INLINE void hl__app_http_io_recycle(hio_t *io) {
-  hl__app_http_t *H = io->H;
-  if (io->bcap > BODY_KEEP_MAX) {
-    hl__free(io->body);
-    io->body = NULL;
-    io->bcap = 0;
+  hl_ctx_t *r = HIO_CTX(io);
+  hl_app_t *app = r->app;
+  hl__app_http_t *H = app->http;
+  io->refs = 0;
+  if (r->hio_bcap > BODY_KEEP_MAX) {
+    hl__free(r->hio_body);
+    r->hio_body = NULL;
+    r->hio_bcap = 0;
   }
-  hl__pool_put(&H->pool, io);
+  if (r->ctx_done)
+    hl__pool_put(&app->pool, r);
   H->ios--;
   if (H->closing && H->ios == 0)
     hl__app_http_check_closed(H);
 }
 
-/* hl__app_http_io_new() inline when the app's HTTP state and a pooled object
- * are there (the usual) */
-HL_INLINE hio_t *hl__app_http_io_get(hl_app_t *app, hl_http_res_t *res) {
+/* hl__app_http_ctx_new() inline when the app's HTTP state and a pooled
+ * object are there (the usual) */
+HL_INLINE hl_ctx_t *hl__app_http_ctx_get(hl_app_t *app, hl_http_res_t *res) {
   hl__app_http_t *H = app->http;
-  hio_t *io;
-  if (HL_UNLIKELY(H == NULL || (io = hl__pool_get(&H->pool)) == NULL))
-    return hl__app_http_io_new(app, res);
-  /* body and bcap stay (a new object from the pool is all zero) */
-  hl__zero16(&io->areq, sizeof(*io) - offsetof(hio_t, areq));
-  io->H = H;
-  io->fd = -1;
+  hl_ctx_t *r;
+  if (HL_UNLIKELY(H == NULL || (r = hl__pool_get(&app->pool)) == NULL))
+    return hl__app_http_ctx_new(app, res);
+  hl__ctx_reset(r); /* hio_body and hio_bcap stay (a new object is all zero) */
+  r->app = app;
+  r->hio.fd = -1;
   H->ios++;
-  return io;
+  return r;
 }
 
-/* respond_lines for the lane: the usual case (the app needs no completion,
- * the request had no body, only the server's and the app's references, no
- * file) inline: what hl__app_http_respond_lines() does then (the answer, the
- * server's request let go, the object back to the pool, 2), without its
- * reference count's round trip and the stores nobody reads; anything else
- * through it. */
-HL_INLINE int hl__app_http_lines(void *p, const char *lines, size_t llen, const void *body,
+/* respond_lines for the lane's first and only answer, the client still
+ * there (the lane checked r->closed): the usual case (the app needs no
+ * completion, the request had no body) inline: what
+ * hl__app_http_respond_lines() does then (the answer, the server's request
+ * let go, the adapter's part done, 2), without its reference count's round
+ * trip and the stores nobody reads; anything else through it. What it need
+ * not check there: the client is there, so the server's request is
+ * (io->res) and nothing was reported; nothing was sent before, so no file
+ * (fd, fbuf) and no temporary reference (refs is 2: the server's and the
+ * app's); no body, so no FINISH listener. */
+HL_INLINE int hl__app_http_lines(hio_t *io, const char *lines, size_t llen, const void *body,
                                  size_t len, int early) {
-  hio_t *io = p;
-  if (HL_LIKELY(early && io->res && io->refs == 2 && !io->has_body && !io->reported &&
-                !io->finish_on && io->fd < 0 && io->fbuf == NULL)) {
+  if (HL_LIKELY(early && !io->has_body)) {
     if (hl__http_res_end_lines(io->res, lines, llen, body, len, 1) != 0)
       return 1; /* nothing done */
-    hl__app_http_io_recycle(io);
+    /* hl__app_http_io_recycle() without the body buffer's check (no body:
+     * as it was at the start) and the pool (the lifecycle holds the object) */
+    hl__app_http_t *H = HIO_CTX(io)->app->http;
+    io->refs = 0;
+    H->ios--;
+    if (H->closing && H->ios == 0)
+      hl__app_http_check_closed(H);
     return 2;
   }
-  return hl__app_http_respond_lines(p, lines, llen, body, len, early);
+  return hl__app_http_respond_lines(io, lines, llen, body, len, early);
 }
 
 #endif

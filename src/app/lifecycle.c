@@ -617,6 +617,7 @@ static void on_value(hl_ctx_t *r, hl_value_t v) {
   case HL_STAGE_PARSE:
     if (v.kind != HL_VALUE_NONE) {
       r->parsed = v;
+      r->parsed_set = 1;
       r->cut = 1;
     }
     break;
@@ -681,8 +682,10 @@ static void lane_body(hl__req_t *r, int status, const void *data, size_t len);
 
 /* (inline: the lane's and next_stage()'s) */
 HL_INLINE int after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *path) {
-  hl__router_match_req(r->app, r->mbit, path ? path : r->vt->path(r->io), &r->match);
-  if (r->match.route == NULL) {
+  if (HL_LIKELY(
+          hl__router_match_req(r->app, r->mbit, path ? path : r->vt->path(r->io), &r->match))) {
+    r->route = r->match.route; /* a static path: no parameters */
+  } else if (r->match.route == NULL) {
     if (r->match.status == 405) {
       static const char *const names[] = {"GET",    "POST", "PUT",    "PATCH",
                                           "DELETE", "HEAD", "OPTIONS"};
@@ -698,22 +701,23 @@ HL_INLINE int after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *pa
       begin_error(r, HL_ENOTFOUND, NULL);
     }
     return 0;
+  } else {
+    r->route = r->match.route;
+    for (size_t i = 0; i < r->match.n_params; i++)
+      r->pdec[i] = NULL; /* decoded on first use (hl_ctx_param) */
   }
-  r->route = r->match.route;
-  for (size_t i = 0; i < r->match.n_params; i++)
-    r->pdec[i] = NULL; /* decoded on first use (hl_ctx_param) */
-  r->phase = HL__PH_BODY_WAIT;
-  if (HL_LIKELY(r->no_body) && !r->closed) { /* what read_body would answer at once */
-    if (body_cb == lane_body) {              /* as lane_body() does inside the lane */
-      r->body = "";
-      r->body_len = 0;
+  if (HL_LIKELY(!r->hio.has_body) && !r->closed) { /* what read_body would answer at once */
+    if (body_cb == lane_body) { /* as lane_body() does inside the lane (the reset left body
+                                 * NULL, read as "", and body_len 0) */
       r->stage = HL_STAGE_PARSE;
       r->phase = HL__PH_STAGE_BEGIN;
       return 1;
     }
+    r->phase = HL__PH_BODY_WAIT;
     body_cb(r, 0, "", 0);
     return 0;
   }
+  r->phase = HL__PH_BODY_WAIT;
   int rc = r->vt->read_body(r->io, r, body_cb);
   if (rc != 0 && r->phase == HL__PH_BODY_WAIT)
     begin_error(r, rc, NULL);
@@ -847,11 +851,13 @@ HL_INLINE void maybe_free_in(hl_ctx_t *r) {
   if (r->refs || r->running || r->phase != HL__PH_DONE)
     return;
   hl_app_t *app = r->app;
-  if (r->cleanups || r->chunks)
+  if (r->cleanups || r->chunks) /* (r->used: the reset clears it) */
     hl__ctx_release_memory(r);
-  else
-    r->used = 0; /* all it would do */
   app->held--;
+  if (HL_UNLIKELY(r->hio.refs)) { /* the HTTP adapter's part holds it still */
+    r->ctx_done = 1;
+    return;
+  }
   hl__pool_put(&app->pool, r);
 }
 
@@ -941,19 +947,22 @@ park:
  * observable, so the lane and the machine give the same answer; the lane saves
  * run()'s dispatch (a phase switch per step) and stage_begin()'s generality. */
 
-/* One function of a stage in the lane, the i-th: 1 when it returned none and
- * the client is still there; 0 when the machine takes over (its state set). */
-HL_INLINE int lane_fn(hl_ctx_t *r, const hl__fn_t *f, unsigned i) {
+/* One function of a stage in the lane, the j-th of the app's list (`rt` 0)
+ * or of the route's (`rt` 1: its index in the stage is r->napp + j): 1 when
+ * it returned none and the client is still there; 0 when the machine takes
+ * over (its state set). The index is found only then: the loop around keeps
+ * fewer values over the call. */
+HL_INLINE int lane_fn(hl_ctx_t *r, const hl__fn_t *f, unsigned j, int rt) {
   /* r->idx is read by nothing while an untraced function runs (the machine
    * and on_value() read it): it is written when they will */
   hl_value_t v = f->fn(r, f->arg);
   if (v.kind != HL_VALUE_NONE) {
-    r->idx = i;
+    r->idx = (rt ? r->napp : 0) + j;
     on_value(r, v); /* r->idx++, the phase */
     if (r->phase != HL__PH_FN_NEXT)
       return 0;
   } else if (HL_UNLIKELY(r->closed)) {
-    r->idx = i + 1;
+    r->idx = (rt ? r->napp : 0) + j + 1;
   }
   return !HL_UNLIKELY(r->closed); /* FN_NEXT or the stage's end: the machine sees `closed` */
 }
@@ -964,21 +973,20 @@ HL_INLINE int lane_fn(hl_ctx_t *r, const hl__fn_t *f, unsigned i) {
 HL_INLINE int lane_stage(hl_ctx_t *r, hl_stage_t s) {
   hl_app_t *app = r->app;
   const hl__fnlist_t *rl = r->route && s != HL_STAGE_REQUEST ? &r->route->stages[s] : NULL;
-  unsigned napp = app->stages[s].n;
-  unsigned total = napp + (rl ? rl->n : 0);
+  unsigned napp = app->stages[s].n, nrl = rl ? rl->n : 0;
   r->stage = s;
   r->napp = napp;
-  r->total = total;
+  r->total = napp + nrl;
   r->phase = HL__PH_FN_NEXT;
   /* the list read at each call: a function may register more (lists only
    * grow, the stage runs the ones it began with) */
-  for (unsigned i = 0; i < napp; i++)
-    if (!lane_fn(r, &app->stages[s].v[i], i))
+  for (unsigned j = 0; j < napp; j++)
+    if (!lane_fn(r, &app->stages[s].v[j], j, 0))
       return 0;
-  for (unsigned i = napp; i < total; i++)
-    if (!lane_fn(r, &rl->v[i - napp], i))
+  for (unsigned j = 0; j < nrl; j++)
+    if (!lane_fn(r, &rl->v[j], j, 1))
       return 0;
-  r->idx = total;
+  r->idx = r->total;
   return 1;
 }
 
@@ -1032,14 +1040,15 @@ HL_INLINE int lane_handle(hl_ctx_t *r) {
 /* (inline in start_in(): the dispatch makes one call for the whole lane) */
 HL_INLINE void lane(hl_ctx_t *r, const char *path) {
   r->running = 1;
-  /* an empty request stage: lane_stage() would only set what the reset did */
-  r->stage = HL_STAGE_REQUEST;
+  /* an empty request stage: lane_stage() would only set what the reset did
+   * (r->stage: the request stage; the dispatch's reset came just before) */
   if (r->app->stage_mask & (1u << HL_STAGE_REQUEST)) {
     if (!lane_stage(r, HL_STAGE_REQUEST))
       goto machine;
     path = NULL; /* functions ran since the dispatch: ask the transport */
   }
-  r->phase = HL__PH_STAGE_END; /* the request stage is over (see next_stage) */
+  /* the request stage is over: after_routing() sets the phase on every way
+   * out (no STAGE_END for the machine to see first) */
   /* 1: routed, no body (the usual); else an error, a body to wait for or
    * to parse, or one that came at once */
   if (!after_routing(r, lane_body, path) &&
@@ -1073,31 +1082,40 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
   }
   r->stage = HL_STAGE_MAP_RESPONSE;
   r->phase = HL__PH_SEND;
-  if (HL_LIKELY(r->resp.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200 &&
-      r->vt->respond_lines && !r->closed) {
+  const hl__app_io_t *vt = r->vt;
+  if (HL_LIKELY(r->resp.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200 && !r->closed) {
     /* send_response() and hl__send()'s text case inline (untraced: early
      * unless an afterResponse function waits) */
-    r->phase = HL__PH_SEND_WAIT; /* (untraced: no time to forget) */
     const void *body = r->resp.data ? r->resp.data : "";
-    int early = !(held & (1u << HL_STAGE_AFTER_RESPONSE));
-    /* over HTTP: the adapter's usual answer inline (http_io.h) */
-    int rc = r->vt == &hl__app_http_vt
-                 ? hl__app_http_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
-                                      r->resp.len, early)
-                 : r->vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
-                                        r->resp.len, early);
-    if (rc == 2 && r->refs == 1 && !r->cleanups && !r->chunks && r->vt->run) {
-      /* the usual end: sent, done and released, and nothing else holds r:
-       * what send_result() and maybe_free_in() do, without the stores to r
-       * nobody reads (it goes back to the pool) */
-      app->live--;
-      app->held--;
-      r->used = 0;
-      hl__pool_put(&app->pool, r);
-      return;
+    int early = !(held & (1u << HL_STAGE_AFTER_RESPONSE)), rc;
+    /* the usual end (rc 2: sent, done and released) when nothing else holds
+     * r (no resource of its own, the adapter's part done): what
+     * send_result() and maybe_free_in() do, without the stores to r nobody
+     * reads (it goes back to the pool; r->used: the reset clears it) */
+#define LANE_END_FAST(cond)                                                                        \
+  if (rc == 2 && (cond) && r->refs == 1 && !r->cleanups && !r->chunks) {                           \
+    app->live--;                                                                                   \
+    app->held--;                                                                                   \
+    hl__pool_put(&app->pool, r);                                                                   \
+    return;                                                                                        \
+  }
+    if (HL_LIKELY(vt == &hl__app_http_vt)) { /* the adapter's usual answer inline (http_io.h) */
+      r->phase = HL__PH_SEND_WAIT;           /* (untraced: no time to forget) */
+      rc = hl__app_http_lines(&r->hio, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
+                              r->resp.len, early);
+      LANE_END_FAST(r->hio.refs == 0)
+    } else if (vt->respond_lines) {
+      r->phase = HL__PH_SEND_WAIT;
+      rc = vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
+                             r->resp.len, early);
+      LANE_END_FAST(vt->run != NULL)
+    } else {
+      goto general;
     }
+#undef LANE_END_FAST
     send_result(r, rc == 1 ? hl__send_general(r, 1) : rc);
   } else {
+  general:
     send_response(r);
   }
   if (r->phase == HL__PH_SEND_WAIT || r->phase == HL__PH_DONE) { /* the machine parks here too */
@@ -1371,15 +1389,17 @@ machine:
 
 /* ---- the transport's side ------------------------------------------------------------ */
 /* (inline in hl_app_http_request; start() for run()) `path`: the
- * request's path as the transport gave it to the dispatch, or NULL */
-HL_INLINE void start_in(hl_ctx_t *r, const char *path) {
+ * request's path as the transport gave it to the dispatch, or NULL; `t0`: its
+ * clock reading (see hl__app_dispatch_at), 0: none */
+HL_INLINE void start_in(hl_ctx_t *r, const char *path, uint64_t t0) {
   hl_app_t *app = r->app;
   if (!app->traced) { /* (app->ntraces || app->st_on) */
     lane(r, path);
     return;
   }
   r->traced = 1;
-  r->t_ok = r->t != 0; /* the dispatch's t0 (an untraced request reads no time) */
+  r->t = t0; /* the dispatch's reading, if any (an untraced request reads no time) */
+  r->t_ok = t0 != 0;
 #pragma GCC unroll 16
   for (int i = 0; i < HL_STAGE_COUNT; i++) /* no subscription yet: one store each */
     r->sub_first[i].fn = NULL;
@@ -1411,87 +1431,127 @@ HL_INLINE void start_in(hl_ctx_t *r, const char *path) {
 }
 
 static void start(void *arg) {
-  start_in(arg, NULL);
+  hl_ctx_t *r = arg;
+  r->started = 1; /* (dispatch_run: the transport's run() called us) */
+  start_in(r, NULL, r->t);
 }
 
 int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out) {
   return hl__app_dispatch_at(app, vt, io, out, 0);
 }
 
-/* The request's object, reset and linked in; NULL on a bad argument (*rc
- * HL_EINVAL) or no memory (HL_ENOMEM). */
-HL_INLINE hl_ctx_t *dispatch_new(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
-                                 uint64_t t0, const char *method, int no_body, int *rc) {
-  if (app == NULL || vt == NULL || io == NULL) {
-    *rc = HL_EINVAL;
-    return NULL;
-  }
-  if (vt != app->vt_ok) { /* a transport's table is const: checked once */
-    if (vt->method == NULL || vt->path == NULL || vt->header == NULL || vt->header_at == NULL ||
-        vt->read_body == NULL || vt->respond == NULL || vt->respond_file == NULL ||
-        vt->stream_start == NULL || vt->stream_write == NULL || vt->stream_end == NULL ||
-        vt->query == NULL) {
-      *rc = HL_EINVAL;
-      return NULL;
-    }
-    app->vt_ok = vt;
-  }
-  hl_ctx_t *r = hl__pool_get(&app->pool);
-  if (r == NULL) {
-    *rc = HL_ENOMEM;
-    return NULL;
-  }
-  hl__ctx_reset(r);
+/* A transport's table is const: checked once per app. 0 or HL_EINVAL. */
+HL_INLINE int vt_check(hl_app_t *app, const hl__app_io_t *vt) {
+  if (HL_LIKELY(vt == app->vt_ok))
+    return 0;
+  if (vt->method == NULL || vt->path == NULL || vt->header == NULL || vt->header_at == NULL ||
+      vt->read_body == NULL || vt->respond == NULL || vt->respond_file == NULL ||
+      vt->stream_start == NULL || vt->stream_write == NULL || vt->stream_end == NULL ||
+      vt->query == NULL)
+    return HL_EINVAL;
+  app->vt_ok = vt;
+  return 0;
+}
+
+/* A reset request (hl__ctx_reset) set up for the transport's io and linked
+ * in; nothing runs yet (r->phase: HL__PH_FN_WAIT, the reset's). The method
+ * and the trace's t0 are the caller's. */
+HL_INLINE void dispatch_init(hl_ctx_t *r, hl_app_t *app, const hl__app_io_t *vt, void *io) {
   r->app = app;
   r->vt = vt;
   r->io = io;
   r->id = ++app->next_id;
   r->refs = 1; /* the lifecycle's, dropped in finish() */
-  const char *m = method ? method : vt->method(io);
+  app->held++;
+  app->live++;
+}
+
+/* The method through the transport's table (the generic dispatch). */
+static void dispatch_method(hl_ctx_t *r) {
+  const char *m = r->vt->method(r->io);
   r->method = m;
   /* GET, the commonest, without a call */
   r->mbit =
       m && m[0] == 'G' && m[1] == 'E' && m[2] == 'T' && m[3] == '\0' ? HL_GET : hl_method_bit(m);
-  r->phase = HL__PH_FN_WAIT; /* nothing runs before start() */
-  r->t = t0;                 /* start()'s first trace reading, when given (t_ok set there) */
-  r->no_body = no_body;
-  app->held++;
-  app->live++;
-  if (out)
-    *out = r;
-  return r;
+}
+
+/* A request that never started: no release, no afterResponse; back to the
+ * pool once nothing holds it (maybe_free: an HTTP adapter's part may). */
+static void never_started(hl_ctx_t *r) {
+  r->io = NULL;
+  r->app->live--;
+  r->refs = 0;
+  r->phase = HL__PH_DONE;
+  maybe_free(r);
+}
+
+/* Start an initialized request through the transport's run() (or its own
+ * resource). A nonzero result: nothing started (see never_started; *out, if
+ * given, cleared), or what run() said after start() ran. */
+static int dispatch_run(hl_ctx_t *r, hl__req_t **out) {
+  const hl__app_io_t *vt = r->vt;
+  int rc;
+  if (vt->run == NULL &&
+      (rc = hl_async_resource_init(r->app->loop, &r->res, "HLAPPREQUEST", HL_DEFAULT_TRIGGER, 0))) {
+    if (out)
+      *out = NULL;
+    never_started(r);
+    return rc;
+  }
+  r->refs++; /* keep r while the transport's run() unwinds */
+  rc = vt->run ? vt->run(r->io, start, r) : hl_async_resource_run(&r->res, start, r);
+  r->refs--;
+  if (rc == HL_ERAISED)
+    rc = 0;
+  if (rc != 0 && !r->started) { /* run() refused (not in the request's context) */
+    if (vt->run == NULL)
+      hl_async_resource_emit_destroy(&r->res);
+    if (out)
+      *out = NULL;
+    never_started(r);
+    return rc;
+  }
+  maybe_free(r);
+  return rc;
 }
 
 int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out,
                         uint64_t t0) {
-  int rc = 0;
-  hl_ctx_t *r = dispatch_new(app, vt, io, out, t0, NULL, 0, &rc);
+  if (app == NULL || vt == NULL || io == NULL)
+    return HL_EINVAL;
+  if (vt_check(app, vt) != 0)
+    return HL_EINVAL;
+  hl_ctx_t *r = hl__pool_get(&app->pool);
   if (r == NULL)
-    return rc;
-  if (vt->run == NULL &&
-      (rc = hl_async_resource_init(app->loop, &r->res, "HLAPPREQUEST", HL_DEFAULT_TRIGGER, 0))) {
-    r->io = NULL; /* never started: no release, no destroy */
-    app->live--;
-    r->refs = 0;
-    r->phase = HL__PH_DONE;
-    maybe_free(r);
-    return rc;
-  }
-  r->refs++; /* keep r while the transport's run() unwinds */
-  rc = vt->run ? vt->run(io, start, r) : hl_async_resource_run(&r->res, start, r);
-  r->refs--;
-  maybe_free(r);
-  return rc == HL_ERAISED ? 0 : rc;
+    return HL_ENOMEM;
+  hl__ctx_reset(r);
+  dispatch_init(r, app, vt, io);
+  dispatch_method(r);
+  r->t = t0;           /* start()'s first trace reading, when given */
+  r->hio.has_body = 1; /* a body to read through the transport (see after_routing) */
+  if (out)
+    *out = r;
+  return dispatch_run(r, out);
+}
+
+int hl__app_dispatch_http(hl_ctx_t *r, hl_app_t *app, uint64_t t0) {
+  if (vt_check(app, &hl__app_http_vt) != 0)
+    return HL_EINVAL;
+  dispatch_init(r, app, &hl__app_http_vt, &r->hio);
+  dispatch_method(r);
+  r->t = t0;
+  return dispatch_run(r, NULL);
 }
 
 /* The HTTP server's request callback (the app's own server, or one the app is
  * attached to), here so that the dispatch and the lane are inline in it: the
- * adapter object (http_io.h), the checks of hl_app_handle(), the close
- * callback's registration and what the dispatch needs in one server call
- * (the server's reading when it parsed the headers, just before calling us:
- * a traced request starts there, one clock reading less; the method and
- * path; the body's announcement), then the lifecycle's start with a direct
- * call (it runs in the request's context already, so no run() hop). */
+ * request with its adapter part (http_io.h: one pooled object), the checks
+ * of hl_app_handle(), the close callback's registration and what the
+ * dispatch needs in one server call (the server's reading when it parsed the
+ * headers, just before calling us: a traced request starts there, one clock
+ * reading less; the method and path; the body's announcement), then the
+ * lifecycle's start with a direct call (it runs in the request's context
+ * already, so no run() hop). */
 HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
                                    hl_http_res_t *res) {
   if (server == NULL || server->data == NULL) {
@@ -1499,13 +1559,16 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
     return;
   }
   hl_app_t *app = server->data;
-  hio_t *io = hl__app_http_io_get(app, res);
-  if (io == NULL)
+  hl_ctx_t *r = hl__app_http_ctx_get(app, res);
+  if (r == NULL)
     return;
-  hl__http_app_begin_t b = {.on_close = hl__app_http_on_close, .close_arg = io};
+  hio_t *io = &r->hio;
+  hl__http_app_begin_t b; /* (its out fields are all set on success) */
+  b.on_close = hl__app_http_on_close;
+  b.close_arg = io;
   int has_body = hl__http_req_app_begin(req, res, &b);
   if (has_body < 0) {
-    hl__app_http_io_drop(io);
+    hl__app_http_ctx_drop(r);
     return;
   }
   io->req = req;
@@ -1520,16 +1583,16 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
     io->body_end = 1;
   }
   io->refs = 2; /* the server's (until its close callback) and the app's (until release) */
-  int rc = 0;
-  hl_ctx_t *r = dispatch_new(app, &hl__app_http_vt, io, &io->areq, b.t0, b.method, !has_body, &rc);
-  if (r == NULL) { /* nothing started: the app will not release */
-    io->areq = NULL;
-    io->released = 1;
-    io->refs--;
-    hl__app_http_answer_500(res);
-    return;
-  }
-  start_in(r, b.path); /* nothing touches r or io after it */
+  /* (the adapter's table is complete: no vt_check) */
+  dispatch_init(r, app, &hl__app_http_vt, io);
+  const char *m = b.method; /* the server's: a method name (3 letters at least, and the NUL) */
+  static const char get[4] = "GET";
+  uint32_t w, g;
+  memcpy(&w, m, 4); /* GET, the commonest, with one comparison */
+  memcpy(&g, get, 4);
+  r->method = m;
+  r->mbit = w == g ? HL_GET : hl_method_bit(m);
+  start_in(r, b.path, b.t0); /* nothing touches r after it */
 }
 
 static void closed_in_ctx(void *arg) {

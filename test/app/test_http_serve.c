@@ -2,13 +2,15 @@
  * HTTP: files (small, larger than one read, empty, HEAD, missing, a
  * directory), a stream written from timers (chunked), a client leaving
  * during a stream, a unix socket, a server of the application's own
- * (hl_app_attach, hl_app_handle from its request callback), and the public
+ * (hl_app_attach, hl_app_handle from its request callback, and from outside
+ * the request's context: refused, answered 500, nothing left held), and the public
  * API's argument and state checks (listen twice, a port in use then a retry,
  * free while listening, close twice, listen again after a close). */
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "http_fixture.h"
+#include "app/http_io.h" /* the app's counts (handle_outside_the_requests_context) */
 
 TestSuite(app_http_serve, .init = fx_setup, .fini = fx_teardown);
 
@@ -269,6 +271,57 @@ Test(app_http_serve, handle_from_own_callback) {
   hl_tc_proc_free(&p);
   cr_assert_eq(hl_http_server_close(&own, on_own_closed), 0);
   hl_tc_wait(&loop, &own_closed);
+}
+
+/* hl_app_handle outside the request's context (from an immediate, after the
+ * server's callback returned): refused (the lifecycle cannot enter the
+ * request's context), the client gets a bare 500, and the request the app
+ * took goes back to the pool once the server lets go of it: the app closes
+ * and frees (fx_teardown) with nothing left in flight. The next request, in
+ * context, is answered from the same pool. */
+static hl_http_req_t *late_req;
+static hl_http_res_t *late_res;
+static int late_rc = 1, late_done;
+static void late_handle(void *arg) {
+  (void)arg;
+  late_rc = hl_app_handle(handle_app, late_req, late_res);
+  late_done = 1;
+}
+static void late_cb(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  (void)s;
+  if (strcmp(hl_http_req_path(req), "/late") != 0) {
+    cr_assert_eq(hl_app_handle(handle_app, req, res), 0);
+    return;
+  }
+  late_req = req;
+  late_res = res;
+  cr_assert_eq(hl_set_immediate(&loop, late_handle, NULL, NULL), 0);
+}
+
+Test(app_http_serve, handle_outside_the_requests_context) {
+  handle_app = app;
+  cr_assert_eq(hl_app_route(app, HL_GET, "/late", "hello", hello, NULL, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/", "hello", hello, NULL, NULL), 0);
+  cr_assert_eq(hl_http_server_init(&loop, &own, late_cb, NULL), 0);
+  cr_assert_eq(hl_http_server_listen(&own, "127.0.0.1", 0, 0), 0);
+  port = hl_http_server_port(&own);
+  hl_tc_proc_t p;
+  char u1[128], u2[128];
+  curl_run(&p, (char *[]){"-o", "/dev/null", "-o", "/dev/null", "-w", "%{http_code} ",
+                          (char *)url_of(u1, sizeof u1, "/late"),
+                          (char *)url_of(u2, sizeof u2, "/"), NULL});
+  cr_assert_eq(late_done, 1);
+  cr_assert_eq(late_rc, HL_ESTATE);
+  cr_assert_str_eq(p.in, "500 200 ", "%s", p.in);
+  hl_tc_proc_free(&p);
+  cr_assert_eq(hl_http_server_close(&own, on_own_closed), 0);
+  hl_tc_wait(&loop, &own_closed);
+  hl_run(&loop, HL_RUN_DEFAULT);
+  /* nothing of the refused request is left: in its lifecycle, held, or
+   * counted by the adapter (fx_teardown then closes and frees the app) */
+  cr_assert_eq(app->live, 0);
+  cr_assert_eq(app->held, 0);
+  cr_assert_eq(app->http->ios, 0);
 }
 
 /* ---- argument and state checks ---- */
