@@ -16,6 +16,9 @@
 
 #define HL__MAX_PARAMS 16
 #define HL__NMETHODS   8
+/* the response header array's first capacity (set_header grows it by doubling;
+ * st_write makes one of this size directly) */
+#define HL__HDR_CAP0 8
 
 typedef struct hl__fn_s {
   hl_app_fn fn;

@@ -494,7 +494,7 @@ static int set_header(hl_ctx_t *r, const char *name, char *v, int copy_name) {
       return 0;
     }
   if (r->nh == r->caph) {
-    size_t cap = r->caph ? r->caph * 2 : 8;
+    size_t cap = r->caph ? r->caph * 2 : HL__HDR_CAP0;
     hl_header_t *h = hl__ctx_alloc_fast(r, cap * sizeof(*h));
     if (h == NULL)
       return HL_ENOMEM;

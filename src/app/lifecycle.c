@@ -1744,14 +1744,14 @@ static void st_write(hl_ctx_t *r) {
   static const char name[] = "Server-Timing";
   int rc;
   if (r->caph == 0) { /* no header set yet (the common case): the array made here, as
-                       * set_header() makes it (8 entries), with this one in it */
-    hl_header_t *h = hl__ctx_alloc_fast(r, 8 * sizeof(*h));
+                       * set_header() makes it, with this one in it */
+    hl_header_t *h = hl__ctx_alloc_fast(r, HL__HDR_CAP0 * sizeof(*h));
     rc = HL_ENOMEM;
     if (h) {
       h[0].name = name;
       h[0].value = buf + 2;
       r->hdrs = h;
-      r->caph = 8;
+      r->caph = HL__HDR_CAP0;
       r->nh = 1;
       rc = 0;
     }
