@@ -141,6 +141,8 @@ static void hl__hk_rebuild(hl__loop_t *L) {
       }
     }
     L->hk_n[f] = n;
+    L->hk1[f].fn = n ? L->hk[f][0].fn : NULL;
+    L->hk1[f].arg = n ? L->hk[f][0].arg : NULL;
     L->hk_slow[f] = (uint8_t)(n > 1) | (uint8_t)(L->hk_edit ? 2 : 0);
   }
 }
@@ -158,9 +160,12 @@ static void hl__noop_event(hl_async_id_t id, void *arg) {
 static void hl__hk_silence(hl__loop_t *L, const hl_hook_t *h) {
   for (int f = 0; f < HL__F_COUNT; f++)
     for (uint32_t i = 0; i < L->hk_n[f]; i++)
-      if (L->hk[f][i].hook == h)
+      if (L->hk[f][i].hook == h) {
         L->hk[f][i].fn =
             f == HL__F_INIT ? (void (*)(void))hl__noop_init : (void (*)(void))hl__noop_event;
+        if (i == 0)
+          L->hk1[f].fn = L->hk[f][0].fn;
+      }
 }
 
 static int hl__index_of(hl_hook_t **arr, uint32_t n, const hl_hook_t *h) {

@@ -150,7 +150,15 @@ struct hl__loop_s {
   /* hot: read on every callback */
   hl__ctx_t cur;
   uint32_t hook_fields[HL__F_COUNT]; /* enabled hooks having each callback */
-  uint32_t depth;                    /* execution stack height */
+  /* Per event, a copy of the first entry's callback and argument (of hk[]):
+   * the inline dispatch calls it without loading the array first. Kept equal
+   * to hk[f][0] by hl__hk_rebuild and hl__hk_silence; read only while
+   * hook_fields[f] != 0. */
+  struct {
+    void (*fn)(void);
+    void *arg;
+  } hk1[HL__F_COUNT];
+  uint32_t depth; /* execution stack height */
   uint32_t stack_cap;
   hl__ctx_t *stack;
   uint32_t npending; /* ticks + microtasks + unhandled rejections + promises to sweep */
@@ -303,9 +311,8 @@ void hl__emit_rest(hl__loop_t *L, int field, hl_async_id_t id);
 void hl__emit_init_rest(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
                         void *resource);
 HL_INLINE void hl__emit_inline(hl__loop_t *L, int field, hl_async_id_t id) {
-  const hl__hk_ent_t *e = L->hk[field];
   L->hook_depth++;
-  ((void (*)(hl_async_id_t, void *))e->fn)(id, e->arg);
+  ((void (*)(hl_async_id_t, void *))L->hk1[field].fn)(id, L->hk1[field].arg);
   L->hook_depth--;
   if (HL_UNLIKELY(L->hk_slow[field]))
     hl__emit_rest(L, field, id);
@@ -314,9 +321,8 @@ HL_INLINE void hl__emit_inline(hl__loop_t *L, int field, hl_async_id_t id) {
 typedef void (*hl__init_fn)(hl_async_id_t, const char *, hl_async_id_t, void *, void *);
 HL_INLINE void hl__emit_init_inline(hl__loop_t *L, hl_async_id_t id, const char *type,
                                     hl_async_id_t trigger, void *resource) {
-  const hl__hk_ent_t *e = L->hk[HL__F_INIT];
   L->hook_depth++;
-  ((hl__init_fn)e->fn)(id, type, trigger, resource, e->arg);
+  ((hl__init_fn)L->hk1[HL__F_INIT].fn)(id, type, trigger, resource, L->hk1[HL__F_INIT].arg);
   L->hook_depth--;
   if (HL_UNLIKELY(L->hk_slow[HL__F_INIT]))
     hl__emit_init_rest(L, id, type, trigger, resource);
@@ -356,15 +362,21 @@ HL_INLINE void hl__dq_push(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t 
 HL_INLINE void hl__async_end(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *pool) {
   hl__frame_t *f = a->frame;
   a->frame = NULL;
-  a->flags = HL__A_DESTROYED; /* (not live; MANUAL is read only while live) */
   hl__frame_release(L, f);
+  /* flags: not live (MANUAL is read only while live); an object of its
+   * owner's queued for its destroy gets its final flags once, in hl__dq_push. */
   if (HL_LIKELY(!L->hook_fields[HL__F_DESTROY])) {
+    a->flags = HL__A_DESTROYED;
     if (pool)
       hl__pool_put(pool, obj);
-  } else if (HL_LIKELY(L->dq_len < L->dq_lim)) { /* batch open, room */
+  } else if (HL_LIKELY(L->dq_len < L->dq_lim) && !pool) { /* batch open, room */
     hl__dq_push(L, a, obj, pool);
   } else {
-    hl__destroy_queue(L, a, obj, pool);
+    a->flags = HL__A_DESTROYED;
+    if (HL_LIKELY(L->dq_len < L->dq_lim))
+      hl__dq_push(L, a, obj, pool);
+    else
+      hl__destroy_queue(L, a, obj, pool);
   }
 }
 
