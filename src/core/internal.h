@@ -150,10 +150,10 @@ struct hl__loop_s {
   /* hot: read on every callback */
   hl__ctx_t cur;
   uint32_t hook_fields[HL__F_COUNT]; /* enabled hooks having each callback */
-  /* Per event, a copy of the first entry's callback and argument (of hk[]):
-   * the inline dispatch calls it without loading the array first. Kept equal
-   * to hk[f][0] by hl__hk_rebuild and hl__hk_silence; read only while
-   * hook_fields[f] != 0. */
+  /* Per event, what the inline dispatch calls: a copy of the only entry's
+   * callback and argument (of hk[f]) when one hook has the event, else a
+   * function of hooks.c calling every entry (argument: the loop). Kept by
+   * hl__hk_rebuild and hl__hk_silence; read only while hook_fields[f] != 0. */
   struct {
     void (*fn)(void);
     void *arg;
@@ -181,11 +181,10 @@ struct hl__loop_s {
   uint32_t n_pend, cap_pend;
   uint8_t has_pend;
   uint8_t hk_edit; /* has_pend || zombies: edits wait for the outermost dispatch */
-  /* Per event: 1 if more than one hook has it, | 2 while hk_edit: what the
-   * inline dispatch tests after the first hook (set by hl__hk_rebuild and
-   * hl__hk_edit_wait). */
-  uint8_t hk_slow[HL__F_COUNT];
   uint32_t pend_fields[HL__F_COUNT]; /* the counters the copy will bring */
+  /* Dispatches running, | HL__HD_EDIT while hk_edit (set by hl__hk_edit_wait,
+   * cleared by the commit): the inline dispatch's decrement then turns
+   * negative, its one test for "edits wait for the outermost return". */
   uint32_t hook_depth;
   hl_hook_t *zombies; /* destroyed during a dispatch */
   /* What a dispatch iterates: per event, the callbacks of the active hooks in
@@ -301,21 +300,20 @@ static inline hl_async_id_t hl__default_trigger(const hl__loop_t *L) {
 }
 
 /* before/after/destroy/promise_resolve to every enabled hook having it, in
- * enable order. The first hook is called inline on the per-callback paths;
- * hk_slow[field] (one load) says whether anything else is to do: a second
- * hook (its calls are out of line, in hl__emit_rest), or hook edits made
- * during a dispatch, applied (hl__hooks_commit) when the outermost one
- * returns. hook_depth counts the dispatches running: enable/disable/destroy
- * inside one edit a copy (hooks.c), and hl_raise inside one is fatal. */
-void hl__emit_rest(hl__loop_t *L, int field, hl_async_id_t id);
-void hl__emit_init_rest(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
-                        void *resource);
+ * enable order: one call, of the only hook having the event or of a function
+ * calling them all (hk1). hook_depth counts the dispatches running:
+ * enable/disable/destroy inside one edit a copy (hooks.c), applied
+ * (hl__hooks_commit) when the outermost one returns, and hl_raise inside one
+ * is fatal. An edit waiting sets HL__HD_EDIT in hook_depth, so the decrement
+ * after the call is the one test: negative, hl__hk_edit_done. */
+#define HL__HD_EDIT    0x80000000u
+#define hl__in_hook(L) (((L)->hook_depth & ~HL__HD_EDIT) != 0)
+void hl__hk_edit_done(hl__loop_t *L);
 HL_INLINE void hl__emit_inline(hl__loop_t *L, int field, hl_async_id_t id) {
   L->hook_depth++;
   ((void (*)(hl_async_id_t, void *))L->hk1[field].fn)(id, L->hk1[field].arg);
-  L->hook_depth--;
-  if (HL_UNLIKELY(L->hk_slow[field]))
-    hl__emit_rest(L, field, id);
+  if (HL_UNLIKELY((int32_t)--L->hook_depth < 0))
+    hl__hk_edit_done(L);
 }
 
 typedef void (*hl__init_fn)(hl_async_id_t, const char *, hl_async_id_t, void *, void *);
@@ -323,9 +321,8 @@ HL_INLINE void hl__emit_init_inline(hl__loop_t *L, hl_async_id_t id, const char 
                                     hl_async_id_t trigger, void *resource) {
   L->hook_depth++;
   ((hl__init_fn)L->hk1[HL__F_INIT].fn)(id, type, trigger, resource, L->hk1[HL__F_INIT].arg);
-  L->hook_depth--;
-  if (HL_UNLIKELY(L->hk_slow[HL__F_INIT]))
-    hl__emit_init_rest(L, id, type, trigger, resource);
+  if (HL_UNLIKELY((int32_t)--L->hook_depth < 0))
+    hl__hk_edit_done(L);
 }
 
 /* Construction: id, trigger, storage frame, init hooks. `trigger` < 0 means the
