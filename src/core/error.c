@@ -135,7 +135,7 @@ HL_EXPORT void hl_raise(hl_loop_t *loop, int code, const char *fmt, ...) {
   if (!L) {
     hl__fatal(NULL, err->message, HL_EXIT_UNCAUGHT);
   }
-  if (L->hook_depth > 0) /* inside a hook callback: always fatal, as Node */
+  if (hl__in_hook(L)) /* inside a hook callback: always fatal, as Node */
     hl__fatal(L, err->message, HL_EXIT_UNCAUGHT);
   if (L->depth == 0) { /* top level: uncaught at once */
     hl__uncaught(L, err, HL__ORIGIN_EXCEPTION, NULL);

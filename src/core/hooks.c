@@ -62,13 +62,12 @@ static void hl__fields_add(hl__loop_t *L, const hl_hook_t *h, int d) {
  * inline dispatch leaves its fast path until then. */
 static void hl__hk_edit_wait(hl__loop_t *L) {
   L->hk_edit = 1;
-  for (int f = 0; f < HL__F_COUNT; f++)
-    L->hk_slow[f] |= 2;
+  L->hook_depth |= HL__HD_EDIT;
 }
 
 /* The array edits go to: the active one, or its copy during a dispatch. */
 static int hl__target(hl__loop_t *L, hl_hook_t ****arr, uint32_t **n, uint32_t **cap) {
-  if (L->hook_depth == 0) {
+  if (!hl__in_hook(L)) {
     *arr = &L->hooks;
     *n = &L->n_hooks;
     *cap = &L->cap_hooks;
@@ -127,6 +126,35 @@ static void (*hl__hk_fn(const hl_hook_t *h, int f))(void) {
   }
 }
 
+/* What the inline dispatch calls when more than one hook has the event
+ * (argument: the loop): every entry, in enable order. The entries do not
+ * change during a dispatch (edits wait; a destroyed hook's become no-ops). */
+static void hl__emit_all_init(hl_async_id_t id, const char *type, hl_async_id_t trigger,
+                              void *resource, void *arg) {
+  hl__loop_t *L = arg;
+  const hl__hk_ent_t *e = L->hk[HL__F_INIT];
+  uint32_t n = L->hk_n[HL__F_INIT];
+  for (uint32_t i = 0; i < n; i++)
+    ((hl__init_fn)e[i].fn)(id, type, trigger, resource, e[i].arg);
+}
+#define HL__EMIT_ALL(name, field)                                                                  \
+  static void name(hl_async_id_t id, void *arg) {                                                  \
+    hl__loop_t *L = arg;                                                                           \
+    const hl__hk_ent_t *e = L->hk[field];                                                          \
+    uint32_t n = L->hk_n[field];                                                                   \
+    for (uint32_t i = 0; i < n; i++)                                                               \
+      ((void (*)(hl_async_id_t, void *))e[i].fn)(id, e[i].arg);                                    \
+  }
+HL__EMIT_ALL(hl__emit_all_before, HL__F_BEFORE)
+HL__EMIT_ALL(hl__emit_all_after, HL__F_AFTER)
+HL__EMIT_ALL(hl__emit_all_destroy, HL__F_DESTROY)
+HL__EMIT_ALL(hl__emit_all_resolve, HL__F_PROMISE_RESOLVE)
+static void (*const hl__emit_all[HL__F_COUNT])(void) = {
+    (void (*)(void))hl__emit_all_init,    (void (*)(void))hl__emit_all_before,
+    (void (*)(void))hl__emit_all_after,   (void (*)(void))hl__emit_all_destroy,
+    (void (*)(void))hl__emit_all_resolve,
+};
+
 /* The active array changed and no dispatch runs: rebuild what dispatch reads. */
 static void hl__hk_rebuild(hl__loop_t *L) {
   for (int f = 0; f < HL__F_COUNT; f++) {
@@ -141,7 +169,13 @@ static void hl__hk_rebuild(hl__loop_t *L) {
       }
     }
     L->hk_n[f] = n;
-    L->hk_slow[f] = (uint8_t)(n > 1) | (uint8_t)(L->hk_edit ? 2 : 0);
+    if (n == 1) {
+      L->hk1[f].fn = L->hk[f][0].fn;
+      L->hk1[f].arg = L->hk[f][0].arg;
+    } else {
+      L->hk1[f].fn = n ? hl__emit_all[f] : NULL;
+      L->hk1[f].arg = L;
+    }
   }
 }
 
@@ -158,9 +192,12 @@ static void hl__noop_event(hl_async_id_t id, void *arg) {
 static void hl__hk_silence(hl__loop_t *L, const hl_hook_t *h) {
   for (int f = 0; f < HL__F_COUNT; f++)
     for (uint32_t i = 0; i < L->hk_n[f]; i++)
-      if (L->hk[f][i].hook == h)
+      if (L->hk[f][i].hook == h) {
         L->hk[f][i].fn =
             f == HL__F_INIT ? (void (*)(void))hl__noop_init : (void (*)(void))hl__noop_event;
+        if (L->hk_n[f] == 1) /* (else hk1 calls the entries) */
+          L->hk1[f].fn = L->hk[f][0].fn;
+      }
 }
 
 static int hl__index_of(hl_hook_t **arr, uint32_t n, const hl_hook_t *h) {
@@ -194,7 +231,7 @@ HL_EXPORT int hl_hook_enable(hl_hook_t *h) {
   }
   (*arr)[(*n)++] = h;
   hl__fields_add(L, h, 1);
-  if (L->hook_depth == 0)
+  if (!hl__in_hook(L))
     hl__hk_rebuild(L);
   return 0;
 }
@@ -214,7 +251,7 @@ HL_EXPORT int hl_hook_disable(hl_hook_t *h) {
   memmove(*arr + i, *arr + i + 1, (*n - (uint32_t)i - 1) * sizeof **arr);
   (*n)--;
   hl__fields_add(L, h, -1);
-  if (L->hook_depth == 0)
+  if (!hl__in_hook(L))
     hl__hk_rebuild(L);
   return 0;
 }
@@ -228,7 +265,7 @@ HL_EXPORT void hl_hook_destroy(hl_hook_t *h) {
   (void)hl_hook_disable(h);
   h->destroyed = 1;
   hl__all_unlink(L, h);
-  if (L->hook_depth > 0) {
+  if (hl__in_hook(L)) {
     hl__hk_silence(L, h);
     h->zombie_next = L->zombies;
     L->zombies = h;
@@ -264,37 +301,14 @@ void hl__hooks_commit(hl__loop_t *L) {
     hl__free(h);
   }
   L->hk_edit = 0;
+  L->hook_depth &= ~HL__HD_EDIT;
   hl__hk_rebuild(L);
 }
 
-/* The rest of a dispatch after the first hook: the later hooks' calls, then
- * the edits made during the dispatch when this was the outermost one. The
- * entries are read again: a hook the first one enabled or disabled changed
- * only the pending copy, not L->hk. */
-void hl__emit_rest(hl__loop_t *L, int field, hl_async_id_t id) {
-  const hl__hk_ent_t *e = L->hk[field];
-  uint32_t n = L->hk_n[field];
-  if (n > 1) {
-    L->hook_depth++;
-    for (uint32_t i = 1; i < n; i++)
-      ((void (*)(hl_async_id_t, void *))e[i].fn)(id, e[i].arg);
-    L->hook_depth--;
-  }
-  if (L->hook_depth == 0 && L->hk_edit)
-    hl__hooks_commit(L);
-}
-
-void hl__emit_init_rest(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
-                        void *resource) {
-  const hl__hk_ent_t *e = L->hk[HL__F_INIT];
-  uint32_t n = L->hk_n[HL__F_INIT];
-  if (n > 1) {
-    L->hook_depth++;
-    for (uint32_t i = 1; i < n; i++)
-      ((hl__init_fn)e[i].fn)(id, type, trigger, resource, e[i].arg);
-    L->hook_depth--;
-  }
-  if (L->hook_depth == 0 && L->hk_edit)
+/* The inline dispatch's decrement turned negative: an edit waits; apply it
+ * if that was the outermost dispatch. */
+void hl__hk_edit_done(hl__loop_t *L) {
+  if (L->hook_depth == HL__HD_EDIT)
     hl__hooks_commit(L);
 }
 

@@ -150,7 +150,15 @@ struct hl__loop_s {
   /* hot: read on every callback */
   hl__ctx_t cur;
   uint32_t hook_fields[HL__F_COUNT]; /* enabled hooks having each callback */
-  uint32_t depth;                    /* execution stack height */
+  /* Per event, what the inline dispatch calls: a copy of the only entry's
+   * callback and argument (of hk[f]) when one hook has the event, else a
+   * function of hooks.c calling every entry (argument: the loop). Kept by
+   * hl__hk_rebuild and hl__hk_silence; read only while hook_fields[f] != 0. */
+  struct {
+    void (*fn)(void);
+    void *arg;
+  } hk1[HL__F_COUNT];
+  uint32_t depth; /* execution stack height */
   uint32_t stack_cap;
   hl__ctx_t *stack;
   uint32_t npending; /* ticks + microtasks + unhandled rejections + promises to sweep */
@@ -173,11 +181,10 @@ struct hl__loop_s {
   uint32_t n_pend, cap_pend;
   uint8_t has_pend;
   uint8_t hk_edit; /* has_pend || zombies: edits wait for the outermost dispatch */
-  /* Per event: 1 if more than one hook has it, | 2 while hk_edit: what the
-   * inline dispatch tests after the first hook (set by hl__hk_rebuild and
-   * hl__hk_edit_wait). */
-  uint8_t hk_slow[HL__F_COUNT];
   uint32_t pend_fields[HL__F_COUNT]; /* the counters the copy will bring */
+  /* Dispatches running, | HL__HD_EDIT while hk_edit (set by hl__hk_edit_wait,
+   * cleared by the commit): the inline dispatch's decrement then turns
+   * negative, its one test for "edits wait for the outermost return". */
   uint32_t hook_depth;
   hl_hook_t *zombies; /* destroyed during a dispatch */
   /* What a dispatch iterates: per event, the callbacks of the active hooks in
@@ -293,33 +300,29 @@ static inline hl_async_id_t hl__default_trigger(const hl__loop_t *L) {
 }
 
 /* before/after/destroy/promise_resolve to every enabled hook having it, in
- * enable order. The first hook is called inline on the per-callback paths;
- * hk_slow[field] (one load) says whether anything else is to do: a second
- * hook (its calls are out of line, in hl__emit_rest), or hook edits made
- * during a dispatch, applied (hl__hooks_commit) when the outermost one
- * returns. hook_depth counts the dispatches running: enable/disable/destroy
- * inside one edit a copy (hooks.c), and hl_raise inside one is fatal. */
-void hl__emit_rest(hl__loop_t *L, int field, hl_async_id_t id);
-void hl__emit_init_rest(hl__loop_t *L, hl_async_id_t id, const char *type, hl_async_id_t trigger,
-                        void *resource);
+ * enable order: one call, of the only hook having the event or of a function
+ * calling them all (hk1). hook_depth counts the dispatches running:
+ * enable/disable/destroy inside one edit a copy (hooks.c), applied
+ * (hl__hooks_commit) when the outermost one returns, and hl_raise inside one
+ * is fatal. An edit waiting sets HL__HD_EDIT in hook_depth, so the decrement
+ * after the call is the one test: negative, hl__hk_edit_done. */
+#define HL__HD_EDIT    0x80000000u
+#define hl__in_hook(L) (((L)->hook_depth & ~HL__HD_EDIT) != 0)
+void hl__hk_edit_done(hl__loop_t *L);
 HL_INLINE void hl__emit_inline(hl__loop_t *L, int field, hl_async_id_t id) {
-  const hl__hk_ent_t *e = L->hk[field];
   L->hook_depth++;
-  ((void (*)(hl_async_id_t, void *))e->fn)(id, e->arg);
-  L->hook_depth--;
-  if (HL_UNLIKELY(L->hk_slow[field]))
-    hl__emit_rest(L, field, id);
+  ((void (*)(hl_async_id_t, void *))L->hk1[field].fn)(id, L->hk1[field].arg);
+  if (HL_UNLIKELY((int32_t)--L->hook_depth < 0))
+    hl__hk_edit_done(L);
 }
 
 typedef void (*hl__init_fn)(hl_async_id_t, const char *, hl_async_id_t, void *, void *);
 HL_INLINE void hl__emit_init_inline(hl__loop_t *L, hl_async_id_t id, const char *type,
                                     hl_async_id_t trigger, void *resource) {
-  const hl__hk_ent_t *e = L->hk[HL__F_INIT];
   L->hook_depth++;
-  ((hl__init_fn)e->fn)(id, type, trigger, resource, e->arg);
-  L->hook_depth--;
-  if (HL_UNLIKELY(L->hk_slow[HL__F_INIT]))
-    hl__emit_init_rest(L, id, type, trigger, resource);
+  ((hl__init_fn)L->hk1[HL__F_INIT].fn)(id, type, trigger, resource, L->hk1[HL__F_INIT].arg);
+  if (HL_UNLIKELY((int32_t)--L->hook_depth < 0))
+    hl__hk_edit_done(L);
 }
 
 /* Construction: id, trigger, storage frame, init hooks. `trigger` < 0 means the
@@ -356,15 +359,21 @@ HL_INLINE void hl__dq_push(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t 
 HL_INLINE void hl__async_end(hl__loop_t *L, hl__async_t *a, void *obj, hl__pool_t *pool) {
   hl__frame_t *f = a->frame;
   a->frame = NULL;
-  a->flags = HL__A_DESTROYED; /* (not live; MANUAL is read only while live) */
   hl__frame_release(L, f);
+  /* flags: not live (MANUAL is read only while live); an object of its
+   * owner's queued for its destroy gets its final flags once, in hl__dq_push. */
   if (HL_LIKELY(!L->hook_fields[HL__F_DESTROY])) {
+    a->flags = HL__A_DESTROYED;
     if (pool)
       hl__pool_put(pool, obj);
-  } else if (HL_LIKELY(L->dq_len < L->dq_lim)) { /* batch open, room */
+  } else if (HL_LIKELY(L->dq_len < L->dq_lim) && !pool) { /* batch open, room */
     hl__dq_push(L, a, obj, pool);
   } else {
-    hl__destroy_queue(L, a, obj, pool);
+    a->flags = HL__A_DESTROYED;
+    if (HL_LIKELY(L->dq_len < L->dq_lim))
+      hl__dq_push(L, a, obj, pool);
+    else
+      hl__destroy_queue(L, a, obj, pool);
   }
 }
 

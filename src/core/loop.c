@@ -275,7 +275,7 @@ void hl__pool_limbo_register(hl__loop_t *L, hl__pool_t *pool) {
 static void hl__destroy_emit(hl__loop_t *L, const hl__destroy_t *q, uint32_t n) {
   const hl__destroy_t *p = q, *end = q + n;
   while (p < end) {
-    if (L->hook_depth == 0 && L->hk_n[HL__F_DESTROY] == 1) {
+    if (!hl__in_hook(L) && L->hk_n[HL__F_DESTROY] == 1) {
       /* The common case, one destroy hook: one dispatch frame for the run of
        * entries, ended early as soon as a hook edit waits to be applied (so
        * edits take effect after the destroy that made them, as usual). */

@@ -877,6 +877,59 @@ Test(hooks, hook_destroy_inside_hook_callback_is_safe) {
   free(hd_killer);
 }
 
+/* The first hook of an event is called inline from a copy of its entry: a
+ * hook destroyed by another one during a dispatch must not be called by an
+ * event emitted inside that dispatch either (here an init, from a before). */
+static hk_t *fk_first;
+static hl_loop_t *fk_loop;
+static int fk_done, fk_mark, fk_nested;
+static void fk_nested_cb(void *arg) {
+  (void)arg;
+  fk_nested++;
+}
+static void fk_second_before(hk_t *h, hl_async_id_t id) {
+  (void)h;
+  (void)id;
+  if (fk_done)
+    return;
+  fk_done = 1;
+  hl_hook_destroy(fk_first->hook); /* (kept alive: a stray call would log its tag) */
+  fk_mark = LOG.n;
+  cr_assert_eq(hl_set_immediate(fk_loop, fk_nested_cb, NULL, NULL), 0); /* init, inline */
+}
+static void fk_cb(void *arg) {
+  (void)arg;
+}
+
+Test(hooks, first_hook_destroyed_during_a_dispatch_misses_nested_events) {
+  hl_loop_t loop;
+  reset_log();
+  cr_assert_eq(hl_loop_init(&loop), 0);
+  fk_loop = &loop;
+  fk_first = calloc(1, sizeof *fk_first);
+  hk_t *second = calloc(1, sizeof *second);
+  cr_assert(fk_first && second);
+  hk_create(&loop, fk_first, 1);
+  hk_create(&loop, second, 2);
+  second->on_before = fk_second_before;
+  cr_assert_eq(hl_hook_enable(fk_first->hook), 0);
+  cr_assert_eq(hl_hook_enable(second->hook), 0);
+  cr_assert_eq(hl_set_immediate(&loop, fk_cb, NULL, NULL), 0);
+  cr_assert_eq(hl_run(&loop, HL_RUN_DEFAULT), 0);
+  cr_assert_eq(fk_done, 1);
+  cr_assert_eq(fk_nested, 1);
+  int nested_init = 0;
+  for (int i = fk_mark; i < LOG.n; i++) {
+    cr_assert_neq(LOG.ev[i].tag, 1, "event %d went to a hook destroyed in this dispatch", i);
+    nested_init += LOG.ev[i].kind == EV_INIT && LOG.ev[i].tag == 2;
+  }
+  cr_assert_eq(nested_init, 1, "the surviving hook saw the nested init");
+  hl_hook_destroy(second->hook);
+  cr_assert_eq(hl_loop_close(&loop), 0);
+  free(second);
+  free(fk_first);
+}
+
 /* ---- the context hooks run in ---------------------------------------------------------- */
 
 /* Node: init runs in the creator's context; before runs after the resource's
