@@ -1092,8 +1092,8 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
      * r (no resource of its own, the adapter's part done): what
      * send_result() and maybe_free_in() do, without the stores to r nobody
      * reads (it goes back to the pool; r->used: the reset clears it) */
-#define LANE_END_FAST(cond)                                                                        \
-  if (rc == 2 && (cond) && r->refs == 1 && !r->cleanups && !r->chunks) {                           \
+#define LANE_END_FAST(cond, done)                                                                  \
+  if (rc == (done) && (cond) && r->refs == 1 && !r->cleanups && !r->chunks) {                      \
     app->live--;                                                                                   \
     app->held--;                                                                                   \
     hl__pool_put(&app->pool, r);                                                                   \
@@ -1103,12 +1103,18 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
       r->phase = HL__PH_SEND_WAIT;           /* (untraced: no time to forget) */
       rc = hl__app_http_lines(&r->hio, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
                               r->resp.len, early);
-      LANE_END_FAST(r->hio.refs == 0)
+      if (rc == 3) { /* the inline case: the adapter's part done, its refs left to us */
+        LANE_END_FAST(1, 3)
+        r->hio.refs = 0;
+        rc = 2;
+      } else {
+        LANE_END_FAST(r->hio.refs == 0, 2)
+      }
     } else if (vt->respond_lines) {
       r->phase = HL__PH_SEND_WAIT;
       rc = vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
                              r->resp.len, early);
-      LANE_END_FAST(vt->run != NULL)
+      LANE_END_FAST(vt->run != NULL, 2)
     } else {
       goto general;
     }
