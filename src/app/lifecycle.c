@@ -680,8 +680,11 @@ static void body_done(hl__req_t *r, int status, const void *data, size_t len) {
 
 static void lane_body(hl__req_t *r, int status, const void *data, size_t len);
 
-/* (inline: the lane's and next_stage()'s) */
-HL_INLINE int after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *path) {
+/* (inline: the lane's and next_stage()'s) `lane`: the untraced lane's call,
+ * which goes on with the next stage that holds functions or the handler (each
+ * sets r->stage and r->phase before anything reads them), so the 1 answer
+ * leaves them as they were. */
+HL_INLINE int after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *path, int lane) {
   if (HL_LIKELY(
           hl__router_match_req(r->app, r->mbit, path ? path : r->vt->path(r->io), &r->match))) {
     r->route = r->match.route; /* a static path: no parameters */
@@ -709,8 +712,10 @@ HL_INLINE int after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *pa
   if (HL_LIKELY(!r->hio.has_body) && !r->closed) { /* what read_body would answer at once */
     if (body_cb == lane_body) { /* as lane_body() does inside the lane (the reset left body
                                  * NULL, read as "", and body_len 0) */
-      r->stage = HL_STAGE_PARSE;
-      r->phase = HL__PH_STAGE_BEGIN;
+      if (!lane) {
+        r->stage = HL_STAGE_PARSE;
+        r->phase = HL__PH_STAGE_BEGIN;
+      }
       return 1;
     }
     r->phase = HL__PH_BODY_WAIT;
@@ -750,7 +755,7 @@ static void next_stage(hl_ctx_t *r) {
     if (r->cut)
       stage_begin(r, HL_STAGE_MAP_RESPONSE);
     else
-      after_routing(r, body_done, NULL);
+      after_routing(r, body_done, NULL, 0);
     break;
   case HL_STAGE_PARSE:
     stage_begin(r, HL_STAGE_TRANSFORM);
@@ -1051,7 +1056,7 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
    * out (no STAGE_END for the machine to see first) */
   /* 1: routed, no body (the usual); else an error, a body to wait for or
    * to parse, or one that came at once */
-  if (!after_routing(r, lane_body, path) &&
+  if (!after_routing(r, lane_body, path, 1) &&
       (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL))
     goto machine;
   /* the stages that hold functions: lists only grow, so a stage empty now
@@ -1372,7 +1377,8 @@ __attribute__((noinline)) static void tlane(hl_ctx_t *r) {
   r->running = 1;
   if (!tl_stage(r, HL_STAGE_REQUEST, rec, st_fns))
     goto machine;
-  after_routing(r, lane_body, NULL); /* the body, if here already: stage PARSE, phase STAGE_BEGIN */
+  /* the body, if here already: stage PARSE, phase STAGE_BEGIN */
+  after_routing(r, lane_body, NULL, 0);
   if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
     goto machine; /* an error, a body to wait for or to parse */
   if (!tl_stage(r, HL_STAGE_PARSE, rec, st_fns) || !tl_stage(r, HL_STAGE_TRANSFORM, rec, st_fns) ||
