@@ -1465,11 +1465,11 @@ HL_INLINE int vt_check(hl_app_t *app, const hl__app_io_t *vt) {
   return 0;
 }
 
-/* A reset request (hl__ctx_reset) set up for the transport's io and linked
- * in; nothing runs yet (r->phase: HL__PH_FN_WAIT, the reset's). The method
- * and the trace's t0 are the caller's. */
+/* A reset request (hl__ctx_reset, r->app set: the HTTP adapter's object
+ * has it from hl__app_http_ctx_get/new) set up for the transport's io and
+ * linked in; nothing runs yet (r->phase: HL__PH_FN_WAIT, the reset's). The
+ * method and the trace's t0 are the caller's. */
 HL_INLINE void dispatch_init(hl_ctx_t *r, hl_app_t *app, const hl__app_io_t *vt, void *io) {
-  r->app = app;
   r->vt = vt;
   r->io = io;
   r->id = ++app->next_id;
@@ -1537,6 +1537,7 @@ int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req
   if (r == NULL)
     return HL_ENOMEM;
   hl__ctx_reset(r);
+  r->app = app;
   dispatch_init(r, app, vt, io);
   dispatch_method(r);
   r->t = t0;           /* start()'s first trace reading, when given */
