@@ -1088,7 +1088,8 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
   r->stage = HL_STAGE_MAP_RESPONSE;
   r->phase = HL__PH_SEND;
   const hl__app_io_t *vt = r->vt;
-  if (HL_LIKELY(r->resp.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200 && !r->closed) {
+  /* (the client is there: lane_handle() and lane_stage() answered 0 else) */
+  if (HL_LIKELY(r->resp.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200) {
     /* send_response() and hl__send()'s text case inline (untraced: early
      * unless an afterResponse function waits) */
     const void *body = r->resp.data ? r->resp.data : "";
