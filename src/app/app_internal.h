@@ -291,16 +291,10 @@ struct hl_ctx_s {
       traced : 1, ev_active : 1, query_done : 1, /* the query parsed: q and nq are valid */
       parsed_set : 1, /* `parsed` holds the parse stage's value (else none) */
       ctx_done : 1,   /* the lifecycle let go; hio.refs still holds the object */
-      started : 1;    /* start() ran (the generic dispatch) */
+      started : 1,    /* start() ran (the generic dispatch) */
+      own_set : 2;    /* bit k: own_hv[k] (and its name) set for this request */
   /* trace */
   struct hl__st_s *st; /* Server-Timing's record (in the arena), NULL when off */
-  /* Header values the app made itself, valid by construction: [0] the
-   * Server-Timing text (tokens, digits, ".;=, "), [1] a built-in default
-   * Content-Type (a literal), each with its name (a literal; own_hn, below,
-   * valid while own_hv is set). The HTTP adapter adds a header whose name and
-   * value are one of these pairs (the same pointers) without a second
-   * check. */
-  const char *own_hv[2];
   /* arena */
   hl__cleanup_t *cleanups;
   hl__chunk_t *chunks;
@@ -322,7 +316,14 @@ struct hl_ctx_s {
   hl__fn_t builtin_fn;     /* the parse stage's built-in parser (stage_total) */
   size_t nq;               /* the query's (parse_query) */
   char **q;                /* name, value pairs */
-  const char *own_hn[2];   /* (see own_hv) */
+  /* Header values the app made itself, valid by construction: [0] the
+   * Server-Timing text (tokens, digits, ".;=, "), [1] a built-in default
+   * Content-Type (a literal), each with its name (a literal), valid while
+   * own_set's bit k is (the reset clears the bits: the pointers are left
+   * out of it). The HTTP adapter adds a header whose name and value are one
+   * of these pairs (the same pointers) without a second check. */
+  const char *own_hv[2];
+  const char *own_hn[2];
   /* the HTTP adapter's: its body buffer (kept with the pooled object up to
    * BODY_KEEP_MAX, http_io.h) and respond_file's size and offset */
   char *hio_body;

@@ -1350,9 +1350,9 @@ static const char tl_st_tail[48] = "\r\n" HL__CT_TEXT_LINE;
 #define TL_ST_TAIL_LEN (2 + sizeof HL__CT_TEXT_LINE - 1)
 HL_INLINE void tl_send(hl_ctx_t *r) {
   const hl_value_t *v = &r->resp;
-  if (v->kind == HL_VALUE_TEXT && r->nh == 1 && r->status == 200 &&
-      r->hdrs[0].value == r->own_hv[0] && r->hdrs[0].name == r->own_hn[0] && r->own_hv[0] &&
-      r->vt->respond_lines && !r->closed) {
+  if (v->kind == HL_VALUE_TEXT && r->nh == 1 && r->status == 200 && (r->own_set & 1) &&
+      r->hdrs[0].value == r->own_hv[0] && r->hdrs[0].name == r->own_hn[0] && r->vt->respond_lines &&
+      !r->closed) {
     size_t vl = r->own_hv_len[0];
     size_t llen = TL_ST_HEAD_LEN + vl + TL_ST_TAIL_LEN;
     char *lines = hl__ctx_alloc_fast(r, llen + sizeof tl_st_tail - TL_ST_TAIL_LEN);
@@ -1777,6 +1777,7 @@ static void st_write(hl_ctx_t *r) {
     r->own_hn_len[0] = sizeof name - 1;
     r->own_hv[0] = buf + 2;
     r->own_hv_len[0] = (size_t)(w - buf - 2);
+    r->own_set |= 1;
   }
 }
 
