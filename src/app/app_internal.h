@@ -276,7 +276,6 @@ struct hl_ctx_s {
   size_t nh, caph;
   /* response and error */
   hl_value_t resp;
-  const char *errmsg;
   int status;
   int err;
   /* engine */
@@ -292,9 +291,8 @@ struct hl_ctx_s {
       parsed_set : 1, /* `parsed` holds the parse stage's value (else none) */
       ctx_done : 1,   /* the lifecycle let go; hio.refs still holds the object */
       started : 1,    /* start() ran (the generic dispatch) */
-      own_set : 2;    /* bit k: own_hv[k] (and its name) set for this request */
-  /* trace */
-  struct hl__st_s *st; /* Server-Timing's record (in the arena), NULL when off */
+      own_set : 2,    /* bit k: own_hv[k] (and its name) set for this request */
+      errmsg_set : 1; /* errmsg set for this request (else none: NULL) */
   /* arena */
   hl__cleanup_t *cleanups;
   hl__chunk_t *chunks;
@@ -324,6 +322,10 @@ struct hl_ctx_s {
    * of these pairs (the same pointers) without a second check. */
   const char *own_hv[2];
   const char *own_hn[2];
+  const char *errmsg; /* valid while errmsg_set (read through hl__ctx_errmsg) */
+  /* trace: Server-Timing's record (in the arena), NULL when off; set when a
+   * request starts traced, read only by a traced one */
+  struct hl__st_s *st;
   /* the HTTP adapter's: its body buffer (kept with the pooled object up to
    * BODY_KEEP_MAX, http_io.h) and respond_file's size and offset */
   char *hio_body;
@@ -359,6 +361,11 @@ static inline int hl__hname_eq(const char *a, const char *b) {
 /* Zero the first n bytes of p (n a constant) with straight 16-byte stores:
  * a constant-size memset of a few hundred bytes becomes a `rep stos`, which
  * costs an instruction per 8 bytes. */
+/* The error message set for this request, or NULL. */
+HL_INLINE const char *hl__ctx_errmsg(const hl_ctx_t *r) {
+  return r->errmsg_set ? r->errmsg : NULL;
+}
+
 HL_INLINE void hl__zero16(void *p, size_t n) {
   typedef char v16 __attribute__((vector_size(16), aligned(1), may_alias));
   v16 z = {0};

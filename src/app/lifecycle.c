@@ -605,6 +605,7 @@ static void on_value(hl_ctx_t *r, hl_value_t v) {
       trace_event_stop(r, code);
     r->stage_err = code;
     r->errmsg = v.data;
+    r->errmsg_set = 1;
     r->phase = HL__PH_STAGE_END;
     return;
   }
@@ -655,10 +656,10 @@ static int default_status(int code) {
 
 static void begin_error(hl_ctx_t *r, int code, const char *msg) {
   r->err = code;
-  if (msg)
-    r->errmsg = msg;
-  else if (r->errmsg == NULL)
-    r->errmsg = hl_strerror(code);
+  if (msg || hl__ctx_errmsg(r) == NULL) {
+    r->errmsg = msg ? msg : hl_strerror(code);
+    r->errmsg_set = 1;
+  }
   r->status = default_status(code);
   stage_begin(r, HL_STAGE_ERROR);
 }
@@ -745,7 +746,7 @@ static void next_stage(hl_ctx_t *r) {
       begin_error(r, r->stage_err, NULL);
     } else { /* the error stage failed itself: the default answer for that error */
       r->status = default_status(r->stage_err);
-      r->resp = hl__error_response(r, r->stage_err, r->errmsg);
+      r->resp = hl__error_response(r, r->stage_err, hl__ctx_errmsg(r));
       r->phase = HL__PH_SEND;
     }
     return;
@@ -777,7 +778,7 @@ static void next_stage(hl_ctx_t *r) {
     break;
   case HL_STAGE_ERROR:
     if (!r->cut)
-      r->resp = hl__error_response(r, r->err, r->errmsg);
+      r->resp = hl__error_response(r, r->err, hl__ctx_errmsg(r));
     r->phase = HL__PH_SEND;
     break;
   default:
@@ -1419,6 +1420,7 @@ HL_INLINE void start_in(hl_ctx_t *r, const char *path, uint64_t t0) {
   /* the trace parameter's start time is also the request stage's begin:
    * only trace functions run in between */
   r->start = tnow(r);
+  r->st = NULL; /* (not cleared by the reset: read by traced requests only) */
   if (app->st_on && (r->st = hl__ctx_alloc_fast(r, sizeof(*r->st))) != NULL) {
     struct hl__st_s *rec = r->st;
     rec->n = 0;
