@@ -110,12 +110,14 @@ struct hl_app_s {
   hl__trace_reg_t *traces;
   unsigned ntraces, cap_traces;
   hl__pool_t pool; /* requests */
+  /* live and held apart: side by side, GCC's vectorizer makes their pair of
+   * increments (a request's start and end) four instructions instead of two */
   unsigned live;   /* requests in their lifecycle */
-  unsigned held;   /* requests not yet back in the pool (for hl_app_free) */
+  unsigned traced; /* ntraces || st_on: requests start traced */
   uint64_t next_id;
   struct hl__app_http_s *http; /* serving over HTTP (http.c), made on first use */
+  unsigned held;               /* requests not yet back in the pool (for hl_app_free) */
   unsigned st_on, st_opts;     /* Server-Timing (lifecycle.c) */
-  unsigned traced;             /* ntraces || st_on: requests start traced */
 };
 
 /* ---- over HTTP (http.c) ---- */
@@ -274,7 +276,6 @@ struct hl_ctx_s {
   size_t nh, caph;
   /* response and error */
   hl_value_t resp;
-  const char *errmsg;
   int status;
   int err;
   /* engine */
@@ -289,16 +290,9 @@ struct hl_ctx_s {
       traced : 1, ev_active : 1, query_done : 1, /* the query parsed: q and nq are valid */
       parsed_set : 1, /* `parsed` holds the parse stage's value (else none) */
       ctx_done : 1,   /* the lifecycle let go; hio.refs still holds the object */
-      started : 1;    /* start() ran (the generic dispatch) */
-  /* trace */
-  struct hl__st_s *st; /* Server-Timing's record (in the arena), NULL when off */
-  /* Header values the app made itself, valid by construction: [0] the
-   * Server-Timing text (tokens, digits, ".;=, "), [1] a built-in default
-   * Content-Type (a literal), each with its name (a literal; own_hn, below,
-   * valid while own_hv is set). The HTTP adapter adds a header whose name and
-   * value are one of these pairs (the same pointers) without a second
-   * check. */
-  const char *own_hv[2];
+      started : 1,    /* start() ran (the generic dispatch) */
+      own_set : 2,    /* bit k: own_hv[k] (and its name) set for this request */
+      errmsg_set : 1; /* errmsg set for this request (else none: NULL) */
   /* arena */
   hl__cleanup_t *cleanups;
   hl__chunk_t *chunks;
@@ -320,7 +314,18 @@ struct hl_ctx_s {
   hl__fn_t builtin_fn;     /* the parse stage's built-in parser (stage_total) */
   size_t nq;               /* the query's (parse_query) */
   char **q;                /* name, value pairs */
-  const char *own_hn[2];   /* (see own_hv) */
+  /* Header values the app made itself, valid by construction: [0] the
+   * Server-Timing text (tokens, digits, ".;=, "), [1] a built-in default
+   * Content-Type (a literal), each with its name (a literal), valid while
+   * own_set's bit k is (the reset clears the bits: the pointers are left
+   * out of it). The HTTP adapter adds a header whose name and value are one
+   * of these pairs (the same pointers) without a second check. */
+  const char *own_hv[2];
+  const char *own_hn[2];
+  const char *errmsg; /* valid while errmsg_set (read through hl__ctx_errmsg) */
+  /* trace: Server-Timing's record (in the arena), NULL when off; set when a
+   * request starts traced, read only by a traced one */
+  struct hl__st_s *st;
   /* the HTTP adapter's: its body buffer (kept with the pooled object up to
    * BODY_KEEP_MAX, http_io.h) and respond_file's size and offset */
   char *hio_body;
@@ -356,6 +361,11 @@ static inline int hl__hname_eq(const char *a, const char *b) {
 /* Zero the first n bytes of p (n a constant) with straight 16-byte stores:
  * a constant-size memset of a few hundred bytes becomes a `rep stos`, which
  * costs an instruction per 8 bytes. */
+/* The error message set for this request, or NULL. */
+HL_INLINE const char *hl__ctx_errmsg(const hl_ctx_t *r) {
+  return r->errmsg_set ? r->errmsg : NULL;
+}
+
 HL_INLINE void hl__zero16(void *p, size_t n) {
   typedef char v16 __attribute__((vector_size(16), aligned(1), may_alias));
   v16 z = {0};

@@ -247,6 +247,7 @@ static hl_header_t *headers(hl_ctx_t *r, const char *ctype, int own, size_t own_
       r->own_hn_len[1] = sizeof name - 1;
       r->own_hv[1] = ctype;
       r->own_hv_len[1] = own_len;
+      r->own_set |= 2;
     }
     return h;
   }
@@ -284,6 +285,7 @@ static hl_header_t *headers(hl_ctx_t *r, const char *ctype, int own, size_t own_
       r->own_hn_len[1] = sizeof name - 1;
       r->own_hv[1] = ctype;
       r->own_hv_len[1] = own_len;
+      r->own_set |= 2;
     }
   }
   *n = k;

@@ -527,6 +527,6 @@ HL_EXPORT const hl_value_t *hl_ctx_response(const hl_ctx_t *r) {
 
 HL_EXPORT int hl_ctx_error(const hl_ctx_t *r, const char **message) {
   if (message)
-    *message = r ? r->errmsg : NULL;
+    *message = r ? hl__ctx_errmsg(r) : NULL;
   return r ? r->err : 0;
 }

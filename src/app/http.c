@@ -186,7 +186,8 @@ static int set_head(hio_t *io, int status, const hl_header_t *h, size_t n) {
   for (; rc == 0 && i < n; i++) {
     int own = -1; /* a header the app made itself (see hl_ctx_t.own_hv) */
     for (int k = 0; ar && k < 2; k++)
-      if (h[i].value == ar->own_hv[k] && h[i].name == ar->own_hn[k] && h[i].value)
+      if (((ar->own_set >> k) & 1) && h[i].value == ar->own_hv[k] && h[i].name == ar->own_hn[k] &&
+          h[i].value)
         own = k;
     rc = own >= 0 ? hl__http_res_add_header_trusted(io->res, h[i].name, ar->own_hn_len[own],
                                                     h[i].value, ar->own_hv_len[own])

@@ -85,20 +85,22 @@ HL_INLINE hl_ctx_t *hl__app_http_ctx_get(hl_app_t *app, hl_http_res_t *res) {
  * not check there: the client is there, so the server's request is
  * (io->res) and nothing was reported; nothing was sent before, so no file
  * (fd, fbuf) and no temporary reference (refs is 2: the server's and the
- * app's); no body, so no FINISH listener. */
+ * app's); no body, so no FINISH listener. That case answers 3: 2's
+ * meaning, io->refs left as it was (2) for the caller to clear. */
 HL_INLINE int hl__app_http_lines(hio_t *io, const char *lines, size_t llen, const void *body,
                                  size_t len, int early) {
   if (HL_LIKELY(early && !io->has_body)) {
     if (hl__http_res_end_lines(io->res, lines, llen, body, len, 1) != 0)
       return 1; /* nothing done */
     /* hl__app_http_io_recycle() without the body buffer's check (no body:
-     * as it was at the start) and the pool (the lifecycle holds the object) */
+     * as it was at the start), the pool (the lifecycle holds the object) and
+     * io->refs (3: the caller clears it, or puts the object back in the pool,
+     * whose reset clears it) */
     hl__app_http_t *H = HIO_CTX(io)->app->http;
-    io->refs = 0;
     H->ios--;
     if (H->closing && H->ios == 0)
       hl__app_http_check_closed(H);
-    return 2;
+    return 3;
   }
   return hl__app_http_respond_lines(io, lines, llen, body, len, early);
 }

@@ -605,6 +605,7 @@ static void on_value(hl_ctx_t *r, hl_value_t v) {
       trace_event_stop(r, code);
     r->stage_err = code;
     r->errmsg = v.data;
+    r->errmsg_set = 1;
     r->phase = HL__PH_STAGE_END;
     return;
   }
@@ -655,10 +656,10 @@ static int default_status(int code) {
 
 static void begin_error(hl_ctx_t *r, int code, const char *msg) {
   r->err = code;
-  if (msg)
-    r->errmsg = msg;
-  else if (r->errmsg == NULL)
-    r->errmsg = hl_strerror(code);
+  if (msg || hl__ctx_errmsg(r) == NULL) {
+    r->errmsg = msg ? msg : hl_strerror(code);
+    r->errmsg_set = 1;
+  }
   r->status = default_status(code);
   stage_begin(r, HL_STAGE_ERROR);
 }
@@ -680,8 +681,11 @@ static void body_done(hl__req_t *r, int status, const void *data, size_t len) {
 
 static void lane_body(hl__req_t *r, int status, const void *data, size_t len);
 
-/* (inline: the lane's and next_stage()'s) */
-HL_INLINE int after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *path) {
+/* (inline: the lane's and next_stage()'s) `lane`: the untraced lane's call,
+ * which goes on with the next stage that holds functions or the handler (each
+ * sets r->stage and r->phase before anything reads them), so the 1 answer
+ * leaves them as they were. */
+HL_INLINE int after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *path, int lane) {
   if (HL_LIKELY(
           hl__router_match_req(r->app, r->mbit, path ? path : r->vt->path(r->io), &r->match))) {
     r->route = r->match.route; /* a static path: no parameters */
@@ -709,8 +713,10 @@ HL_INLINE int after_routing(hl_ctx_t *r, hl__app_body_cb body_cb, const char *pa
   if (HL_LIKELY(!r->hio.has_body) && !r->closed) { /* what read_body would answer at once */
     if (body_cb == lane_body) { /* as lane_body() does inside the lane (the reset left body
                                  * NULL, read as "", and body_len 0) */
-      r->stage = HL_STAGE_PARSE;
-      r->phase = HL__PH_STAGE_BEGIN;
+      if (!lane) {
+        r->stage = HL_STAGE_PARSE;
+        r->phase = HL__PH_STAGE_BEGIN;
+      }
       return 1;
     }
     r->phase = HL__PH_BODY_WAIT;
@@ -740,7 +746,7 @@ static void next_stage(hl_ctx_t *r) {
       begin_error(r, r->stage_err, NULL);
     } else { /* the error stage failed itself: the default answer for that error */
       r->status = default_status(r->stage_err);
-      r->resp = hl__error_response(r, r->stage_err, r->errmsg);
+      r->resp = hl__error_response(r, r->stage_err, hl__ctx_errmsg(r));
       r->phase = HL__PH_SEND;
     }
     return;
@@ -750,7 +756,7 @@ static void next_stage(hl_ctx_t *r) {
     if (r->cut)
       stage_begin(r, HL_STAGE_MAP_RESPONSE);
     else
-      after_routing(r, body_done, NULL);
+      after_routing(r, body_done, NULL, 0);
     break;
   case HL_STAGE_PARSE:
     stage_begin(r, HL_STAGE_TRANSFORM);
@@ -772,7 +778,7 @@ static void next_stage(hl_ctx_t *r) {
     break;
   case HL_STAGE_ERROR:
     if (!r->cut)
-      r->resp = hl__error_response(r, r->err, r->errmsg);
+      r->resp = hl__error_response(r, r->err, hl__ctx_errmsg(r));
     r->phase = HL__PH_SEND;
     break;
   default:
@@ -1051,7 +1057,7 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
    * out (no STAGE_END for the machine to see first) */
   /* 1: routed, no body (the usual); else an error, a body to wait for or
    * to parse, or one that came at once */
-  if (!after_routing(r, lane_body, path) &&
+  if (!after_routing(r, lane_body, path, 1) &&
       (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL))
     goto machine;
   /* the stages that hold functions: lists only grow, so a stage empty now
@@ -1083,7 +1089,8 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
   r->stage = HL_STAGE_MAP_RESPONSE;
   r->phase = HL__PH_SEND;
   const hl__app_io_t *vt = r->vt;
-  if (HL_LIKELY(r->resp.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200 && !r->closed) {
+  /* (the client is there: lane_handle() and lane_stage() answered 0 else) */
+  if (HL_LIKELY(r->resp.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200) {
     /* send_response() and hl__send()'s text case inline (untraced: early
      * unless an afterResponse function waits) */
     const void *body = r->resp.data ? r->resp.data : "";
@@ -1092,8 +1099,8 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
      * r (no resource of its own, the adapter's part done): what
      * send_result() and maybe_free_in() do, without the stores to r nobody
      * reads (it goes back to the pool; r->used: the reset clears it) */
-#define LANE_END_FAST(cond)                                                                        \
-  if (rc == 2 && (cond) && r->refs == 1 && !r->cleanups && !r->chunks) {                           \
+#define LANE_END_FAST(cond, done)                                                                  \
+  if (rc == (done) && (cond) && r->refs == 1 && !r->cleanups && !r->chunks) {                      \
     app->live--;                                                                                   \
     app->held--;                                                                                   \
     hl__pool_put(&app->pool, r);                                                                   \
@@ -1103,12 +1110,18 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
       r->phase = HL__PH_SEND_WAIT;           /* (untraced: no time to forget) */
       rc = hl__app_http_lines(&r->hio, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
                               r->resp.len, early);
-      LANE_END_FAST(r->hio.refs == 0)
+      if (rc == 3) { /* the inline case: the adapter's part done, its refs left to us */
+        LANE_END_FAST(1, 3)
+        r->hio.refs = 0;
+        rc = 2;
+      } else {
+        LANE_END_FAST(r->hio.refs == 0, 2)
+      }
     } else if (vt->respond_lines) {
       r->phase = HL__PH_SEND_WAIT;
       rc = vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
                              r->resp.len, early);
-      LANE_END_FAST(vt->run != NULL)
+      LANE_END_FAST(vt->run != NULL, 2)
     } else {
       goto general;
     }
@@ -1338,9 +1351,9 @@ static const char tl_st_tail[48] = "\r\n" HL__CT_TEXT_LINE;
 #define TL_ST_TAIL_LEN (2 + sizeof HL__CT_TEXT_LINE - 1)
 HL_INLINE void tl_send(hl_ctx_t *r) {
   const hl_value_t *v = &r->resp;
-  if (v->kind == HL_VALUE_TEXT && r->nh == 1 && r->status == 200 &&
-      r->hdrs[0].value == r->own_hv[0] && r->hdrs[0].name == r->own_hn[0] && r->own_hv[0] &&
-      r->vt->respond_lines && !r->closed) {
+  if (v->kind == HL_VALUE_TEXT && r->nh == 1 && r->status == 200 && (r->own_set & 1) &&
+      r->hdrs[0].value == r->own_hv[0] && r->hdrs[0].name == r->own_hn[0] && r->vt->respond_lines &&
+      !r->closed) {
     size_t vl = r->own_hv_len[0];
     size_t llen = TL_ST_HEAD_LEN + vl + TL_ST_TAIL_LEN;
     char *lines = hl__ctx_alloc_fast(r, llen + sizeof tl_st_tail - TL_ST_TAIL_LEN);
@@ -1366,7 +1379,8 @@ __attribute__((noinline)) static void tlane(hl_ctx_t *r) {
   r->running = 1;
   if (!tl_stage(r, HL_STAGE_REQUEST, rec, st_fns))
     goto machine;
-  after_routing(r, lane_body, NULL); /* the body, if here already: stage PARSE, phase STAGE_BEGIN */
+  /* the body, if here already: stage PARSE, phase STAGE_BEGIN */
+  after_routing(r, lane_body, NULL, 0);
   if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
     goto machine; /* an error, a body to wait for or to parse */
   if (!tl_stage(r, HL_STAGE_PARSE, rec, st_fns) || !tl_stage(r, HL_STAGE_TRANSFORM, rec, st_fns) ||
@@ -1406,6 +1420,7 @@ HL_INLINE void start_in(hl_ctx_t *r, const char *path, uint64_t t0) {
   /* the trace parameter's start time is also the request stage's begin:
    * only trace functions run in between */
   r->start = tnow(r);
+  r->st = NULL; /* (not cleared by the reset: read by traced requests only) */
   if (app->st_on && (r->st = hl__ctx_alloc_fast(r, sizeof(*r->st))) != NULL) {
     struct hl__st_s *rec = r->st;
     rec->n = 0;
@@ -1453,11 +1468,11 @@ HL_INLINE int vt_check(hl_app_t *app, const hl__app_io_t *vt) {
   return 0;
 }
 
-/* A reset request (hl__ctx_reset) set up for the transport's io and linked
- * in; nothing runs yet (r->phase: HL__PH_FN_WAIT, the reset's). The method
- * and the trace's t0 are the caller's. */
+/* A reset request (hl__ctx_reset, r->app set: the HTTP adapter's object
+ * has it from hl__app_http_ctx_get/new) set up for the transport's io and
+ * linked in; nothing runs yet (r->phase: HL__PH_FN_WAIT, the reset's). The
+ * method and the trace's t0 are the caller's. */
 HL_INLINE void dispatch_init(hl_ctx_t *r, hl_app_t *app, const hl__app_io_t *vt, void *io) {
-  r->app = app;
   r->vt = vt;
   r->io = io;
   r->id = ++app->next_id;
@@ -1525,6 +1540,7 @@ int hl__app_dispatch_at(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req
   if (r == NULL)
     return HL_ENOMEM;
   hl__ctx_reset(r);
+  r->app = app;
   dispatch_init(r, app, vt, io);
   dispatch_method(r);
   r->t = t0;           /* start()'s first trace reading, when given */
@@ -1763,6 +1779,7 @@ static void st_write(hl_ctx_t *r) {
     r->own_hn_len[0] = sizeof name - 1;
     r->own_hv[0] = buf + 2;
     r->own_hv_len[0] = (size_t)(w - buf - 2);
+    r->own_set |= 1;
   }
 }
 
