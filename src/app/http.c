@@ -3,7 +3,8 @@
  * (src/app/io.h), and the public hl_app_listen / hl_app_attach / hl_app_handle
  * / hl_app_close.
  *
- * One adapter object (`hio_t`, pooled per app) per HTTP request. It is made in
+ * One adapter state (`hio_t`, part of the app's request object, hl_ctx_t.hio)
+ * per HTTP request: one pooled object for both sides. It is made in
  * the server's request callback, which runs in the request's
  * HTTPINCOMINGMESSAGE context, and dispatched to the app there, so `run` is a
  * direct call and every later callback the server makes (body, finish, close)
@@ -15,8 +16,9 @@
  * reports hl__app_io_closed(req, 0); the request's close callback with
  * `aborted` reports HL_ECLIENTGONE. The HTTP request and response are freed by
  * the server after its close callback, so the adapter forgets them there; the
- * adapter object itself lives (reference count) until the app released it,
- * the server's close callback ran and no file read is in flight.
+ * adapter's part (reference count hio.refs) lives until the app released it,
+ * the server's close callback ran and no file read is in flight, and the
+ * shared object goes back to the app's pool when the lifecycle let go too.
  *
  * The fast answer (respond_lines): a 200 with only the app's default
  * Content-Type line is written by the server straight into the head

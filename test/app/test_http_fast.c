@@ -89,6 +89,16 @@ static void srv_closed(hl_http_server_t *s) {
 
 /* Two servers on the app: s1 with the fast path (cb), s2 with a head
  * listener that forces the general path; pair_close closes both and waits. */
+/* GET routes, one per path */
+typedef struct {
+  const char *path;
+  hl_app_fn fn;
+} route_t;
+static void add_routes(const route_t *routes, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    cr_assert_eq(hl_app_route(app, HL_GET, routes[i].path, NULL, routes[i].fn, NULL, NULL), 0);
+}
+
 static void pair_open(hl_http_server_t *s1, hl_http_server_t *s2, hl_http_request_cb cb) {
   cr_assert_eq(hl_http_server_init(&loop, s1, cb, NULL), 0);
   cr_assert_eq(hl_http_server_init(&loop, s2, req_general, NULL), 0);
@@ -118,15 +128,11 @@ static char *exchange(int p, const char *reqs) {
 }
 
 Test(app_http_fast, same_bytes_as_the_general_path) {
-  struct {
-    const char *path;
-    hl_app_fn fn;
-  } routes[] = {{"/text", h_text},     {"/empty", h_empty},      {"/none", h_none},
-                {"/bytes", h_bytes},   {"/bytesct", h_bytes_ct}, {"/json", h_json},
-                {"/header", h_header}, {"/201", h_201},          {"/k3", h_mid},
-                {"/k4", h_mid},        {"/big", h_big}};
-  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-    cr_assert_eq(hl_app_route(app, HL_GET, routes[i].path, NULL, routes[i].fn, NULL, NULL), 0);
+  const route_t routes[] = {{"/text", h_text},     {"/empty", h_empty},      {"/none", h_none},
+                            {"/bytes", h_bytes},   {"/bytesct", h_bytes_ct}, {"/json", h_json},
+                            {"/header", h_header}, {"/201", h_201},          {"/k3", h_mid},
+                            {"/k4", h_mid},        {"/big", h_big}};
+  add_routes(routes, sizeof routes / sizeof routes[0]);
   hl_http_server_t s1, s2;
   pair_open(&s1, &s2, req_plain);
   /* pipelined: all but the first answer are made while an earlier one is
@@ -316,14 +322,10 @@ static void req_plain_st(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t 
 }
 
 Test(app_http_fast, traced_server_timing_same_bytes_as_the_general_path) {
-  struct {
-    const char *path;
-    hl_app_fn fn;
-  } routes[] = {{"/text", h_text},     {"/empty", h_empty},   {"/none", h_none},
-                {"/json", h_json},     {"/header", h_header}, {"/201", h_201},
-                {"/replaced", h_text}, {"/big", h_big}};
-  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-    cr_assert_eq(hl_app_route(app, HL_GET, routes[i].path, NULL, routes[i].fn, NULL, NULL), 0);
+  const route_t routes[] = {{"/text", h_text},     {"/empty", h_empty},   {"/none", h_none},
+                            {"/json", h_json},     {"/header", h_header}, {"/201", h_201},
+                            {"/replaced", h_text}, {"/big", h_big}};
+  add_routes(routes, sizeof routes / sizeof routes[0]);
   cr_assert_eq(hl_app_trace(app, st_trace, NULL), 0);
   cr_assert_eq(hl_app_server_timing(app, HL_SERVER_TIMING_FUNCTIONS), 0);
   hl_http_server_t s1, s2;
