@@ -926,8 +926,9 @@ static int count_hdr(hl_http_conn_t *C, size_t n) {
 }
 
 /* What the parser is collecting into req->buf; a string's NUL is written
- * when the next one begins (no *_complete callbacks for url and values). */
-enum { HS_URL, HS_FIELD, HS_FIELD_DONE, HS_VALUE, HS_DONE };
+ * when the next one begins (no *_complete callbacks: each llhttp callback is
+ * a call per request). */
+enum { HS_URL, HS_VALUE, HS_FIELD, HS_DONE };
 
 static int on_url(llhttp_t *p, const char *at, size_t n) {
   hl_http_conn_t *C = CONN(p);
@@ -936,23 +937,24 @@ static int on_url(llhttp_t *p, const char *at, size_t n) {
   return 0;
 }
 
-/* End what is being collected: the url, or a header's value (empty when the
- * field was the last thing seen). */
-static int hs_end(hl_http_req_t *r) {
-  switch (r->hs) {
-  case HS_URL:
+/* End what is being collected: the url, a header's value, or a header's
+ * name whose value never came (an empty value). */
+static inline int hs_end(hl_http_req_t *r) {
+  if (HL_LIKELY(r->hs == HS_VALUE))
+    return rb_nul(r);
+  if (r->hs == HS_URL) {
     if (r->blen == 0 && rb_append(r, "/", 1))
       return -1;
     r->query = r->blen; /* the url's NUL: its length, for on_headers_complete */
     return rb_nul(r);
-  case HS_FIELD_DONE:
+  }
+  if (r->hs == HS_FIELD) {
+    if (rb_nul(r))
+      return -1;
     r->hdr[r->nhdr - 1].value = r->blen;
     return rb_nul(r);
-  case HS_VALUE:
-    return rb_nul(r);
-  default:
-    return 0;
   }
+  return 0;
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t n) {
@@ -960,38 +962,31 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
   hl_http_req_t *r = C->cur;
   if (count_hdr(C, n))
     return -1;
-  if (r->hs == HS_DONE) /* a trailer: counted, not kept */
-    return 0;
-  if (r->hs != HS_FIELD) {
-    if (hs_end(r))
-      return -1;
-    if (r->nhdr >= C->S->lim.max_headers) {
-      C->err_status = 431;
-      return -1;
-    }
-    if (r->nhdr == r->hdrcap) {
-      uint32_t nc = r->hdrcap ? r->hdrcap * 2 : 16;
-      hent_t *nh = hl__realloc(r->hdr, nc * sizeof *nh);
-      if (!nh)
-        return -1;
-      r->hdr = nh;
-      r->hdrcap = nc;
-    }
-    r->hdr[r->nhdr].name = r->blen;
-    r->hdr[r->nhdr].value = HDR_DEAD;
-    r->nhdr++;
-    r->hs = HS_FIELD;
-    count_hdr(C, 4);
+  if (HL_UNLIKELY(r->hs >= HS_FIELD)) {
+    if (r->hs == HS_DONE) /* a trailer: counted, not kept */
+      return 0;
+    return rb_append(r, at, n); /* the name goes on (split across reads) */
   }
+  if (hs_end(r))
+    return -1;
+  if (r->nhdr >= C->S->lim.max_headers) {
+    C->err_status = 431;
+    return -1;
+  }
+  if (r->nhdr == r->hdrcap) {
+    uint32_t nc = r->hdrcap ? r->hdrcap * 2 : 16;
+    hent_t *nh = hl__realloc(r->hdr, nc * sizeof *nh);
+    if (!nh)
+      return -1;
+    r->hdr = nh;
+    r->hdrcap = nc;
+  }
+  r->hdr[r->nhdr].name = r->blen;
+  r->hdr[r->nhdr].value = HDR_DEAD;
+  r->nhdr++;
+  r->hs = HS_FIELD;
+  count_hdr(C, 4);
   return rb_append(r, at, n);
-}
-
-static int on_header_field_complete(llhttp_t *p) {
-  hl_http_req_t *r = CONN(p)->cur;
-  if (r->hs == HS_DONE)
-    return 0;
-  r->hs = HS_FIELD_DONE;
-  return rb_nul(r);
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t n) {
@@ -999,9 +994,12 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
   hl_http_req_t *r = C->cur;
   if (count_hdr(C, n))
     return -1;
-  if (r->hs == HS_DONE)
-    return 0;
-  if (r->hs == HS_FIELD_DONE) {
+  if (HL_UNLIKELY(r->hs != HS_VALUE)) {
+    if (r->hs == HS_DONE)
+      return 0;
+    /* the name is complete: its NUL, then the value */
+    if (rb_nul(r))
+      return -1;
     r->hs = HS_VALUE;
     r->hdr[r->nhdr - 1].value = r->blen;
   }
@@ -1372,7 +1370,6 @@ static void settings_init(void) {
   settings.on_message_begin = on_message_begin;
   settings.on_url = on_url;
   settings.on_header_field = on_header_field;
-  settings.on_header_field_complete = on_header_field_complete;
   settings.on_header_value = on_header_value;
   settings.on_headers_complete = on_headers_complete;
   settings.on_body = on_body;
