@@ -443,12 +443,20 @@ static int res_emit(hl_http_req_t *r, const void *d, size_t n) {
 }
 
 /* Room for n more bytes at the end of r's output (the connection's buffer
- * when r is the writer, else r's own); res_commit says how many were used. */
-static char *res_reserve(hl_http_req_t *r, size_t n) {
+ * when r is the writer, else r's own); res_commit says how many were used.
+ * The usual case (the writer, room in the buffer) inline. */
+static __attribute__((noinline)) char *res_reserve_slow(hl_http_req_t *r, size_t n) {
   hl_http_conn_t *C = r->C;
   if (r == C->writer)
     return buf_room(C->S, &C->out, &C->olen, &C->ocap, n);
   return buf_room(C->S, &r->res.pb, &r->res.plen, &r->res.pcap, n);
+}
+
+static inline char *res_reserve(hl_http_req_t *r, size_t n) {
+  hl_http_conn_t *C = r->C;
+  if (HL_LIKELY(r == C->writer && C->olen + n <= C->ocap))
+    return C->out + C->olen;
+  return res_reserve_slow(r, n);
 }
 
 static void res_commit(hl_http_req_t *r, size_t n) {
@@ -2085,6 +2093,11 @@ static const date_cache_t *http_date(uv_loop_t *uv) {
   return &dc;
 }
 
+static const char digits2[] = "00010203040506070809101112131415161718192021222324252627282930313233"
+                              "343536373839404142434445464748495051525354555657585960616263646566"
+                              "6768697071727374757677787980818283848586878889909192939495969798"
+                              "99";
+
 static char *put(char *p, const char *s, size_t n) {
   memcpy(p, s, n);
   return p + n;
@@ -2118,11 +2131,49 @@ static int res_check(hl_http_res_t *res) {
  * the status line, `lines` (llen bytes of ready "Name: value\r\n" lines) and
  * the headers set, the cached Date and Content-Length name, the length `cl`,
  * the blank line, then the body when there is one. */
+/* n bytes, up to 64 of them in two overlapping fixed-size moves each (no
+ * call): the body of a small response. */
+static inline __attribute__((always_inline)) char *put_small(char *d, const void *src, size_t n) {
+  const char *s = src;
+  if (n >= 16 && n <= 64) {
+    if (n > 32) {
+      memcpy(d, s, 32);
+      memcpy(d + n - 32, s + n - 32, 32);
+    } else {
+      memcpy(d, s, 16);
+      memcpy(d + n - 16, s + n - 16, 16);
+    }
+  } else if (n >= 8 && n < 16) {
+    memcpy(d, s, 8);
+    memcpy(d + n - 8, s + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    memcpy(d, s, 4);
+    memcpy(d + n - 4, s + n - 4, 4);
+  } else {
+    memcpy(d, s, n);
+  }
+  return d + n;
+}
+
+/* Room head200 needs beyond the header lines and the body: the cached part
+ * (copied as a fixed 80 bytes when it is no longer), the length, CRLFCRLF. */
+#define HEAD200_ROOM(dc) ((dc)->head200_len + 40)
+
+/* The cached 200 head (res_write_head's fast path, hl_http_res_end's):
+ * the status line, `lines` (llen bytes of ready "Name: value\r\n" lines) and
+ * the headers set, the cached Date and Content-Length name, the length `cl`,
+ * the blank line, then the body when there is one. Room: HEAD200_ROOM(dc),
+ * the header lines and the body. */
 static inline __attribute__((always_inline)) char *
 head200(hl_http_res_t *res, char *p, const date_cache_t *dc, const char *lines, size_t llen,
         uint64_t cl, const void *body, size_t blen) {
   if (!llen && !res->nh) {
-    p = put(p, dc->head200, dc->head200_len);
+    if (HL_LIKELY(dc->head200_len <= 80)) { /* one fixed-size move (the room is there) */
+      memcpy(p, dc->head200, 80);
+      p += dc->head200_len;
+    } else {
+      p = put(p, dc->head200, dc->head200_len);
+    }
   } else {
     p = put(p, dc->head200, HEAD200_LINE);
     if (llen)
@@ -2136,8 +2187,15 @@ head200(hl_http_res_t *res, char *p, const date_cache_t *dc, const char *lines, 
     }
     p = put(p, dc->head200 + HEAD200_LINE, dc->head200_len - HEAD200_LINE);
   }
-  if (cl < 10000) { /* a small body's length: its digits inline, without put_u64's call */
-    unsigned v = (unsigned)cl, nd = v >= 1000 ? 4 : v >= 100 ? 3 : v >= 10 ? 2 : 1;
+  if (cl < 100) { /* a small body's length: its digits from a table */
+    if (cl < 10) {
+      *p++ = (char)('0' + cl);
+    } else {
+      memcpy(p, digits2 + 2 * cl, 2);
+      p += 2;
+    }
+  } else if (cl < 10000) {
+    unsigned v = (unsigned)cl, nd = v >= 1000 ? 4 : 3;
     for (unsigned i = nd; i-- > 0; v /= 10)
       p[i] = (char)('0' + v % 10);
     p += nd;
@@ -2146,7 +2204,7 @@ head200(hl_http_res_t *res, char *p, const date_cache_t *dc, const char *lines, 
   }
   p = PUTS(p, "\r\n\r\n");
   if (blen) {
-    p = put(p, body, blen);
+    p = put_small(p, body, blen);
     res->body_in_head = 1;
   }
   return p;
@@ -2179,7 +2237,7 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
     size_t hn = 0;
     for (uint32_t i = 0; i < res->nh; i++)
       hn += (size_t)res->h[i].nl + res->h[i].vl + 4;
-    char *h = res_reserve(r, dc->head200_len + hn + 24 + blen);
+    char *h = res_reserve(r, HEAD200_ROOM(dc) + hn + blen);
     if (!h) {
       res->in_head = 0;
       return HL_ENOMEM;
@@ -2375,7 +2433,32 @@ HL_EXPORT int hl_http_res_end(hl_http_res_t *res, const void *data, size_t len) 
   uint64_t t0 = hl__clock_ns();
   r->times.pre_end = t0;
   int quiet = RES_QUIET(res); /* no listener runs between our timestamps */
-  res->in_head = 1;           /* no write/end from the listeners */
+  /* The commonest end(): quiet, nothing written yet, 200 with its standard
+   * reason and no header the head writer must look at, a small body,
+   * HTTP/1.1 keep-alive: what the steps below do for it (res_write_head's
+   * cached 200 head with the body, the end), without their detours. */
+  if (HL_LIKELY(quiet && !res->head_sent && !res->wrote && res->status == 200 && !res->hslow &&
+                res->reason == HDR_DEAD && len < 4096 && !r->is_head && r->keep_alive &&
+                r->major == 1 && r->minor >= 1 && !C->S->closing)) {
+    const date_cache_t *dc = http_date(C->S->L->uv);
+    size_t hn = 0;
+    for (uint32_t i = 0; i < res->nh; i++)
+      hn += (size_t)res->h[i].nl + res->h[i].vl + 4;
+    char *h = res_reserve(r, HEAD200_ROOM(dc) + hn + len);
+    if (!h)
+      return HL_ENOMEM;
+    char *p = head200(res, h, dc, NULL, 0, len, data, len);
+    res_commit(r, (size_t)(p - h));
+    r->times.pre_write_head = r->times.post_write_head = r->times.post_end = t0;
+    res->head_sent = 1;
+    res->ended = 1;
+    if (r == C->writer)
+      writer_advance(C);
+    if (!C->busy && !C->in_read)
+      conn_flush(C);
+    return 0;
+  }
+  res->in_head = 1; /* no write/end from the listeners */
   res_fire(res, HL_HTTP_RES_PRE_END, data, len);
   res->in_head = 0;
   if (r->aborted || C->closed)
