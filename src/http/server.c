@@ -137,6 +137,7 @@ struct hl_http_req_s {
   uint32_t blen, nhdr;
   uint8_t major, minor, keep_alive, expect_continue, hs, is_head, has_body;
   uint8_t dispatched, msg_done, appended, finished, aborted, paused, released;
+  uint8_t name6; /* a header name of 6 bytes was seen (an Expect, maybe) */
   struct hl_http_res_s res;
 };
 
@@ -960,6 +961,7 @@ static inline int hs_end(hl_http_req_t *r) {
     if (rb_nul(r))
       return -1;
     r->hdr[r->nhdr - 1].value = r->blen;
+    r->name6 |= r->blen - r->hdr[r->nhdr - 1].name == 7;
     return rb_nul(r);
   }
   return 0;
@@ -1010,8 +1012,35 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
       return -1;
     r->hs = HS_VALUE;
     r->hdr[r->nhdr - 1].value = r->blen;
+    r->name6 |= r->blen - r->hdr[r->nhdr - 1].name == 7;
   }
   return rb_append(r, at, n);
+}
+
+/* llhttp_method_name's answers, without its call (the names from the same
+ * table llhttp's comes from). */
+#define METHOD_NAME(num, name, string) [num] = #string,
+static const char *const method_names[] = {HTTP_ALL_METHOD_MAP(METHOD_NAME)};
+#undef METHOD_NAME
+#define NMETHODS (sizeof method_names / sizeof *method_names)
+
+/* The url's '?' (ul bytes at u; room for 8 more after them in the buffer
+ * when `room`): 8 bytes at a time by the "has a zero byte" test. */
+static inline const char *url_qmark(const char *u, size_t ul, int room) {
+  if (!room || ul > 32)
+    return memchr(u, '?', ul);
+  const uint64_t ones = 0x0101010101010101u, qm = ones * '?';
+  for (size_t i = 0; i < ul; i += 8) {
+    uint64_t x;
+    memcpy(&x, u + i, 8);
+    x ^= qm;
+    uint64_t z = (x - ones) & ~x & (ones << 7);
+    if (z) {
+      size_t k = i + (size_t)(__builtin_ctzll(z) >> 3);
+      return k < ul ? u + k : NULL;
+    }
+  }
+  return NULL;
 }
 
 static const char *req_hdr(const hl_http_req_t *r, const char *name) {
@@ -1034,7 +1063,7 @@ static int on_headers_complete(llhttp_t *p) {
    * path a copy after the headers (room made first: the copy comes from the
    * same buffer) */
   size_t ul = r->query - r->url;
-  const char *q = memchr(r->buf + r->url, '?', ul);
+  const char *q = url_qmark(r->buf + r->url, ul, r->url + ul + 8 <= r->bcap);
   if (HL_LIKELY(!q)) {
     r->path = r->url;
   } else {
@@ -1046,7 +1075,9 @@ static int on_headers_complete(llhttp_t *p) {
     if (rb_append(r, r->buf + r->url, pl) || rb_nul(r))
       return -1;
   }
-  r->method = llhttp_method_name(p->method);
+  r->method = HL_LIKELY(p->method < NMETHODS && method_names[p->method])
+                  ? method_names[p->method]
+                  : llhttp_method_name(p->method);
   r->major = p->http_major;
   r->minor = p->http_minor;
   r->keep_alive = (uint8_t)llhttp_should_keep_alive(p);
@@ -1058,7 +1089,7 @@ static int on_headers_complete(llhttp_t *p) {
     C->err_status = 413;
     return -1;
   }
-  if (r->major == 1 && r->minor >= 1) {
+  if (HL_UNLIKELY(r->name6) && r->major == 1 && r->minor >= 1) {
     for (uint32_t i = 0; i < r->nhdr; i++) /* "expect": a 6-letter name */
       if (r->hdr[i].value - r->hdr[i].name == 7 && !strcasecmp(r->buf + r->hdr[i].name, "expect") &&
           !strcasecmp(r->buf + r->hdr[i].value, "100-continue")) {
