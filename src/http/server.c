@@ -238,10 +238,35 @@ static inline int rb_reserve(hl_http_req_t *r, size_t n) {
   return HL_LIKELY(r->blen + n + 1 <= r->bcap) ? 0 : rb_grow(r, n);
 }
 
+/* n bytes; up to 32 of them (a url, a header name, a short value) in two
+ * overlapping fixed-size moves, without a call. */
+static inline __attribute__((always_inline)) void copy_short(char *d, const char *s, size_t n) {
+  if (n >= 8 && n <= 32) {
+    if (n >= 16) {
+      memcpy(d, s, 16);
+      memcpy(d + n - 16, s + n - 16, 16);
+    } else {
+      memcpy(d, s, 8);
+      memcpy(d + n - 8, s + n - 8, 8);
+    }
+  } else if (n >= 4 && n < 8) {
+    memcpy(d, s, 4);
+    memcpy(d + n - 4, s + n - 4, 4);
+  } else if (n < 4) {
+    if (n) {
+      d[0] = s[0];
+      d[n / 2] = s[n / 2];
+      d[n - 1] = s[n - 1];
+    }
+  } else {
+    memcpy(d, s, n);
+  }
+}
+
 static inline int rb_append(hl_http_req_t *r, const char *d, size_t n) {
   if (HL_UNLIKELY(r->blen + n + 1 > r->bcap) && rb_grow(r, n))
     return -1;
-  memcpy(r->buf + r->blen, d, n);
+  copy_short(r->buf + r->blen, d, n);
   r->blen += (uint32_t)n;
   return 0;
 }
@@ -471,7 +496,7 @@ static void res_commit(hl_http_req_t *r, size_t n) {
 }
 
 /* `w` becomes the request whose output goes straight to the connection. */
-static void writer_take(hl_http_conn_t *C, hl_http_req_t *w) {
+static inline void writer_take(hl_http_conn_t *C, hl_http_req_t *w) {
   C->writer = w;
   if (w && w->res.plen) {
     if (buf_append(C->S, &C->out, &C->olen, &C->ocap, w->res.pb, w->res.plen) == 0)
@@ -483,7 +508,7 @@ static void writer_take(hl_http_conn_t *C, hl_http_req_t *w) {
 }
 
 /* The writer ended: the following requests' output joins the stream. */
-static void writer_advance(hl_http_conn_t *C) {
+static inline void writer_advance(hl_http_conn_t *C) {
   hl_http_req_t *w;
   while ((w = C->writer) && w->res.ended) {
     w->appended = 1;
@@ -807,17 +832,24 @@ static void req_release(hl_http_req_t *r, int aborted) {
   if (r->released)
     return;
   r->released = 1;
-  /* unlink */
-  hl_http_req_t **pp = &C->q_head, *prevr = NULL;
-  while (*pp && *pp != r) {
-    prevr = *pp;
-    pp = &(*pp)->next;
-  }
-  if (*pp) {
-    *pp = r->next;
+  /* unlink (the usual: the queue's head) */
+  if (HL_LIKELY(C->q_head == r)) {
+    C->q_head = r->next;
     if (C->q_tail == r)
-      C->q_tail = prevr;
+      C->q_tail = NULL;
     C->nq--;
+  } else {
+    hl_http_req_t **pp = &C->q_head, *prevr = NULL;
+    while (*pp && *pp != r) {
+      prevr = *pp;
+      pp = &(*pp)->next;
+    }
+    if (*pp) {
+      *pp = r->next;
+      if (C->q_tail == r)
+        C->q_tail = prevr;
+      C->nq--;
+    }
   }
   if (C->writer == r) {
     writer_take(C, r->next);
@@ -2105,23 +2137,30 @@ typedef struct {
 
 #define HEAD200_LINE 17 /* "HTTP/1.1 200 OK\r\n", head200's first line */
 
-static const date_cache_t *http_date(uv_loop_t *uv) {
-  static _Thread_local date_cache_t dc HL__TLS_HOT = {.last_iter = UINT64_MAX};
-  uint64_t iter = uv_now(uv);
-  if (iter == dc.last_iter && uv == dc.last_loop)
-    return &dc;
-  dc.last_iter = iter;
-  dc.last_loop = uv;
+static _Thread_local date_cache_t date_dc HL__TLS_HOT = {.last_iter = UINT64_MAX};
+
+static __attribute__((noinline)) const date_cache_t *http_date_refresh(uv_loop_t *uv,
+                                                                       uint64_t iter) {
+  date_cache_t *dc = &date_dc;
+  dc->last_iter = iter;
+  dc->last_loop = uv;
   time_t now = time(NULL);
-  if (now != dc.last) {
+  if (now != dc->last) {
     struct tm tm;
     gmtime_r(&now, &tm);
-    strftime(dc.date, sizeof dc.date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    dc.head200_len = (size_t)snprintf(dc.head200, sizeof dc.head200,
-                                      "HTTP/1.1 200 OK\r\nDate: %s\r\nContent-Length: ", dc.date);
-    dc.last = now;
+    strftime(dc->date, sizeof dc->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    dc->head200_len = (size_t)snprintf(dc->head200, sizeof dc->head200,
+                                       "HTTP/1.1 200 OK\r\nDate: %s\r\nContent-Length: ", dc->date);
+    dc->last = now;
   }
-  return &dc;
+  return dc;
+}
+
+static inline const date_cache_t *http_date(uv_loop_t *uv) {
+  uint64_t iter = uv_now(uv);
+  if (HL_LIKELY(iter == date_dc.last_iter && uv == date_dc.last_loop))
+    return &date_dc;
+  return http_date_refresh(uv, iter);
 }
 
 static const char digits2[] = "00010203040506070809101112131415161718192021222324252627282930313233"
