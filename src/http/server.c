@@ -602,6 +602,25 @@ static __attribute__((noinline)) void conn_finish(hl_http_conn_t *C, hl_http_req
   req_leave(r, id, prev);
 }
 
+/* req_release(r, 0) of a sent request whose message is done (the queue's
+ * head, neither the writer nor being parsed, not aborted): without a close
+ * callback, a connection to close or a paused queue, only the unlink, the
+ * free and the idle check are left. */
+static inline void req_release_sent(hl_http_conn_t *C, hl_http_req_t *r) {
+  if (HL_UNLIKELY(r->on_close || r->res.close_conn || C->pause_queue || C->writer == r ||
+                  C->cur == r)) {
+    req_release(r, 0);
+    return;
+  }
+  r->released = 1;
+  C->q_head = r->next;
+  if (C->q_tail == r)
+    C->q_tail = NULL;
+  C->nq--;
+  req_free(C->S->L, C->S, r);
+  conn_idle_check(C);
+}
+
 /* Requests whose last byte has been handed to the kernel: finish, release. */
 static void conn_sent(hl_http_conn_t *C) {
   hl_http_req_t *r;
@@ -617,7 +636,7 @@ static void conn_sent(hl_http_conn_t *C) {
     }
     if (!r->msg_done)
       break;
-    req_release(r, 0);
+    req_release_sent(C, r);
   }
   if (!C->closed && C->ending == 1 && C->olen == 0 && !C->writing)
     conn_end(C);
