@@ -196,6 +196,14 @@ static void buf_release(srv_t *S, char *p, size_t cap) {
 /* Room for n more bytes after *len in the growable buffer (*b, *cap): 16 KiB
  * blocks from the freelist, doubled beyond. NULL: HL_ENOMEM, nothing lost. */
 static char *buf_room(srv_t *S, char **b, size_t *len, size_t *cap, size_t n) {
+  if (*cap == 0 && n <= BLK) { /* the usual growth: an empty buffer takes a block */
+    char *nb = blk_get(S);
+    if (!nb)
+      return NULL;
+    *b = nb;
+    *cap = BLK;
+    return nb;
+  }
   if (*len + n > *cap) {
     size_t nc = *cap ? *cap * 2 : BLK;
     while (nc < *len + n)
@@ -672,7 +680,7 @@ static void conn_flush(hl_http_conn_t *C) {
   do {
     C->reflush = 0;
     if (C->olen && !C->writing) {
-      uv_buf_t b = uv_buf_init(C->out, (unsigned)C->olen);
+      uv_buf_t b = {.base = C->out, .len = C->olen};
       int n = uv_try_write(&C->io.s, &b, 1);
       if (n == UV_EAGAIN || n == UV_ENOSYS)
         n = 0;
@@ -690,7 +698,7 @@ static void conn_flush(hl_http_conn_t *C) {
         C->wcap = C->ocap;
         C->out = NULL;
         C->olen = C->ocap = 0;
-        uv_buf_t wb = uv_buf_init(C->wbuf, (unsigned)C->wlen);
+        uv_buf_t wb = {.base = C->wbuf, .len = C->wlen};
         if (uv_write(&C->u.w, &C->io.s, &wb, 1, write_cb) < 0) {
           buf_release(C->S, C->wbuf, C->wcap);
           C->wbuf = NULL;
@@ -1295,7 +1303,8 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b) {
   hl_http_conn_t *C = h->data;
   if (!C->rbuf)
     C->rbuf = blk_get(C->S);
-  *b = uv_buf_init(C->rbuf, C->rbuf ? BLK : 0);
+  b->base = C->rbuf;
+  b->len = C->rbuf ? BLK : 0;
 }
 
 static void conn_read_start(hl_http_conn_t *C) {
