@@ -486,14 +486,14 @@ static __attribute__((noinline)) char *res_reserve_slow(hl_http_req_t *r, size_t
   return buf_room(C->S, &r->res.pb, &r->res.plen, &r->res.pcap, n);
 }
 
-static inline char *res_reserve(hl_http_req_t *r, size_t n) {
+static inline __attribute__((always_inline)) char *res_reserve(hl_http_req_t *r, size_t n) {
   hl_http_conn_t *C = r->C;
   if (HL_LIKELY(r == C->writer && C->olen + n <= C->ocap))
     return C->out + C->olen;
   return res_reserve_slow(r, n);
 }
 
-static void res_commit(hl_http_req_t *r, size_t n) {
+static inline void res_commit(hl_http_req_t *r, size_t n) {
   hl_http_conn_t *C = r->C;
   if (r == C->writer) {
     C->olen += n;
@@ -2184,7 +2184,7 @@ static __attribute__((noinline)) const date_cache_t *http_date_refresh(uv_loop_t
   return dc;
 }
 
-static inline const date_cache_t *http_date(uv_loop_t *uv) {
+static inline __attribute__((always_inline)) const date_cache_t *http_date(uv_loop_t *uv) {
   uint64_t iter = uv_now(uv);
   if (HL_LIKELY(iter == date_dc.last_iter && uv == date_dc.last_loop))
     return &date_dc;
