@@ -78,29 +78,34 @@ typedef struct {
 } lsn_t;
 
 struct hl_http_res_s {
-  int status, std_status; /* std_status: the status std_reason is for */
-  const char *std_reason;
-  uint32_t reason; /* offset in hb, or HDR_DEAD: the standard phrase */
-  char *hb;        /* header strings: name\0value\0 ... */
-  uint32_t hlen, hcap;
-  hent_t *h;
-  uint32_t nh, nhcap;
-  char *pb; /* output made before this response's turn */
-  size_t plen, pcap;
-  uint64_t cl;
+  /* cleared for each request (req_new), with the request's last fields */
+  uint32_t hlen, nh;
   uint8_t head_sent, chunked, no_body, wrote, in_head, ended, continue_sent, close_conn,
       body_in_head;
   uint8_t nls;
   uint8_t lsmask; /* the kinds some listener takes */
   /* a header the head writer must look at was added (Date, Content-Length,
    * Transfer-Encoding, Connection), or a trailer, or one was removed: the
-   * head takes the general path (cleared by memset in req_new) */
+   * head takes the general path (cleared in req_new) */
   uint8_t hslow;
   /* nonzero only with a single listener and ev.status and ev.reason current:
    * that listener's mask (res_fire's one test for the single-listener call);
    * cleared where either may change (hl_http_res_status, a move of the
    * header strings a custom reason points into, a listener added or removed) */
   uint8_t one;
+  /* (end of the cleared part) set by req_new */
+  int status, std_status; /* std_status: the status std_reason is for */
+  const char *std_reason;
+  uint32_t reason; /* offset in hb, or HDR_DEAD: the standard phrase */
+  uint32_t hcap;
+  char *hb; /* header strings: name\0value\0 ... (kept in the pool) */
+  hent_t *h;
+  uint32_t nhcap;
+  /* output made before this response's turn: NULL, 0, 0 whenever the
+   * object is in the pool (req_free) */
+  char *pb;
+  size_t plen, pcap;
+  uint64_t cl;
   lsn_t ls[MAX_LS];
   hl_http_res_event_t ev; /* res_fire's, for a single listener */
 };
@@ -109,23 +114,30 @@ struct hl_http_req_s {
   void *pool_link;
   struct hl_http_conn_s *C;
   hl__async_t async;
+  /* kept in the pool: the string buffer and the header entries */
+  char *buf; /* url\0, name\0value\0 ..., then (a url with a query) path\0 */
+  hent_t *hdr;
+  uint32_t bcap, hdrcap;
+  uint32_t url; /* always 0: the url is buf's first string */
+  /* set before they are read */
+  uint32_t path, query;
+  const char *method;
+  uint64_t end_seq;
+  void *body_arg;  /* read only with on_data or on_end */
+  void *close_arg; /* read only with on_close */
+  /* times.start and .headers are set, the other points are cleared: the
+   * part req_new clears begins at times.pre_write_head and ends inside res */
+  hl_http_times_t times;
   struct hl_http_req_s *next;
   void *data;
-  char *buf; /* url\0, name\0value\0 ..., then (a url with a query) path\0 */
-  uint32_t blen, bcap;
-  hent_t *hdr;
-  uint32_t nhdr, hdrcap;
-  uint32_t url, path, query;
-  const char *method;
-  uint8_t major, minor, keep_alive, expect_continue, hs, is_head, has_body;
-  uint8_t dispatched, msg_done, appended, finished, aborted, paused, released;
-  uint64_t body_bytes, end_seq;
   hl_http_data_cb on_data;
   hl_http_end_cb on_end;
-  void *body_arg;
   hl_http_close_cb on_close;
-  void *close_arg;
-  hl_http_times_t times;
+  uint64_t body_bytes;
+  uint32_t blen, nhdr;
+  uint8_t major, minor, keep_alive, expect_continue, hs, is_head, has_body;
+  uint8_t dispatched, msg_done, appended, finished, aborted, paused, released;
+  uint8_t name6; /* a header name of 6 bytes was seen (an Expect, maybe) */
   struct hl_http_res_s res;
 };
 
@@ -184,6 +196,14 @@ static void buf_release(srv_t *S, char *p, size_t cap) {
 /* Room for n more bytes after *len in the growable buffer (*b, *cap): 16 KiB
  * blocks from the freelist, doubled beyond. NULL: HL_ENOMEM, nothing lost. */
 static char *buf_room(srv_t *S, char **b, size_t *len, size_t *cap, size_t n) {
+  if (*cap == 0 && n <= BLK) { /* the usual growth: an empty buffer takes a block */
+    char *nb = blk_get(S);
+    if (!nb)
+      return NULL;
+    *b = nb;
+    *cap = BLK;
+    return nb;
+  }
   if (*len + n > *cap) {
     size_t nc = *cap ? *cap * 2 : BLK;
     while (nc < *len + n)
@@ -226,10 +246,35 @@ static inline int rb_reserve(hl_http_req_t *r, size_t n) {
   return HL_LIKELY(r->blen + n + 1 <= r->bcap) ? 0 : rb_grow(r, n);
 }
 
+/* n bytes; up to 32 of them (a url, a header name, a short value) in two
+ * overlapping fixed-size moves, without a call. */
+static inline __attribute__((always_inline)) void copy_short(char *d, const char *s, size_t n) {
+  if (n >= 8 && n <= 32) {
+    if (n >= 16) {
+      memcpy(d, s, 16);
+      memcpy(d + n - 16, s + n - 16, 16);
+    } else {
+      memcpy(d, s, 8);
+      memcpy(d + n - 8, s + n - 8, 8);
+    }
+  } else if (n >= 4 && n < 8) {
+    memcpy(d, s, 4);
+    memcpy(d + n - 4, s + n - 4, 4);
+  } else if (n < 4) {
+    if (n) {
+      d[0] = s[0];
+      d[n / 2] = s[n / 2];
+      d[n - 1] = s[n - 1];
+    }
+  } else {
+    memcpy(d, s, n);
+  }
+}
+
 static inline int rb_append(hl_http_req_t *r, const char *d, size_t n) {
   if (HL_UNLIKELY(r->blen + n + 1 > r->bcap) && rb_grow(r, n))
     return -1;
-  memcpy(r->buf + r->blen, d, n);
+  copy_short(r->buf + r->blen, d, n);
   r->blen += (uint32_t)n;
   return 0;
 }
@@ -432,15 +477,23 @@ static int res_emit(hl_http_req_t *r, const void *d, size_t n) {
 }
 
 /* Room for n more bytes at the end of r's output (the connection's buffer
- * when r is the writer, else r's own); res_commit says how many were used. */
-static char *res_reserve(hl_http_req_t *r, size_t n) {
+ * when r is the writer, else r's own); res_commit says how many were used.
+ * The usual case (the writer, room in the buffer) inline. */
+static __attribute__((noinline)) char *res_reserve_slow(hl_http_req_t *r, size_t n) {
   hl_http_conn_t *C = r->C;
   if (r == C->writer)
     return buf_room(C->S, &C->out, &C->olen, &C->ocap, n);
   return buf_room(C->S, &r->res.pb, &r->res.plen, &r->res.pcap, n);
 }
 
-static void res_commit(hl_http_req_t *r, size_t n) {
+static inline __attribute__((always_inline)) char *res_reserve(hl_http_req_t *r, size_t n) {
+  hl_http_conn_t *C = r->C;
+  if (HL_LIKELY(r == C->writer && C->olen + n <= C->ocap))
+    return C->out + C->olen;
+  return res_reserve_slow(r, n);
+}
+
+static inline void res_commit(hl_http_req_t *r, size_t n) {
   hl_http_conn_t *C = r->C;
   if (r == C->writer) {
     C->olen += n;
@@ -451,7 +504,7 @@ static void res_commit(hl_http_req_t *r, size_t n) {
 }
 
 /* `w` becomes the request whose output goes straight to the connection. */
-static void writer_take(hl_http_conn_t *C, hl_http_req_t *w) {
+static inline void writer_take(hl_http_conn_t *C, hl_http_req_t *w) {
   C->writer = w;
   if (w && w->res.plen) {
     if (buf_append(C->S, &C->out, &C->olen, &C->ocap, w->res.pb, w->res.plen) == 0)
@@ -463,7 +516,7 @@ static void writer_take(hl_http_conn_t *C, hl_http_req_t *w) {
 }
 
 /* The writer ended: the following requests' output joins the stream. */
-static void writer_advance(hl_http_conn_t *C) {
+static inline void writer_advance(hl_http_conn_t *C) {
   hl_http_req_t *w;
   while ((w = C->writer) && w->res.ended) {
     w->appended = 1;
@@ -481,8 +534,11 @@ static inline int req_sent(const hl_http_conn_t *C, const hl_http_req_t *r) {
  * the object back to the pool. */
 static inline void req_free(hl__loop_t *L, srv_t *S, hl_http_req_t *r) {
   hl__async_end(L, &r->async, r, NULL);
-  buf_release(S, r->res.pb, r->res.pcap);
-  r->res.pb = NULL;
+  if (HL_UNLIKELY(r->res.pb != NULL)) {
+    buf_release(S, r->res.pb, r->res.pcap);
+    r->res.pb = NULL;
+    r->res.plen = r->res.pcap = 0;
+  }
   if (r->bcap > 8192) {
     hl__free(r->buf);
     r->buf = NULL;
@@ -554,6 +610,25 @@ static __attribute__((noinline)) void conn_finish(hl_http_conn_t *C, hl_http_req
   req_leave(r, id, prev);
 }
 
+/* req_release(r, 0) of a sent request whose message is done (the queue's
+ * head, neither the writer nor being parsed, not aborted): without a close
+ * callback, a connection to close or a paused queue, only the unlink, the
+ * free and the idle check are left. */
+static inline void req_release_sent(hl_http_conn_t *C, hl_http_req_t *r) {
+  if (HL_UNLIKELY(r->on_close || r->res.close_conn || C->pause_queue || C->writer == r ||
+                  C->cur == r)) {
+    req_release(r, 0);
+    return;
+  }
+  r->released = 1;
+  C->q_head = r->next;
+  if (C->q_tail == r)
+    C->q_tail = NULL;
+  C->nq--;
+  req_free(C->S->L, C->S, r);
+  conn_idle_check(C);
+}
+
 /* Requests whose last byte has been handed to the kernel: finish, release. */
 static void conn_sent(hl_http_conn_t *C) {
   hl_http_req_t *r;
@@ -569,7 +644,7 @@ static void conn_sent(hl_http_conn_t *C) {
     }
     if (!r->msg_done)
       break;
-    req_release(r, 0);
+    req_release_sent(C, r);
   }
   if (!C->closed && C->ending == 1 && C->olen == 0 && !C->writing)
     conn_end(C);
@@ -605,7 +680,7 @@ static void conn_flush(hl_http_conn_t *C) {
   do {
     C->reflush = 0;
     if (C->olen && !C->writing) {
-      uv_buf_t b = uv_buf_init(C->out, (unsigned)C->olen);
+      uv_buf_t b = {.base = C->out, .len = C->olen};
       int n = uv_try_write(&C->io.s, &b, 1);
       if (n == UV_EAGAIN || n == UV_ENOSYS)
         n = 0;
@@ -623,7 +698,7 @@ static void conn_flush(hl_http_conn_t *C) {
         C->wcap = C->ocap;
         C->out = NULL;
         C->olen = C->ocap = 0;
-        uv_buf_t wb = uv_buf_init(C->wbuf, (unsigned)C->wlen);
+        uv_buf_t wb = {.base = C->wbuf, .len = C->wlen};
         if (uv_write(&C->u.w, &C->io.s, &wb, 1, write_cb) < 0) {
           buf_release(C->S, C->wbuf, C->wcap);
           C->wbuf = NULL;
@@ -784,17 +859,24 @@ static void req_release(hl_http_req_t *r, int aborted) {
   if (r->released)
     return;
   r->released = 1;
-  /* unlink */
-  hl_http_req_t **pp = &C->q_head, *prevr = NULL;
-  while (*pp && *pp != r) {
-    prevr = *pp;
-    pp = &(*pp)->next;
-  }
-  if (*pp) {
-    *pp = r->next;
+  /* unlink (the usual: the queue's head) */
+  if (HL_LIKELY(C->q_head == r)) {
+    C->q_head = r->next;
     if (C->q_tail == r)
-      C->q_tail = prevr;
+      C->q_tail = NULL;
     C->nq--;
+  } else {
+    hl_http_req_t **pp = &C->q_head, *prevr = NULL;
+    while (*pp && *pp != r) {
+      prevr = *pp;
+      pp = &(*pp)->next;
+    }
+    if (*pp) {
+      *pp = r->next;
+      if (C->q_tail == r)
+        C->q_tail = prevr;
+      C->nq--;
+    }
   }
   if (C->writer == r) {
     writer_take(C, r->next);
@@ -833,24 +915,27 @@ static void req_release(hl_http_req_t *r, int aborted) {
   conn_idle_check(C);
 }
 
+/* The part of a request cleared for each use: from times.pre_write_head to
+ * res.one (the fields kept in the pool, or always set before they are read,
+ * lie outside it). */
+#define REQ_CLEAR_FROM offsetof(hl_http_req_t, times.pre_write_head)
+#define REQ_CLEAR_TO   (offsetof(hl_http_req_t, res) + offsetof(struct hl_http_res_s, status))
+
 static hl_http_req_t *req_new(hl_http_conn_t *C) {
   srv_t *S = C->S;
   hl_http_req_t *r = hl__pool_get(&S->req_pool);
   if (!r)
     return NULL;
-  char *buf = r->buf, *hb = r->res.hb;
-  uint32_t bcap = r->bcap, hcap = r->res.hcap, hdrcap = r->hdrcap, nhcap = r->res.nhcap;
-  hent_t *hdr = r->hdr, *h = r->res.h;
-  /* the listener array (last) needs no clearing: nls says what is valid */
-  memset(r, 0, offsetof(hl_http_req_t, res) + offsetof(struct hl_http_res_s, ls));
-  r->buf = buf;
-  r->bcap = bcap;
-  r->res.hb = hb;
-  r->res.hcap = hcap;
-  r->hdr = hdr;
-  r->hdrcap = hdrcap;
-  r->res.h = h;
-  r->res.nhcap = nhcap;
+  /* a handful of 16-byte stores (memset would take a `rep stos`: one
+   * instruction per 8 bytes) */
+  typedef uint64_t z16 __attribute__((vector_size(16), aligned(8), may_alias));
+  char *z = (char *)r + REQ_CLEAR_FROM;
+  size_t i = 0;
+#pragma GCC unroll 16
+  for (; i + 16 <= REQ_CLEAR_TO - REQ_CLEAR_FROM; i += 16)
+    *(z16 *)(z + i) = (z16){0, 0};
+  if (i < REQ_CLEAR_TO - REQ_CLEAR_FROM)
+    memset(z + i, 0, REQ_CLEAR_TO - REQ_CLEAR_FROM - i);
   r->res.status = 200;
   r->res.std_status = 200; /* res_reason()'s cache */
   r->res.std_reason = "OK";
@@ -909,8 +994,9 @@ static int count_hdr(hl_http_conn_t *C, size_t n) {
 }
 
 /* What the parser is collecting into req->buf; a string's NUL is written
- * when the next one begins (no *_complete callbacks for url and values). */
-enum { HS_URL, HS_FIELD, HS_FIELD_DONE, HS_VALUE, HS_DONE };
+ * when the next one begins (no *_complete callbacks: each llhttp callback is
+ * a call per request). */
+enum { HS_URL, HS_VALUE, HS_FIELD, HS_DONE };
 
 static int on_url(llhttp_t *p, const char *at, size_t n) {
   hl_http_conn_t *C = CONN(p);
@@ -919,23 +1005,25 @@ static int on_url(llhttp_t *p, const char *at, size_t n) {
   return 0;
 }
 
-/* End what is being collected: the url, or a header's value (empty when the
- * field was the last thing seen). */
-static int hs_end(hl_http_req_t *r) {
-  switch (r->hs) {
-  case HS_URL:
+/* End what is being collected: the url, a header's value, or a header's
+ * name whose value never came (an empty value). */
+static inline int hs_end(hl_http_req_t *r) {
+  if (HL_LIKELY(r->hs == HS_VALUE))
+    return rb_nul(r);
+  if (r->hs == HS_URL) {
     if (r->blen == 0 && rb_append(r, "/", 1))
       return -1;
     r->query = r->blen; /* the url's NUL: its length, for on_headers_complete */
     return rb_nul(r);
-  case HS_FIELD_DONE:
-    r->hdr[r->nhdr - 1].value = r->blen;
-    return rb_nul(r);
-  case HS_VALUE:
-    return rb_nul(r);
-  default:
-    return 0;
   }
+  if (r->hs == HS_FIELD) {
+    if (rb_nul(r))
+      return -1;
+    r->hdr[r->nhdr - 1].value = r->blen;
+    r->name6 |= r->blen - r->hdr[r->nhdr - 1].name == 7;
+    return rb_nul(r);
+  }
+  return 0;
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t n) {
@@ -943,38 +1031,31 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
   hl_http_req_t *r = C->cur;
   if (count_hdr(C, n))
     return -1;
-  if (r->hs == HS_DONE) /* a trailer: counted, not kept */
-    return 0;
-  if (r->hs != HS_FIELD) {
-    if (hs_end(r))
-      return -1;
-    if (r->nhdr >= C->S->lim.max_headers) {
-      C->err_status = 431;
-      return -1;
-    }
-    if (r->nhdr == r->hdrcap) {
-      uint32_t nc = r->hdrcap ? r->hdrcap * 2 : 16;
-      hent_t *nh = hl__realloc(r->hdr, nc * sizeof *nh);
-      if (!nh)
-        return -1;
-      r->hdr = nh;
-      r->hdrcap = nc;
-    }
-    r->hdr[r->nhdr].name = r->blen;
-    r->hdr[r->nhdr].value = HDR_DEAD;
-    r->nhdr++;
-    r->hs = HS_FIELD;
-    count_hdr(C, 4);
+  if (HL_UNLIKELY(r->hs >= HS_FIELD)) {
+    if (r->hs == HS_DONE) /* a trailer: counted, not kept */
+      return 0;
+    return rb_append(r, at, n); /* the name goes on (split across reads) */
   }
+  if (hs_end(r))
+    return -1;
+  if (r->nhdr >= C->S->lim.max_headers) {
+    C->err_status = 431;
+    return -1;
+  }
+  if (r->nhdr == r->hdrcap) {
+    uint32_t nc = r->hdrcap ? r->hdrcap * 2 : 16;
+    hent_t *nh = hl__realloc(r->hdr, nc * sizeof *nh);
+    if (!nh)
+      return -1;
+    r->hdr = nh;
+    r->hdrcap = nc;
+  }
+  r->hdr[r->nhdr].name = r->blen;
+  r->hdr[r->nhdr].value = HDR_DEAD;
+  r->nhdr++;
+  r->hs = HS_FIELD;
+  count_hdr(C, 4);
   return rb_append(r, at, n);
-}
-
-static int on_header_field_complete(llhttp_t *p) {
-  hl_http_req_t *r = CONN(p)->cur;
-  if (r->hs == HS_DONE)
-    return 0;
-  r->hs = HS_FIELD_DONE;
-  return rb_nul(r);
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t n) {
@@ -982,13 +1063,43 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
   hl_http_req_t *r = C->cur;
   if (count_hdr(C, n))
     return -1;
-  if (r->hs == HS_DONE)
-    return 0;
-  if (r->hs == HS_FIELD_DONE) {
+  if (HL_UNLIKELY(r->hs != HS_VALUE)) {
+    if (r->hs == HS_DONE)
+      return 0;
+    /* the name is complete: its NUL, then the value */
+    if (rb_nul(r))
+      return -1;
     r->hs = HS_VALUE;
     r->hdr[r->nhdr - 1].value = r->blen;
+    r->name6 |= r->blen - r->hdr[r->nhdr - 1].name == 7;
   }
   return rb_append(r, at, n);
+}
+
+/* llhttp_method_name's answers, without its call (the names from the same
+ * table llhttp's comes from). */
+#define METHOD_NAME(num, name, string) [num] = #string,
+static const char *const method_names[] = {HTTP_ALL_METHOD_MAP(METHOD_NAME)};
+#undef METHOD_NAME
+#define NMETHODS (sizeof method_names / sizeof *method_names)
+
+/* The url's '?' (ul bytes at u; room for 8 more after them in the buffer
+ * when `room`): 8 bytes at a time by the "has a zero byte" test. */
+static inline const char *url_qmark(const char *u, size_t ul, int room) {
+  if (!room || ul > 32)
+    return memchr(u, '?', ul);
+  const uint64_t ones = 0x0101010101010101u, qm = ones * '?';
+  for (size_t i = 0; i < ul; i += 8) {
+    uint64_t x;
+    memcpy(&x, u + i, 8);
+    x ^= qm;
+    uint64_t z = (x - ones) & ~x & (ones << 7);
+    if (z) {
+      size_t k = i + (size_t)(__builtin_ctzll(z) >> 3);
+      return k < ul ? u + k : NULL;
+    }
+  }
+  return NULL;
 }
 
 static const char *req_hdr(const hl_http_req_t *r, const char *name) {
@@ -1011,7 +1122,7 @@ static int on_headers_complete(llhttp_t *p) {
    * path a copy after the headers (room made first: the copy comes from the
    * same buffer) */
   size_t ul = r->query - r->url;
-  const char *q = memchr(r->buf + r->url, '?', ul);
+  const char *q = url_qmark(r->buf + r->url, ul, r->url + ul + 8 <= r->bcap);
   if (HL_LIKELY(!q)) {
     r->path = r->url;
   } else {
@@ -1023,7 +1134,9 @@ static int on_headers_complete(llhttp_t *p) {
     if (rb_append(r, r->buf + r->url, pl) || rb_nul(r))
       return -1;
   }
-  r->method = llhttp_method_name(p->method);
+  r->method = HL_LIKELY(p->method < NMETHODS && method_names[p->method])
+                  ? method_names[p->method]
+                  : llhttp_method_name(p->method);
   r->major = p->http_major;
   r->minor = p->http_minor;
   r->keep_alive = (uint8_t)llhttp_should_keep_alive(p);
@@ -1035,7 +1148,7 @@ static int on_headers_complete(llhttp_t *p) {
     C->err_status = 413;
     return -1;
   }
-  if (r->major == 1 && r->minor >= 1) {
+  if (HL_UNLIKELY(r->name6) && r->major == 1 && r->minor >= 1) {
     for (uint32_t i = 0; i < r->nhdr; i++) /* "expect": a 6-letter name */
       if (r->hdr[i].value - r->hdr[i].name == 7 && !strcasecmp(r->buf + r->hdr[i].name, "expect") &&
           !strcasecmp(r->buf + r->hdr[i].value, "100-continue")) {
@@ -1190,7 +1303,8 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b) {
   hl_http_conn_t *C = h->data;
   if (!C->rbuf)
     C->rbuf = blk_get(C->S);
-  *b = uv_buf_init(C->rbuf, C->rbuf ? BLK : 0);
+  b->base = C->rbuf;
+  b->len = C->rbuf ? BLK : 0;
 }
 
 static void conn_read_start(hl_http_conn_t *C) {
@@ -1355,7 +1469,6 @@ static void settings_init(void) {
   settings.on_message_begin = on_message_begin;
   settings.on_url = on_url;
   settings.on_header_field = on_header_field;
-  settings.on_header_field_complete = on_header_field_complete;
   settings.on_header_value = on_header_value;
   settings.on_headers_complete = on_headers_complete;
   settings.on_body = on_body;
@@ -2052,24 +2165,36 @@ typedef struct {
 
 #define HEAD200_LINE 17 /* "HTTP/1.1 200 OK\r\n", head200's first line */
 
-static const date_cache_t *http_date(uv_loop_t *uv) {
-  static _Thread_local date_cache_t dc HL__TLS_HOT = {.last_iter = UINT64_MAX};
-  uint64_t iter = uv_now(uv);
-  if (iter == dc.last_iter && uv == dc.last_loop)
-    return &dc;
-  dc.last_iter = iter;
-  dc.last_loop = uv;
+static _Thread_local date_cache_t date_dc HL__TLS_HOT = {.last_iter = UINT64_MAX};
+
+static __attribute__((noinline)) const date_cache_t *http_date_refresh(uv_loop_t *uv,
+                                                                       uint64_t iter) {
+  date_cache_t *dc = &date_dc;
+  dc->last_iter = iter;
+  dc->last_loop = uv;
   time_t now = time(NULL);
-  if (now != dc.last) {
+  if (now != dc->last) {
     struct tm tm;
     gmtime_r(&now, &tm);
-    strftime(dc.date, sizeof dc.date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    dc.head200_len = (size_t)snprintf(dc.head200, sizeof dc.head200,
-                                      "HTTP/1.1 200 OK\r\nDate: %s\r\nContent-Length: ", dc.date);
-    dc.last = now;
+    strftime(dc->date, sizeof dc->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    dc->head200_len = (size_t)snprintf(dc->head200, sizeof dc->head200,
+                                       "HTTP/1.1 200 OK\r\nDate: %s\r\nContent-Length: ", dc->date);
+    dc->last = now;
   }
-  return &dc;
+  return dc;
 }
+
+static inline __attribute__((always_inline)) const date_cache_t *http_date(uv_loop_t *uv) {
+  uint64_t iter = uv_now(uv);
+  if (HL_LIKELY(iter == date_dc.last_iter && uv == date_dc.last_loop))
+    return &date_dc;
+  return http_date_refresh(uv, iter);
+}
+
+static const char digits2[] = "00010203040506070809101112131415161718192021222324252627282930313233"
+                              "343536373839404142434445464748495051525354555657585960616263646566"
+                              "6768697071727374757677787980818283848586878889909192939495969798"
+                              "99";
 
 static char *put(char *p, const char *s, size_t n) {
   memcpy(p, s, n);
@@ -2104,11 +2229,49 @@ static int res_check(hl_http_res_t *res) {
  * the status line, `lines` (llen bytes of ready "Name: value\r\n" lines) and
  * the headers set, the cached Date and Content-Length name, the length `cl`,
  * the blank line, then the body when there is one. */
+/* n bytes, up to 64 of them in two overlapping fixed-size moves each (no
+ * call): the body of a small response. */
+static inline __attribute__((always_inline)) char *put_small(char *d, const void *src, size_t n) {
+  const char *s = src;
+  if (n >= 16 && n <= 64) {
+    if (n > 32) {
+      memcpy(d, s, 32);
+      memcpy(d + n - 32, s + n - 32, 32);
+    } else {
+      memcpy(d, s, 16);
+      memcpy(d + n - 16, s + n - 16, 16);
+    }
+  } else if (n >= 8 && n < 16) {
+    memcpy(d, s, 8);
+    memcpy(d + n - 8, s + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    memcpy(d, s, 4);
+    memcpy(d + n - 4, s + n - 4, 4);
+  } else {
+    memcpy(d, s, n);
+  }
+  return d + n;
+}
+
+/* Room head200 needs beyond the header lines and the body: the cached part
+ * (copied as a fixed 80 bytes when it is no longer), the length, CRLFCRLF. */
+#define HEAD200_ROOM(dc) ((dc)->head200_len + 40)
+
+/* The cached 200 head (res_write_head's fast path, hl_http_res_end's):
+ * the status line, `lines` (llen bytes of ready "Name: value\r\n" lines) and
+ * the headers set, the cached Date and Content-Length name, the length `cl`,
+ * the blank line, then the body when there is one. Room: HEAD200_ROOM(dc),
+ * the header lines and the body. */
 static inline __attribute__((always_inline)) char *
 head200(hl_http_res_t *res, char *p, const date_cache_t *dc, const char *lines, size_t llen,
         uint64_t cl, const void *body, size_t blen) {
   if (!llen && !res->nh) {
-    p = put(p, dc->head200, dc->head200_len);
+    if (HL_LIKELY(dc->head200_len <= 80)) { /* one fixed-size move (the room is there) */
+      memcpy(p, dc->head200, 80);
+      p += dc->head200_len;
+    } else {
+      p = put(p, dc->head200, dc->head200_len);
+    }
   } else {
     p = put(p, dc->head200, HEAD200_LINE);
     if (llen)
@@ -2122,8 +2285,15 @@ head200(hl_http_res_t *res, char *p, const date_cache_t *dc, const char *lines, 
     }
     p = put(p, dc->head200 + HEAD200_LINE, dc->head200_len - HEAD200_LINE);
   }
-  if (cl < 10000) { /* a small body's length: its digits inline, without put_u64's call */
-    unsigned v = (unsigned)cl, nd = v >= 1000 ? 4 : v >= 100 ? 3 : v >= 10 ? 2 : 1;
+  if (cl < 100) { /* a small body's length: its digits from a table */
+    if (cl < 10) {
+      *p++ = (char)('0' + cl);
+    } else {
+      memcpy(p, digits2 + 2 * cl, 2);
+      p += 2;
+    }
+  } else if (cl < 10000) {
+    unsigned v = (unsigned)cl, nd = v >= 1000 ? 4 : 3;
     for (unsigned i = nd; i-- > 0; v /= 10)
       p[i] = (char)('0' + v % 10);
     p += nd;
@@ -2132,7 +2302,7 @@ head200(hl_http_res_t *res, char *p, const date_cache_t *dc, const char *lines, 
   }
   p = PUTS(p, "\r\n\r\n");
   if (blen) {
-    p = put(p, body, blen);
+    p = put_small(p, body, blen);
     res->body_in_head = 1;
   }
   return p;
@@ -2165,7 +2335,7 @@ static int res_write_head(hl_http_res_t *res, int status, const char *reason, in
     size_t hn = 0;
     for (uint32_t i = 0; i < res->nh; i++)
       hn += (size_t)res->h[i].nl + res->h[i].vl + 4;
-    char *h = res_reserve(r, dc->head200_len + hn + 24 + blen);
+    char *h = res_reserve(r, HEAD200_ROOM(dc) + hn + blen);
     if (!h) {
       res->in_head = 0;
       return HL_ENOMEM;
@@ -2361,7 +2531,32 @@ HL_EXPORT int hl_http_res_end(hl_http_res_t *res, const void *data, size_t len) 
   uint64_t t0 = hl__clock_ns();
   r->times.pre_end = t0;
   int quiet = RES_QUIET(res); /* no listener runs between our timestamps */
-  res->in_head = 1;           /* no write/end from the listeners */
+  /* The commonest end(): quiet, nothing written yet, 200 with its standard
+   * reason and no header the head writer must look at, a small body,
+   * HTTP/1.1 keep-alive: what the steps below do for it (res_write_head's
+   * cached 200 head with the body, the end), without their detours. */
+  if (HL_LIKELY(quiet && !res->head_sent && !res->wrote && res->status == 200 && !res->hslow &&
+                res->reason == HDR_DEAD && len < 4096 && !r->is_head && r->keep_alive &&
+                r->major == 1 && r->minor >= 1 && !C->S->closing)) {
+    const date_cache_t *dc = http_date(C->S->L->uv);
+    size_t hn = 0;
+    for (uint32_t i = 0; i < res->nh; i++)
+      hn += (size_t)res->h[i].nl + res->h[i].vl + 4;
+    char *h = res_reserve(r, HEAD200_ROOM(dc) + hn + len);
+    if (!h)
+      return HL_ENOMEM;
+    char *p = head200(res, h, dc, NULL, 0, len, data, len);
+    res_commit(r, (size_t)(p - h));
+    r->times.pre_write_head = r->times.post_write_head = r->times.post_end = t0;
+    res->head_sent = 1;
+    res->ended = 1;
+    if (r == C->writer)
+      writer_advance(C);
+    if (!C->busy && !C->in_read)
+      conn_flush(C);
+    return 0;
+  }
+  res->in_head = 1; /* no write/end from the listeners */
   res_fire(res, HL_HTTP_RES_PRE_END, data, len);
   res->in_head = 0;
   if (r->aborted || C->closed)

@@ -6,7 +6,8 @@
  * whose head is larger than any fixed estimate (the head is formatted
  * straight into the output buffer), and the cached 200 head against the
  * general serializer (with a current Date, and hl_http_time_epoch_ms of a
- * timestamp on the real clock). */
+ * timestamp on the real clock), the url's '?' at every position of urls up to 40
+ * bytes, and Expect: 100-continue told by its name wherever it is. */
 /* strptime and timegm: _GNU_SOURCE comes from the build */
 #include <time.h>
 #include "common.h"
@@ -243,5 +244,94 @@ Test(http_parse, cached_head_matches_the_general_one) {
   cr_assert_eq(hl_tc_count(b.in, "Connection: close\r\n"), 1);
   hl_tc_raw_free(&a);
   hl_tc_raw_free(&b);
+  srv_stop();
+}
+
+/* The '?' that splits path and query, found 8 bytes at a time for a short
+ * url: urls of every length from 1 to 40 bytes (beyond the word-wise
+ * search's 32 too), each with its '?' at every position and with none,
+ * pipelined on one connection per length. */
+Test(http_parse, question_mark_at_every_position) {
+  srv_start(handler, NULL);
+  for (size_t len = 1; len <= 40; len++) {
+    char *reqs = malloc(len * 128), *want_all = malloc(len * 256);
+    cr_assert(reqs && want_all);
+    size_t rl = 0, wl = 0;
+    for (size_t q = 0; q < len; q++) { /* q == 0: no '?' (the url's first byte is '/') */
+      char url[48];
+      url[0] = '/';
+      for (size_t i = 1; i < len; i++)
+        url[i] = (char)('a' + i % 26);
+      if (q)
+        url[q] = '?';
+      url[len] = 0;
+      int last = q == len - 1;
+      rl += (size_t)sprintf(reqs + rl, "GET %s HTTP/1.1\r\n%s\r\n", url,
+                            last ? "Connection: close\r\n" : "");
+      char path[48];
+      memcpy(path, url, q ? q : len);
+      path[q ? q : len] = 0;
+      wl += (size_t)sprintf(want_all + wl, "GET %s|%s|%s\n%s", url, path, q ? url + q + 1 : "",
+                            last ? "Connection=close\n" : "");
+    }
+    hl_tc_raw_t c;
+    raw_exchange(&c, reqs);
+    /* the bodies, in order */
+    size_t got = 0;
+    char *bodies = malloc(strlen(c.in) + 1);
+    cr_assert_not_null(bodies);
+    for (const char *h = c.in; (h = strstr(h, "Content-Length: ")) != NULL;) {
+      size_t n = strtoul(h + 16, NULL, 10);
+      const char *b = strstr(h, "\r\n\r\n") + 4;
+      memcpy(bodies + got, b, n);
+      got += n;
+      h = b + n;
+    }
+    bodies[got] = 0;
+    cr_assert_str_eq(bodies, want_all, "url length %zu", len);
+    free(bodies);
+    free(reqs);
+    free(want_all);
+    hl_tc_raw_free(&c);
+  }
+  srv_stop();
+}
+
+/* Expect: 100-continue is recognised by its 6-byte name wherever it is
+ * (first, after other 6-byte names, empty or not, last), in any case, and
+ * only in HTTP/1.1; other 6-byte names and other values are not it. */
+static void expect_handler(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  (void)s;
+  char out[16];
+  int n = snprintf(out, sizeof out, "expect=%d", hl_http_req_expects_continue(req));
+  cr_assert_eq(hl_http_res_end(res, out, (size_t)n), 0);
+}
+
+Test(http_parse, expect_found_by_its_name) {
+  static const struct {
+    const char *hdrs;
+    int minor, want;
+  } cases[] = {
+      {"Expect: 100-continue\r\n", 1, 1},
+      {"Host: h\r\nexpect: 100-Continue\r\n", 1, 1},
+      {"Accept:\r\nAccept: x\r\nEXPECT: 100-continue\r\nX-After: 1\r\n", 1, 1},
+      {"Accept: 100-continue\r\n", 1, 0},
+      {"Expect:\r\n", 1, 0},
+      {"Expect: 100-continue-not\r\n", 1, 0},
+      {"Expect: 100-continue\r\n", 0, 0},
+      {"Expects: 100-continue\r\n", 1, 0},
+  };
+  srv_start(expect_handler, NULL);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char req[256];
+    snprintf(req, sizeof req, "GET / HTTP/1.%d\r\n%sConnection: close\r\n\r\n", cases[i].minor,
+             cases[i].hdrs);
+    hl_tc_raw_t c;
+    raw_exchange(&c, req);
+    char want_body[16];
+    snprintf(want_body, sizeof want_body, "expect=%d", cases[i].want);
+    cr_assert_str_eq(body_of(c.in), want_body, "case %zu", i);
+    hl_tc_raw_free(&c);
+  }
   srv_stop();
 }
