@@ -1163,22 +1163,40 @@ machine:
  * leave it to a promise; nothing reads it while a function runs in the lane
  * (a client leaving then only sets `closed`: run() is running). */
 
+/* The lane's trace time: tnow()'s cache (r->t, r->t_ok, kept equal for the
+ * machine) in locals, so that the trace points after the first after a
+ * function use it without a load and a test. Inside the lane only functions
+ * make it stale (nothing else sets r->t_ok while r->running). */
+typedef struct {
+  uint64_t t;
+  int ok;
+} tl_clock_t;
+
+HL_INLINE uint64_t tl_now(hl_ctx_t *r, tl_clock_t *c) {
+  if (!c->ok) {
+    c->t = r->t = hl__clock_ns();
+    c->ok = r->t_ok = 1;
+  }
+  return c->t;
+}
+
 /* A subscription walk needs the stage's first one set (see subs_of). */
 HL_INLINE void tl_begin(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec,
-                        unsigned total) {
+                        unsigned total, tl_clock_t *c) {
   if (sub->fn == NULL && rec == NULL)
     return;
-  uint64_t t = tnow(r);
+  uint64_t t = tl_now(r, c);
   if (rec)
     rec->stage_begin = t;
   if (sub->fn)
     call_begins(sub, s, t, total);
 }
 
-HL_INLINE void tl_stop(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec) {
+HL_INLINE void tl_stop(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec,
+                       tl_clock_t *c) {
   if (sub->fn == NULL && rec == NULL)
     return;
-  uint64_t t = tnow(r);
+  uint64_t t = tl_now(r, c);
   if (rec) {
     st_add_stage(r, rec, s, t - rec->stage_begin);
     if (s == HL_STAGE_MAP_RESPONSE)
@@ -1194,9 +1212,10 @@ HL_INLINE void tl_stop(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct
  * stage; 0: the machine takes over (the client went away during the begin:
  * FN_NEXT, the machine stops the stage; a lock or the client gone after the
  * stop: LOCK). */
-HL_INLINE int tl_empty(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec) {
+HL_INLINE int tl_empty(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec,
+                       tl_clock_t *c) {
   if (sub->fn != NULL || rec != NULL) {
-    uint64_t t = tnow(r);
+    uint64_t t = tl_now(r, c);
     if (rec)
       rec->stage_begin = t; /* for the machine's stop, should it take over */
     if (sub->fn)
@@ -1226,7 +1245,7 @@ HL_INLINE int tl_empty(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct
 /* Stage s of the lane, with no error and nothing cut so far: begin it (unless
  * it is the request stage, begun by start()), run its functions, stop it.
  * 1: on to the next stage; 0: the machine takes over (its state set). */
-HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_fns) {
+HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_fns, tl_clock_t *c) {
   hl_app_t *app = r->app;
   struct hl__tsub_s *sub = &r->sub_first[s];
   const hl__fnlist_t *rl = NULL;
@@ -1236,8 +1255,8 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
      * (no route yet) */
     napp = total = r->total;
     if (total == 0)
-      return tl_empty(r, s, sub, rec);
-    tl_begin(r, s, sub, rec, total);
+      return tl_empty(r, s, sub, rec, c);
+    tl_begin(r, s, sub, rec, total, c);
   } else {
     if (s != HL_STAGE_HANDLE) {
       /* read at each stage, as stage_begin(): a function may add functions;
@@ -1257,8 +1276,8 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
     r->total = total;
     r->phase = HL__PH_FN_NEXT;
     if (s == HL_STAGE_PARSE || total == 0) /* parse: no body here */
-      return tl_empty(r, s, sub, rec);
-    tl_begin(r, s, sub, rec, total);
+      return tl_empty(r, s, sub, rec, c);
+    tl_begin(r, s, sub, rec, total, c);
   }
   for (unsigned i = 0;; i++) {
     if (HL_UNLIKELY(r->closed)) /* FN_NEXT: the machine stops the stage */
@@ -1276,7 +1295,7 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
     const char *pre = f->st_pre;
     size_t pre_len = f->st_pre_len;
     if (ev) {
-      t0 = tnow(r);
+      t0 = tl_now(r, c);
       if (sub->fn) {
         const char *name = f->name;
         struct hl__tsub_s *x = sub;
@@ -1293,7 +1312,7 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
         } while ((x = x->next) != NULL);
       }
     }
-    r->t_ok = 0;
+    r->t_ok = c->ok = 0;
     hl_value_t v = f->fn(r, f->arg);
     hl_value_kind_t k = v.kind;
     /* what on_value() does with none, and with the handler's plain value (not
@@ -1302,7 +1321,7 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
     if (s == HL_STAGE_HANDLE ? k != HL_VALUE_PROMISE && k != HL_VALUE_ERROR && k != HL_VALUE_JSON
                              : k == HL_VALUE_NONE) {
       if (ev) { /* the event's stop (trace_event_stop) */
-        uint64_t t = tnow(r);
+        uint64_t t = tl_now(r, c);
         if (st_fns)
           st_add(r, rec, pre, pre_len, t - t0);
         for (struct hl__tsub_s *x = subs_of(r, s); x; x = x->next) {
@@ -1328,7 +1347,7 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
   }
   /* the stage's end: the machine's STAGE_END, then LOCK */
   r->phase = HL__PH_STAGE_END;
-  tl_stop(r, s, sub, rec);
+  tl_stop(r, s, sub, rec, c);
   if (r->lock_pending || HL_UNLIKELY(r->closed)) {
     r->phase = HL__PH_LOCK;
     return 0;
@@ -1376,18 +1395,20 @@ HL_INLINE void tl_send(hl_ctx_t *r) {
 __attribute__((noinline)) static void tlane(hl_ctx_t *r) {
   struct hl__st_s *rec = r->st;
   int st_fns = rec && (r->app->st_opts & HL_SERVER_TIMING_FUNCTIONS);
+  tl_clock_t c = {r->t, r->t_ok};
   r->running = 1;
-  if (!tl_stage(r, HL_STAGE_REQUEST, rec, st_fns))
+  if (!tl_stage(r, HL_STAGE_REQUEST, rec, st_fns, &c))
     goto machine;
   /* the body, if here already: stage PARSE, phase STAGE_BEGIN */
   after_routing(r, lane_body, NULL, 0);
   if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
     goto machine; /* an error, a body to wait for or to parse */
-  if (!tl_stage(r, HL_STAGE_PARSE, rec, st_fns) || !tl_stage(r, HL_STAGE_TRANSFORM, rec, st_fns) ||
-      !tl_stage(r, HL_STAGE_BEFORE_HANDLE, rec, st_fns) ||
-      !tl_stage(r, HL_STAGE_HANDLE, rec, st_fns) ||
-      !tl_stage(r, HL_STAGE_AFTER_HANDLE, rec, st_fns) ||
-      !tl_stage(r, HL_STAGE_MAP_RESPONSE, rec, st_fns))
+  if (!tl_stage(r, HL_STAGE_PARSE, rec, st_fns, &c) ||
+      !tl_stage(r, HL_STAGE_TRANSFORM, rec, st_fns, &c) ||
+      !tl_stage(r, HL_STAGE_BEFORE_HANDLE, rec, st_fns, &c) ||
+      !tl_stage(r, HL_STAGE_HANDLE, rec, st_fns, &c) ||
+      !tl_stage(r, HL_STAGE_AFTER_HANDLE, rec, st_fns, &c) ||
+      !tl_stage(r, HL_STAGE_MAP_RESPONSE, rec, st_fns, &c))
     goto machine;
   r->phase = HL__PH_SEND; /* next_stage() after mapResponse */
   tl_send(r);
