@@ -355,6 +355,8 @@ typedef struct hl_trace_event_s {
   uint64_t begin;
   /* private */
   struct hl__tsub_s *sub;
+  hl_trace_stop_fn stop_fn; /* the first on_stop (NULL: none yet) */
+  void *stop_arg;
 } hl_trace_event_t;
 typedef void (*hl_trace_event_fn)(hl_trace_event_t *ev, void *arg);
 
@@ -366,6 +368,10 @@ typedef struct hl_trace_stage_s {
   unsigned total; /* how many functions the stage holds for this request */
   /* private */
   struct hl__tsub_s *sub;
+  hl_trace_event_fn event_fn; /* the first on_event (NULL: none yet) */
+  void *event_arg;
+  hl_trace_stop_fn stop_fn; /* the first on_stop (NULL: none yet) */
+  void *stop_arg;
 } hl_trace_stage_t;
 typedef void (*hl_trace_listener_fn)(hl_trace_stage_t *stage, void *arg);
 
@@ -375,6 +381,38 @@ typedef void (*hl_trace_listener_fn)(hl_trace_stage_t *stage, void *arg);
 int hl_trace_stage_on_event(hl_trace_stage_t *stage, hl_trace_event_fn fn, void *arg);
 int hl_trace_stage_on_stop(hl_trace_stage_t *stage, hl_trace_stop_fn fn, void *arg);
 int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg);
+/* (Their common case, the first callback of its kind, inline: a listener
+ * makes a few such calls per stage. The functions above do the whole work,
+ * checks included; the macros below only go around them when that case is
+ * certain. Taking a function's address still names the function.) */
+static inline int hl__trace_stage_on_event_in(hl_trace_stage_t *st, hl_trace_event_fn fn,
+                                              void *arg) {
+  if (st != NULL && fn != NULL && st->sub != NULL && st->event_fn == NULL) {
+    st->event_fn = fn;
+    st->event_arg = arg;
+    return 0;
+  }
+  return (hl_trace_stage_on_event)(st, fn, arg);
+}
+static inline int hl__trace_stage_on_stop_in(hl_trace_stage_t *st, hl_trace_stop_fn fn, void *arg) {
+  if (st != NULL && fn != NULL && st->sub != NULL && st->stop_fn == NULL) {
+    st->stop_fn = fn;
+    st->stop_arg = arg;
+    return 0;
+  }
+  return (hl_trace_stage_on_stop)(st, fn, arg);
+}
+static inline int hl__trace_event_on_stop_in(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg) {
+  if (ev != NULL && fn != NULL && ev->sub != NULL && ev->stop_fn == NULL) {
+    ev->stop_fn = fn;
+    ev->stop_arg = arg;
+    return 0;
+  }
+  return (hl_trace_event_on_stop)(ev, fn, arg);
+}
+#define hl_trace_stage_on_event(st, fn, arg) hl__trace_stage_on_event_in(st, fn, arg)
+#define hl_trace_stage_on_stop(st, fn, arg)  hl__trace_stage_on_stop_in(st, fn, arg)
+#define hl_trace_event_on_stop(ev, fn, arg)  hl__trace_event_on_stop_in(ev, fn, arg)
 
 /* The trace parameter, one per request and trace function. */
 typedef struct hl_trace_s {

@@ -205,6 +205,13 @@ typedef struct hl__tcb_s {
   void *arg;
 } hl__tcb_t;
 
+/* A subscription's callbacks after the first of each kind (that one is in
+ * the stage's or event's record: st.event_fn, st.stop_fn, ev.stop_fn), in
+ * the arena, made at the first such registration (rare). */
+struct hl__tmore_s {
+  hl__tcb_t *on_event, *on_stop, *ev_stop;
+};
+
 struct hl__tsub_s {
   struct hl__tsub_s *next; /* next listener of this stage */
   hl_ctx_t *r;
@@ -212,8 +219,7 @@ struct hl__tsub_s {
   void *arg;
   hl_trace_stage_t st;
   hl_trace_event_t ev;
-  hl__tcb_t *on_event, *on_stop, *ev_stop;
-  hl__tcb_t in_event, in_stop, in_ev_stop; /* each list's first entry (see cb_add) */
+  struct hl__tmore_s *more; /* NULL: one callback of each kind at most */
 };
 
 typedef enum {

@@ -183,53 +183,71 @@ static void lock_on(hl_ctx_t *r, hl_promise_t *p) {
   }
 }
 
-/* Append a callback; the first of a list lives in the subscription itself
- * (`inl`), so the usual one-callback lists cost no arena record. Lists are
- * walked reading `next` before each call, so a registration made from inside
- * a callback never disturbs the walk. */
-__attribute__((noinline)) static int cb_add_more(struct hl__tsub_s *x, hl__tcb_t **list,
-                                                 void (*fn)(void), void *arg) {
+/* Callbacks: the first of each kind (a stage's on_event and on_stop, an
+ * event's on_stop) is a slot in the stage's or event's record (app.h's
+ * inline registration fills it); the rest go to lists in the arena
+ * (x->more). A walk reads the list before calling the slot and each entry's
+ * `next` before calling it, so a registration made from inside a callback
+ * never disturbs the walk (it is not called by it). */
+enum { TL_EVENT, TL_STOP, TL_EV_STOP };
+
+__attribute__((noinline)) static int cb_add_more(struct hl__tsub_s *x, int which, void (*fn)(void),
+                                                 void *arg) {
+  if (x->more == NULL) {
+    struct hl__tmore_s *m = hl__ctx_alloc_fast(x->r, sizeof(*m));
+    if (m == NULL)
+      return HL_ENOMEM;
+    m->on_event = m->on_stop = m->ev_stop = NULL;
+    x->more = m;
+  }
   hl__tcb_t *c = hl__ctx_alloc_fast(x->r, sizeof(*c));
   if (c == NULL)
     return HL_ENOMEM;
   c->fn = fn;
   c->arg = arg;
   c->next = NULL;
+  hl__tcb_t **list = which == TL_EVENT  ? &x->more->on_event
+                     : which == TL_STOP ? &x->more->on_stop
+                                        : &x->more->ev_stop;
   while (*list)
     list = &(*list)->next;
   *list = c;
   return 0;
 }
 
-/* (cb_add_more() out of line: the registration functions' common path is
- * then a leaf that saves no registers) */
-HL_INLINE int cb_add(struct hl__tsub_s *x, hl__tcb_t **list, hl__tcb_t *inl, void (*fn)(void),
-                     void *arg) {
-  if (HL_UNLIKELY(*list != NULL)) /* the usual single callback takes the inline record */
-    return cb_add_more(x, list, fn, arg);
-  inl->fn = fn;
-  inl->arg = arg;
-  inl->next = NULL;
-  *list = inl;
-  return 0;
-}
-
-HL_EXPORT int hl_trace_stage_on_event(hl_trace_stage_t *st, hl_trace_event_fn fn, void *arg) {
+/* (app.h's inline versions fill an empty slot themselves and call these
+ * otherwise; the names in parentheses: the functions, not those macros) */
+HL_EXPORT int(hl_trace_stage_on_event)(hl_trace_stage_t *st, hl_trace_event_fn fn, void *arg) {
   if (st == NULL || st->sub == NULL || fn == NULL)
     return HL_EINVAL;
-  return cb_add(st->sub, &st->sub->on_event, &st->sub->in_event, (void (*)(void))fn, arg);
+  if (st->event_fn == NULL) {
+    st->event_fn = fn;
+    st->event_arg = arg;
+    return 0;
+  }
+  return cb_add_more(st->sub, TL_EVENT, (void (*)(void))fn, arg);
 }
 
-HL_EXPORT int hl_trace_stage_on_stop(hl_trace_stage_t *st, hl_trace_stop_fn fn, void *arg) {
+HL_EXPORT int(hl_trace_stage_on_stop)(hl_trace_stage_t *st, hl_trace_stop_fn fn, void *arg) {
   if (st == NULL || st->sub == NULL || fn == NULL)
     return HL_EINVAL;
-  return cb_add(st->sub, &st->sub->on_stop, &st->sub->in_stop, (void (*)(void))fn, arg);
+  if (st->stop_fn == NULL) {
+    st->stop_fn = fn;
+    st->stop_arg = arg;
+    return 0;
+  }
+  return cb_add_more(st->sub, TL_STOP, (void (*)(void))fn, arg);
 }
 
-HL_EXPORT int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg) {
+HL_EXPORT int(hl_trace_event_on_stop)(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg) {
   if (ev == NULL || ev->sub == NULL || fn == NULL)
     return HL_EINVAL;
-  return cb_add(ev->sub, &ev->sub->ev_stop, &ev->sub->in_ev_stop, (void (*)(void))fn, arg);
+  if (ev->stop_fn == NULL) {
+    ev->stop_fn = fn;
+    ev->stop_arg = arg;
+    return 0;
+  }
+  return cb_add_more(ev->sub, TL_EV_STOP, (void (*)(void))fn, arg);
 }
 
 /* The stage's subscriptions (NULL: none). */
@@ -245,7 +263,9 @@ __attribute__((noinline)) static int trace_on_more(hl_ctx_t *r, hl_stage_t stage
   if (s == NULL)
     return HL_ENOMEM;
   s->next = NULL;
-  s->on_event = s->on_stop = s->ev_stop = NULL;
+  s->more = NULL;
+  s->st.event_fn = NULL;
+  s->st.stop_fn = NULL;
   s->r = r;
   s->fn = fn;
   s->arg = arg;
@@ -267,25 +287,79 @@ HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn 
   if (s->fn)
     return trace_on_more(r, stage, fn, arg);
   s->next = NULL;
-  s->on_event = s->on_stop = s->ev_stop = NULL;
+  s->more = NULL;
+  s->st.event_fn = NULL;
+  s->st.stop_fn = NULL;
   s->r = r;
   s->fn = fn;
   s->arg = arg;
   return 0;
 }
 
-/* Call and empty an on_stop list (a stage's or an event's) with the end at
- * t; a promise a callback returns joins the lock. */
-HL_INLINE void call_stops(hl_ctx_t *r, hl__tcb_t **list, uint64_t t, int err, uint64_t begin) {
-  hl_trace_end_t e = {t, err, t - begin};
-  hl__tcb_t *c = *list, *nx;
-  *list = NULL;
-  for (; c; c = nx) {
+/* Call the callbacks after an on_stop slot's (a list, or NULL) with e. */
+__attribute__((noinline)) static void call_stops_more(hl_ctx_t *r, hl__tcb_t *c,
+                                                      const hl_trace_end_t *e) {
+  for (hl__tcb_t *nx; c; c = nx) {
     nx = c->next;
-    hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
+    hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(e, c->arg);
     if (p)
       lock_on(r, p);
   }
+}
+
+/* Call and empty an on_stop slot and its list (`more`: NULL, or the list's
+ * head; a stage's or an event's) with the end at t; a promise a callback
+ * returns joins the lock. */
+HL_INLINE void call_stops(hl_ctx_t *r, hl_trace_stop_fn *slot, void *arg, hl__tcb_t **more,
+                          uint64_t t, int err, uint64_t begin) {
+  hl_trace_stop_fn fn = *slot;
+  hl__tcb_t *m = more ? *more : NULL;
+  if (fn == NULL && m == NULL)
+    return;
+  hl_trace_end_t e = {t, err, t - begin};
+  *slot = NULL;
+  if (HL_UNLIKELY(m != NULL))
+    *more = NULL;
+  if (fn) {
+    hl_promise_t *p = fn(&e, arg);
+    if (p)
+      lock_on(r, p);
+  }
+  if (HL_UNLIKELY(m != NULL))
+    call_stops_more(r, m, &e);
+}
+
+/* A stage's and an event's on_stop callbacks (see call_stops). */
+#define CALL_STAGE_STOPS(r, x, t, err)                                                             \
+  call_stops(r, &(x)->st.stop_fn, (x)->st.stop_arg, (x)->more ? &(x)->more->on_stop : NULL, t,     \
+             err, (x)->st.begin)
+#define CALL_EVENT_STOPS(r, x, t, err)                                                             \
+  call_stops(r, &(x)->ev.stop_fn, (x)->ev.stop_arg, (x)->more ? &(x)->more->ev_stop : NULL, t,     \
+             err, (x)->ev.begin)
+
+/* An event's begin for subscription x: its record, then its on_event
+ * callbacks. */
+__attribute__((noinline)) static void call_events_more(hl__tcb_t *c, hl_trace_event_t *ev) {
+  for (hl__tcb_t *nx; c; c = nx) {
+    nx = c->next;
+    ((hl_trace_event_fn)c->fn)(ev, c->arg);
+  }
+}
+HL_INLINE void call_event(struct hl__tsub_s *x, const char *name, unsigned index, uint64_t t) {
+  x->ev.name = name;
+  x->ev.index = index;
+  x->ev.begin = t;
+  x->ev.sub = x;
+  x->ev.stop_fn = NULL;
+  hl__tcb_t *m = NULL;
+  if (HL_UNLIKELY(x->more != NULL)) {
+    x->more->ev_stop = NULL;
+    m = x->more->on_event;
+  }
+  if (x->st.event_fn)
+    x->st.event_fn(&x->ev, x->st.event_arg);
+  if (HL_UNLIKELY(m != NULL))
+    call_events_more(m, &x->ev);
 }
 
 /* Begin stage s for each subscription from x on (x may be NULL): its
@@ -306,7 +380,7 @@ HL_INLINE void call_begins(struct hl__tsub_s *x, hl_stage_t s, uint64_t t, unsig
  * on_stop list at t. */
 HL_INLINE void call_stage_stops(hl_ctx_t *r, struct hl__tsub_s *x, uint64_t t, int err) {
   for (; x; x = x->next)
-    call_stops(r, &x->on_stop, t, err, x->st.begin);
+    CALL_STAGE_STOPS(r, x, t, err);
 }
 
 HL_INLINE void trace_stage_begin(hl_ctx_t *r) {
@@ -336,17 +410,8 @@ static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
             : NULL;
     r->st->ev_pre_len = f->st_pre_len;
   }
-  for (struct hl__tsub_s *s = subs_of(r, r->stage); s; s = s->next) {
-    s->ev.name = name;
-    s->ev.index = r->idx;
-    s->ev.begin = t;
-    s->ev.sub = s;
-    s->ev_stop = NULL;
-    for (hl__tcb_t *c = s->on_event, *nx; c; c = nx) {
-      nx = c->next;
-      ((hl_trace_event_fn)c->fn)(&s->ev, c->arg);
-    }
-  }
+  for (struct hl__tsub_s *s = subs_of(r, r->stage); s; s = s->next)
+    call_event(s, name, r->idx, t);
 }
 
 static void trace_event_stop(hl_ctx_t *r, int err) {
@@ -357,7 +422,7 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
   if (r->st && r->st->ev_pre)
     st_add(r, r->st, r->st->ev_pre, r->st->ev_pre_len, t - r->st->ev_begin);
   for (struct hl__tsub_s *s = subs_of(r, r->stage); s; s = s->next) {
-    call_stops(r, &s->ev_stop, t, err, s->ev.begin);
+    CALL_EVENT_STOPS(r, s, t, err);
   }
 }
 
@@ -1299,17 +1364,9 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
       if (sub->fn) {
         const char *name = f->name;
         struct hl__tsub_s *x = sub;
-        do {
-          x->ev.name = name;
-          x->ev.index = i;
-          x->ev.begin = t0;
-          x->ev.sub = x;
-          x->ev_stop = NULL;
-          for (hl__tcb_t *c = x->on_event, *nx; c; c = nx) {
-            nx = c->next;
-            ((hl_trace_event_fn)c->fn)(&x->ev, c->arg);
-          }
-        } while ((x = x->next) != NULL);
+        do
+          call_event(x, name, i, t0);
+        while ((x = x->next) != NULL);
       }
     }
     r->t_ok = c->ok = 0;
@@ -1325,7 +1382,7 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
         if (st_fns)
           st_add(r, rec, pre, pre_len, t - t0);
         for (struct hl__tsub_s *x = subs_of(r, s); x; x = x->next) {
-          call_stops(r, &x->ev_stop, t, 0, x->ev.begin);
+          CALL_EVENT_STOPS(r, x, t, 0);
         }
       }
       if (s == HL_STAGE_HANDLE)
