@@ -354,7 +354,7 @@ typedef struct hl_trace_event_s {
   unsigned index;   /* its position in the stage, from 0 */
   uint64_t begin;
   /* private */
-  struct hl__tsub_s *sub;
+  hl_ctx_t *req;            /* set when the event begins */
   hl_trace_stop_fn stop_fn; /* the first on_stop (NULL: none yet) */
   void *stop_arg;
 } hl_trace_event_t;
@@ -367,7 +367,7 @@ typedef struct hl_trace_stage_s {
   uint64_t begin;
   unsigned total; /* how many functions the stage holds for this request */
   /* private */
-  struct hl__tsub_s *sub;
+  hl_ctx_t *req;              /* set when the stage begins */
   hl_trace_event_fn event_fn; /* the first on_event (NULL: none yet) */
   void *event_arg;
   hl_trace_stop_fn stop_fn; /* the first on_stop (NULL: none yet) */
@@ -387,7 +387,7 @@ int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg)
  * certain. Taking a function's address still names the function.) */
 static inline int hl__trace_stage_on_event_in(hl_trace_stage_t *st, hl_trace_event_fn fn,
                                               void *arg) {
-  if (st != NULL && fn != NULL && st->sub != NULL && st->event_fn == NULL) {
+  if (st != NULL && fn != NULL && st->req != NULL && st->event_fn == NULL) {
     st->event_fn = fn;
     st->event_arg = arg;
     return 0;
@@ -395,7 +395,7 @@ static inline int hl__trace_stage_on_event_in(hl_trace_stage_t *st, hl_trace_eve
   return (hl_trace_stage_on_event)(st, fn, arg);
 }
 static inline int hl__trace_stage_on_stop_in(hl_trace_stage_t *st, hl_trace_stop_fn fn, void *arg) {
-  if (st != NULL && fn != NULL && st->sub != NULL && st->stop_fn == NULL) {
+  if (st != NULL && fn != NULL && st->req != NULL && st->stop_fn == NULL) {
     st->stop_fn = fn;
     st->stop_arg = arg;
     return 0;
@@ -403,7 +403,7 @@ static inline int hl__trace_stage_on_stop_in(hl_trace_stage_t *st, hl_trace_stop
   return (hl_trace_stage_on_stop)(st, fn, arg);
 }
 static inline int hl__trace_event_on_stop_in(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg) {
-  if (ev != NULL && fn != NULL && ev->sub != NULL && ev->stop_fn == NULL) {
+  if (ev != NULL && fn != NULL && ev->req != NULL && ev->stop_fn == NULL) {
     ev->stop_fn = fn;
     ev->stop_arg = arg;
     return 0;

@@ -214,7 +214,6 @@ struct hl__tmore_s {
 
 struct hl__tsub_s {
   struct hl__tsub_s *next; /* next listener of this stage */
-  hl_ctx_t *r;
   hl_trace_listener_fn fn;
   void *arg;
   hl_trace_stage_t st;

@@ -191,16 +191,16 @@ static void lock_on(hl_ctx_t *r, hl_promise_t *p) {
  * never disturbs the walk (it is not called by it). */
 enum { TL_EVENT, TL_STOP, TL_EV_STOP };
 
-__attribute__((noinline)) static int cb_add_more(struct hl__tsub_s *x, int which, void (*fn)(void),
-                                                 void *arg) {
+__attribute__((noinline)) static int cb_add_more(hl_ctx_t *r, struct hl__tsub_s *x, int which,
+                                                 void (*fn)(void), void *arg) {
   if (x->more == NULL) {
-    struct hl__tmore_s *m = hl__ctx_alloc_fast(x->r, sizeof(*m));
+    struct hl__tmore_s *m = hl__ctx_alloc_fast(r, sizeof(*m));
     if (m == NULL)
       return HL_ENOMEM;
     m->on_event = m->on_stop = m->ev_stop = NULL;
     x->more = m;
   }
-  hl__tcb_t *c = hl__ctx_alloc_fast(x->r, sizeof(*c));
+  hl__tcb_t *c = hl__ctx_alloc_fast(r, sizeof(*c));
   if (c == NULL)
     return HL_ENOMEM;
   c->fn = fn;
@@ -218,36 +218,39 @@ __attribute__((noinline)) static int cb_add_more(struct hl__tsub_s *x, int which
 /* (app.h's inline versions fill an empty slot themselves and call these
  * otherwise; the names in parentheses: the functions, not those macros) */
 HL_EXPORT int(hl_trace_stage_on_event)(hl_trace_stage_t *st, hl_trace_event_fn fn, void *arg) {
-  if (st == NULL || st->sub == NULL || fn == NULL)
+  if (st == NULL || st->req == NULL || fn == NULL)
     return HL_EINVAL;
   if (st->event_fn == NULL) {
     st->event_fn = fn;
     st->event_arg = arg;
     return 0;
   }
-  return cb_add_more(st->sub, TL_EVENT, (void (*)(void))fn, arg);
+  return cb_add_more(st->req, hl__container_of(st, struct hl__tsub_s, st), TL_EVENT,
+                     (void (*)(void))fn, arg);
 }
 
 HL_EXPORT int(hl_trace_stage_on_stop)(hl_trace_stage_t *st, hl_trace_stop_fn fn, void *arg) {
-  if (st == NULL || st->sub == NULL || fn == NULL)
+  if (st == NULL || st->req == NULL || fn == NULL)
     return HL_EINVAL;
   if (st->stop_fn == NULL) {
     st->stop_fn = fn;
     st->stop_arg = arg;
     return 0;
   }
-  return cb_add_more(st->sub, TL_STOP, (void (*)(void))fn, arg);
+  return cb_add_more(st->req, hl__container_of(st, struct hl__tsub_s, st), TL_STOP,
+                     (void (*)(void))fn, arg);
 }
 
 HL_EXPORT int(hl_trace_event_on_stop)(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg) {
-  if (ev == NULL || ev->sub == NULL || fn == NULL)
+  if (ev == NULL || ev->req == NULL || fn == NULL)
     return HL_EINVAL;
   if (ev->stop_fn == NULL) {
     ev->stop_fn = fn;
     ev->stop_arg = arg;
     return 0;
   }
-  return cb_add_more(ev->sub, TL_EV_STOP, (void (*)(void))fn, arg);
+  return cb_add_more(ev->req, hl__container_of(ev, struct hl__tsub_s, ev), TL_EV_STOP,
+                     (void (*)(void))fn, arg);
 }
 
 /* The stage's subscriptions (NULL: none). */
@@ -266,7 +269,6 @@ __attribute__((noinline)) static int trace_on_more(hl_ctx_t *r, hl_stage_t stage
   s->more = NULL;
   s->st.event_fn = NULL;
   s->st.stop_fn = NULL;
-  s->r = r;
   s->fn = fn;
   s->arg = arg;
   while (tail->next) /* a stage with several subscribers: rare, and few */
@@ -290,7 +292,6 @@ HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn 
   s->more = NULL;
   s->st.event_fn = NULL;
   s->st.stop_fn = NULL;
-  s->r = r;
   s->fn = fn;
   s->arg = arg;
   return 0;
@@ -345,11 +346,12 @@ __attribute__((noinline)) static void call_events_more(hl__tcb_t *c, hl_trace_ev
     ((hl_trace_event_fn)c->fn)(ev, c->arg);
   }
 }
-HL_INLINE void call_event(struct hl__tsub_s *x, const char *name, unsigned index, uint64_t t) {
+HL_INLINE void call_event(hl_ctx_t *r, struct hl__tsub_s *x, const char *name, unsigned index,
+                          uint64_t t) {
   x->ev.name = name;
   x->ev.index = index;
   x->ev.begin = t;
-  x->ev.sub = x;
+  x->ev.req = r;
   x->ev.stop_fn = NULL;
   hl__tcb_t *m = NULL;
   if (HL_UNLIKELY(x->more != NULL)) {
@@ -364,14 +366,15 @@ HL_INLINE void call_event(struct hl__tsub_s *x, const char *name, unsigned index
 
 /* Begin stage s for each subscription from x on (x may be NULL): its
  * listener gets the stage's name, begin t and total. */
-HL_INLINE void call_begins(struct hl__tsub_s *x, hl_stage_t s, uint64_t t, unsigned total) {
+HL_INLINE void call_begins(hl_ctx_t *r, struct hl__tsub_s *x, hl_stage_t s, uint64_t t,
+                           unsigned total) {
   const char *name = hl__stage_names[s];
   for (; x; x = x->next) {
     x->st.stage = s;
     x->st.name = name;
     x->st.begin = t;
     x->st.total = total;
-    x->st.sub = x; /* its callback lists are empty (hl_trace_on) */
+    x->st.req = r; /* its callbacks: none yet (hl_trace_on) */
     x->fn(&x->st, x->arg);
   }
 }
@@ -392,7 +395,7 @@ HL_INLINE void trace_stage_begin(hl_ctx_t *r) {
   uint64_t t = tnow(r);
   if (rec)
     rec->stage_begin = t;
-  call_begins(s, stage, t, r->total);
+  call_begins(r, s, stage, t, r->total);
 }
 
 /* The machine's event trace points (the traced lane writes its own out). */
@@ -411,7 +414,7 @@ static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
     r->st->ev_pre_len = f->st_pre_len;
   }
   for (struct hl__tsub_s *s = subs_of(r, r->stage); s; s = s->next)
-    call_event(s, name, r->idx, t);
+    call_event(r, s, name, r->idx, t);
 }
 
 static void trace_event_stop(hl_ctx_t *r, int err) {
@@ -512,7 +515,7 @@ __attribute__((noinline)) static void traced_empty_after_response(hl_ctx_t *r) {
   struct hl__tsub_s *s = &r->sub_first[HL_STAGE_AFTER_RESPONSE];
   if (s->fn) { /* (Server-Timing has no afterResponse metric) */
     uint64_t t = tnow(r);
-    call_begins(s, HL_STAGE_AFTER_RESPONSE, t, 0); /* trace_stage_begin() */
+    call_begins(r, s, HL_STAGE_AFTER_RESPONSE, t, 0); /* trace_stage_begin() */
     r->phase = HL__PH_STAGE_END;
     call_stage_stops(r, s, t, 0); /* trace_stage_stop(), at the same reading */
   }
@@ -1254,7 +1257,7 @@ HL_INLINE void tl_begin(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struc
   if (rec)
     rec->stage_begin = t;
   if (sub->fn)
-    call_begins(sub, s, t, total);
+    call_begins(r, sub, s, t, total);
 }
 
 HL_INLINE void tl_stop(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec,
@@ -1284,7 +1287,7 @@ HL_INLINE int tl_empty(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct
     if (rec)
       rec->stage_begin = t; /* for the machine's stop, should it take over */
     if (sub->fn)
-      call_begins(sub, s, t, 0);
+      call_begins(r, sub, s, t, 0);
     if (HL_UNLIKELY(r->closed))
       return 0;
     r->phase = HL__PH_STAGE_END;
@@ -1365,7 +1368,7 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
         const char *name = f->name;
         struct hl__tsub_s *x = sub;
         do
-          call_event(x, name, i, t0);
+          call_event(r, x, name, i, t0);
         while ((x = x->next) != NULL);
       }
     }
@@ -1471,7 +1474,7 @@ __attribute__((noinline)) static void tlane(hl_ctx_t *r) {
   tl_send(r);
   if (r->phase == HL__PH_SEND_WAIT) { /* the machine parks here too */
     r->running = 0;
-    maybe_free(r);
+    maybe_free_in(r);
     return;
   }
 machine:
@@ -1518,6 +1521,18 @@ HL_INLINE void start_in(hl_ctx_t *r, const char *path, uint64_t t0) {
     t->req = r;
     t->subs = NULL;
     app->traces[i].fn(t, app->traces[i].arg);
+  }
+  if (HL_LIKELY(!r->closed && !r->running)) {
+    /* stage_begin()'s traced request stage, then what run() does with it:
+     * the traced lane */
+    r->idx = 0;
+    r->stage_err = 0;
+    r->cut = 0;
+    r->phase = HL__PH_FN_NEXT;
+    r->stage = HL_STAGE_REQUEST;
+    r->napp = r->total = app->stages[HL_STAGE_REQUEST].n;
+    tlane(r);
+    return;
   }
   stage_begin(r, HL_STAGE_REQUEST);
   run(r);
