@@ -511,7 +511,7 @@ __attribute__((noinline)) static int traced_empty_stage(hl_ctx_t *r) {
  * running too (from closed_in_ctx(), which calls run() next): a lock's
  * promise settles in a microtask, never inside this call. Out of line, as
  * traced_empty_stage(). */
-__attribute__((noinline)) static void traced_empty_after_response(hl_ctx_t *r) {
+HL_INLINE void traced_empty_after_response_in(hl_ctx_t *r) {
   struct hl__tsub_s *s = &r->sub_first[HL_STAGE_AFTER_RESPONSE];
   if (s->fn) { /* (Server-Timing has no afterResponse metric) */
     uint64_t t = tnow(r);
@@ -520,6 +520,10 @@ __attribute__((noinline)) static void traced_empty_after_response(hl_ctx_t *r) {
     call_stage_stops(r, s, t, 0); /* trace_stage_stop(), at the same reading */
   }
   r->phase = r->lock_pending ? HL__PH_LOCK : HL__PH_DONE;
+}
+
+__attribute__((noinline)) static void traced_empty_after_response(hl_ctx_t *r) {
+  traced_empty_after_response_in(r);
 }
 
 static void stage_walk(hl_ctx_t *r, hl_stage_t s);
@@ -906,7 +910,8 @@ static void send_response(hl_ctx_t *r) {
   send_result(r, hl__send(r));
 }
 
-static void finish(hl_ctx_t *r) {
+/* finish() inline (the traced request's usual end) */
+HL_INLINE void finish_in(hl_ctx_t *r) {
   if (r->io) {
     void *io = r->io;
     r->closed = 1;
@@ -918,6 +923,10 @@ static void finish(hl_ctx_t *r) {
     r->app->live--;
     r->refs--;
   }
+}
+
+static void finish(hl_ctx_t *r) {
+  finish_in(r);
 }
 
 /* maybe_free() inline (the lane's end) */
@@ -1730,12 +1739,12 @@ static void closed_in_ctx(void *arg) {
       r->phase = HL__PH_FN_NEXT;
       r->stage = HL_STAGE_AFTER_RESPONSE;
       r->napp = r->total = 0;
-      traced_empty_after_response(r);
+      traced_empty_after_response_in(r);
       if (r->phase == HL__PH_DONE && !r->running) {
         r->running = 1;
-        finish(r);
+        finish_in(r);
         r->running = 0;
-        maybe_free(r);
+        maybe_free_in(r);
         return;
       }
       break;
