@@ -951,9 +951,10 @@ static void maybe_free(hl_ctx_t *r) {
 static void run(hl_ctx_t *r) {
   if (r->running)
     return;
-  /* a traced request at its first function (start()'s stage_begin() set the
-   * request stage up, leaving its begin to the lane): the traced lane; it
-   * leaves this state when it hands over */
+  /* a traced request at its first function (the request stage set up, its
+   * begin left to the lane; start_in() enters the lane itself, this is for a
+   * start that went through stage_begin()): the traced lane; it leaves this
+   * state when it hands over */
   if (r->traced && r->phase == HL__PH_FN_NEXT && r->stage == HL_STAGE_REQUEST && r->idx == 0 &&
       !r->closed) {
     tlane(r);
@@ -1226,9 +1227,10 @@ machine:
  * traced_empty_stage()). It goes on only while every function returns none
  * (the handler: a plain value), no stage stop leaves a lock to wait for, and
  * the client is there; at anything else r is left as the machine would have
- * it and run() goes on from there. run() enters it once, at the request
- * stage's first function: start()'s stage_begin() set that stage up and left
- * its begin to the lane. Each stage is its own
+ * it and run() goes on from there. It is entered once, at the request
+ * stage's first function, by start_in() (or by run(), should a start's
+ * stage_begin() leave that state to it): the request stage set up, its begin
+ * left to the lane. Each stage is its own
  * inlined copy (tl_stage() with a constant stage), so the stage's
  * subscription, names and branches are constants. The trace points are those
  * of trace_stage_begin() ... trace_stage_stop() for a stage that is never
