@@ -414,6 +414,17 @@ static inline int hl__trace_event_on_stop_in(hl_trace_event_t *ev, hl_trace_stop
 #define hl_trace_stage_on_stop(st, fn, arg)  hl__trace_stage_on_stop_in(st, fn, arg)
 #define hl_trace_event_on_stop(ev, fn, arg)  hl__trace_event_on_stop_in(ev, fn, arg)
 
+/* (private: a subscription to a stage, for hl_trace_on()'s inline path; a
+ * stage's first one is in the request) */
+struct hl__tsub_s {
+  struct hl__tsub_s *next; /* next listener of this stage */
+  hl_trace_listener_fn fn; /* NULL: none (a stage's first subscription) */
+  void *arg;
+  hl_trace_stage_t st;
+  hl_trace_event_t ev;
+  struct hl__tmore_s *more; /* the callbacks after each slot's, NULL: none */
+};
+
 /* The trace parameter, one per request and trace function. */
 typedef struct hl_trace_s {
   uint64_t id;   /* the request id */
@@ -424,11 +435,29 @@ typedef struct hl_trace_s {
                   * reading when the request was handed to the app */
   /* private */
   hl_ctx_t *req;
-  struct hl__tsub_s *subs;
+  struct hl__tsub_s *subs; /* the request's first subscription of each stage */
 } hl_trace_t;
 /* Subscribe to a stage for this request (on_request ... on_after_response).
  * 0, HL_EINVAL, HL_ENOMEM. */
 int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn, void *arg);
+/* (its common case, a stage's first subscription, inline; as for the
+ * registrations above, the function does the whole work) */
+static inline int hl__trace_on_in(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn,
+                                  void *arg) {
+  struct hl__tsub_s *s;
+  if (t != NULL && t->subs != NULL && fn != NULL && (unsigned)stage < HL_STAGE_COUNT &&
+      (s = &t->subs[stage])->fn == NULL) {
+    s->next = NULL;
+    s->more = NULL;
+    s->st.event_fn = NULL;
+    s->st.stop_fn = NULL;
+    s->fn = fn;
+    s->arg = arg;
+    return 0;
+  }
+  return (hl_trace_on)(t, stage, fn, arg);
+}
+#define hl_trace_on(t, stage, fn, arg) hl__trace_on_in(t, stage, fn, arg)
 typedef void (*hl_trace_fn)(hl_trace_t *t, void *arg);
 
 /* Register a trace function: it runs once per request, before the request

@@ -212,14 +212,7 @@ struct hl__tmore_s {
   hl__tcb_t *on_event, *on_stop, *ev_stop;
 };
 
-struct hl__tsub_s {
-  struct hl__tsub_s *next; /* next listener of this stage */
-  hl_trace_listener_fn fn;
-  void *arg;
-  hl_trace_stage_t st;
-  hl_trace_event_t ev;
-  struct hl__tmore_s *more; /* NULL: one callback of each kind at most */
-};
+/* (struct hl__tsub_s, a subscription, is in app.h: hl_trace_on()'s inline path) */
 
 typedef enum {
   HL__PH_FN_WAIT = 0, /* (the reset's: nothing runs before start()) */

@@ -281,7 +281,7 @@ __attribute__((noinline)) static int trace_on_more(hl_ctx_t *r, hl_stage_t stage
  * the arena. Its callback lists start empty here: a stage begins at most once
  * per request, so its begin need not clear them again, and a subscription
  * made while its stage runs is walked safely (it has no callbacks). */
-HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn, void *arg) {
+HL_EXPORT int(hl_trace_on)(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn, void *arg) {
   hl_ctx_t *r;
   if (t == NULL || (r = t->req) == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT)
     return HL_EINVAL;
@@ -1530,7 +1530,7 @@ HL_INLINE void start_in(hl_ctx_t *r, const char *path, uint64_t t0) {
     t->store = app->store;
     t->time = r->start;
     t->req = r;
-    t->subs = NULL;
+    t->subs = r->sub_first; /* (hl_trace_on()'s inline path) */
     app->traces[i].fn(t, app->traces[i].arg);
   }
   if (HL_LIKELY(!r->closed && !r->running)) {
