@@ -1243,18 +1243,18 @@ machine:
  * (a client leaving then only sets `closed`: run() is running). */
 
 /* The lane's trace time: tnow()'s cache (r->t, r->t_ok, kept equal for the
- * machine) in locals, so that the trace points after the first after a
- * function use it without a load and a test. Inside the lane only functions
- * make it stale (nothing else sets r->t_ok while r->running). */
+ * machine) in a local, 0 when stale, so that a trace point tests no field of
+ * r. Inside the lane only functions make it stale (nothing else sets r->t_ok
+ * while r->running), and on_value() may read the clock (an event's stop): the
+ * lane takes r's time again after it. */
 typedef struct {
-  uint64_t t;
-  int ok;
+  uint64_t t; /* 0: stale (the clock's readings are never 0) */
 } tl_clock_t;
 
 HL_INLINE uint64_t tl_now(hl_ctx_t *r, tl_clock_t *c) {
-  if (!c->ok) {
+  if (!c->t) {
     c->t = r->t = hl__clock_ns();
-    c->ok = r->t_ok = 1;
+    r->t_ok = 1;
   }
   return c->t;
 }
@@ -1383,7 +1383,8 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
         while ((x = x->next) != NULL);
       }
     }
-    r->t_ok = c->ok = 0;
+    r->t_ok = 0;
+    c->t = 0;
     hl_value_t v = f->fn(r, f->arg);
     hl_value_kind_t k = v.kind;
     /* what on_value() does with none, and with the handler's plain value (not
@@ -1414,6 +1415,7 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
       on_value(r, v); /* r->idx++, the phase */
       if (r->phase != HL__PH_FN_NEXT)
         return 0;
+      c->t = r->t_ok ? r->t : 0; /* (its event's stop read the clock) */
     }
   }
   /* the stage's end: the machine's STAGE_END, then LOCK */
@@ -1466,7 +1468,7 @@ HL_INLINE void tl_send(hl_ctx_t *r) {
 __attribute__((noinline)) static void tlane(hl_ctx_t *r) {
   struct hl__st_s *rec = r->st;
   int st_fns = rec && (r->app->st_opts & HL_SERVER_TIMING_FUNCTIONS);
-  tl_clock_t c = {r->t, r->t_ok};
+  tl_clock_t c = {r->t_ok ? r->t : 0};
   r->running = 1;
   if (!tl_stage(r, HL_STAGE_REQUEST, rec, st_fns, &c))
     goto machine;
