@@ -1295,12 +1295,13 @@ HL_INLINE int tl_empty(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct
                        tl_clock_t *c) {
   if (sub->fn != NULL || rec != NULL) {
     uint64_t t = tl_now(r, c);
-    if (rec)
-      rec->stage_begin = t; /* for the machine's stop, should it take over */
     if (sub->fn)
       call_begins(r, sub, s, t, 0);
-    if (HL_UNLIKELY(r->closed))
+    if (HL_UNLIKELY(r->closed)) {
+      if (rec)
+        rec->stage_begin = t; /* for the machine's stop (nothing else reads it) */
       return 0;
+    }
     r->phase = HL__PH_STAGE_END;
     if (rec) {
       st_add_stage(r, rec, s, 0);
