@@ -354,7 +354,9 @@ typedef struct hl_trace_event_s {
   unsigned index;   /* its position in the stage, from 0 */
   uint64_t begin;
   /* private */
-  struct hl__tsub_s *sub;
+  hl_ctx_t *req;            /* set when the event begins */
+  hl_trace_stop_fn stop_fn; /* the first on_stop (NULL: none yet) */
+  void *stop_arg;
 } hl_trace_event_t;
 typedef void (*hl_trace_event_fn)(hl_trace_event_t *ev, void *arg);
 
@@ -365,7 +367,11 @@ typedef struct hl_trace_stage_s {
   uint64_t begin;
   unsigned total; /* how many functions the stage holds for this request */
   /* private */
-  struct hl__tsub_s *sub;
+  hl_ctx_t *req;              /* set when the stage begins */
+  hl_trace_event_fn event_fn; /* the first on_event (NULL: none yet) */
+  void *event_arg;
+  hl_trace_stop_fn stop_fn; /* the first on_stop (NULL: none yet) */
+  void *stop_arg;
 } hl_trace_stage_t;
 typedef void (*hl_trace_listener_fn)(hl_trace_stage_t *stage, void *arg);
 
@@ -375,6 +381,49 @@ typedef void (*hl_trace_listener_fn)(hl_trace_stage_t *stage, void *arg);
 int hl_trace_stage_on_event(hl_trace_stage_t *stage, hl_trace_event_fn fn, void *arg);
 int hl_trace_stage_on_stop(hl_trace_stage_t *stage, hl_trace_stop_fn fn, void *arg);
 int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg);
+/* (Their common case, the first callback of its kind, inline: a listener
+ * makes a few such calls per stage. The functions above do the whole work,
+ * checks included; the macros below only go around them when that case is
+ * certain. Taking a function's address still names the function.) */
+static inline int hl__trace_stage_on_event_in(hl_trace_stage_t *st, hl_trace_event_fn fn,
+                                              void *arg) {
+  if (st != NULL && fn != NULL && st->req != NULL && st->event_fn == NULL) {
+    st->event_fn = fn;
+    st->event_arg = arg;
+    return 0;
+  }
+  return (hl_trace_stage_on_event)(st, fn, arg);
+}
+static inline int hl__trace_stage_on_stop_in(hl_trace_stage_t *st, hl_trace_stop_fn fn, void *arg) {
+  if (st != NULL && fn != NULL && st->req != NULL && st->stop_fn == NULL) {
+    st->stop_fn = fn;
+    st->stop_arg = arg;
+    return 0;
+  }
+  return (hl_trace_stage_on_stop)(st, fn, arg);
+}
+static inline int hl__trace_event_on_stop_in(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg) {
+  if (ev != NULL && fn != NULL && ev->req != NULL && ev->stop_fn == NULL) {
+    ev->stop_fn = fn;
+    ev->stop_arg = arg;
+    return 0;
+  }
+  return (hl_trace_event_on_stop)(ev, fn, arg);
+}
+#define hl_trace_stage_on_event(st, fn, arg) hl__trace_stage_on_event_in(st, fn, arg)
+#define hl_trace_stage_on_stop(st, fn, arg)  hl__trace_stage_on_stop_in(st, fn, arg)
+#define hl_trace_event_on_stop(ev, fn, arg)  hl__trace_event_on_stop_in(ev, fn, arg)
+
+/* (private: a subscription to a stage, for hl_trace_on()'s inline path; a
+ * stage's first one is in the request) */
+struct hl__tsub_s {
+  struct hl__tsub_s *next; /* next listener of this stage */
+  hl_trace_listener_fn fn; /* NULL: none (a stage's first subscription) */
+  void *arg;
+  hl_trace_stage_t st;
+  hl_trace_event_t ev;
+  struct hl__tmore_s *more; /* the callbacks after each slot's, NULL: none */
+};
 
 /* The trace parameter, one per request and trace function. */
 typedef struct hl_trace_s {
@@ -386,11 +435,29 @@ typedef struct hl_trace_s {
                   * reading when the request was handed to the app */
   /* private */
   hl_ctx_t *req;
-  struct hl__tsub_s *subs;
+  struct hl__tsub_s *subs; /* the request's first subscription of each stage */
 } hl_trace_t;
 /* Subscribe to a stage for this request (on_request ... on_after_response).
  * 0, HL_EINVAL, HL_ENOMEM. */
 int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn, void *arg);
+/* (its common case, a stage's first subscription, inline; as for the
+ * registrations above, the function does the whole work) */
+static inline int hl__trace_on_in(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn,
+                                  void *arg) {
+  struct hl__tsub_s *s;
+  if (t != NULL && t->subs != NULL && fn != NULL && (unsigned)stage < HL_STAGE_COUNT &&
+      (s = &t->subs[stage])->fn == NULL) {
+    s->next = NULL;
+    s->more = NULL;
+    s->st.event_fn = NULL;
+    s->st.stop_fn = NULL;
+    s->fn = fn;
+    s->arg = arg;
+    return 0;
+  }
+  return (hl_trace_on)(t, stage, fn, arg);
+}
+#define hl_trace_on(t, stage, fn, arg) hl__trace_on_in(t, stage, fn, arg)
 typedef void (*hl_trace_fn)(hl_trace_t *t, void *arg);
 
 /* Register a trace function: it runs once per request, before the request

@@ -205,16 +205,14 @@ typedef struct hl__tcb_s {
   void *arg;
 } hl__tcb_t;
 
-struct hl__tsub_s {
-  struct hl__tsub_s *next; /* next listener of this stage */
-  hl_ctx_t *r;
-  hl_trace_listener_fn fn;
-  void *arg;
-  hl_trace_stage_t st;
-  hl_trace_event_t ev;
+/* A subscription's callbacks after the first of each kind (that one is in
+ * the stage's or event's record: st.event_fn, st.stop_fn, ev.stop_fn), in
+ * the arena, made at the first such registration (rare). */
+struct hl__tmore_s {
   hl__tcb_t *on_event, *on_stop, *ev_stop;
-  hl__tcb_t in_event, in_stop, in_ev_stop; /* each list's first entry (see cb_add) */
 };
+
+/* (struct hl__tsub_s, a subscription, is in app.h: hl_trace_on()'s inline path) */
 
 typedef enum {
   HL__PH_FN_WAIT = 0, /* (the reset's: nothing runs before start()) */

@@ -183,53 +183,74 @@ static void lock_on(hl_ctx_t *r, hl_promise_t *p) {
   }
 }
 
-/* Append a callback; the first of a list lives in the subscription itself
- * (`inl`), so the usual one-callback lists cost no arena record. Lists are
- * walked reading `next` before each call, so a registration made from inside
- * a callback never disturbs the walk. */
-__attribute__((noinline)) static int cb_add_more(struct hl__tsub_s *x, hl__tcb_t **list,
+/* Callbacks: the first of each kind (a stage's on_event and on_stop, an
+ * event's on_stop) is a slot in the stage's or event's record (app.h's
+ * inline registration fills it); the rest go to lists in the arena
+ * (x->more). A walk reads the list before calling the slot and each entry's
+ * `next` before calling it, so a registration made from inside a callback
+ * never disturbs the walk (it is not called by it). */
+enum { TL_EVENT, TL_STOP, TL_EV_STOP };
+
+__attribute__((noinline)) static int cb_add_more(hl_ctx_t *r, struct hl__tsub_s *x, int which,
                                                  void (*fn)(void), void *arg) {
-  hl__tcb_t *c = hl__ctx_alloc_fast(x->r, sizeof(*c));
+  if (x->more == NULL) {
+    struct hl__tmore_s *m = hl__ctx_alloc_fast(r, sizeof(*m));
+    if (m == NULL)
+      return HL_ENOMEM;
+    m->on_event = m->on_stop = m->ev_stop = NULL;
+    x->more = m;
+  }
+  hl__tcb_t *c = hl__ctx_alloc_fast(r, sizeof(*c));
   if (c == NULL)
     return HL_ENOMEM;
   c->fn = fn;
   c->arg = arg;
   c->next = NULL;
+  hl__tcb_t **list = which == TL_EVENT  ? &x->more->on_event
+                     : which == TL_STOP ? &x->more->on_stop
+                                        : &x->more->ev_stop;
   while (*list)
     list = &(*list)->next;
   *list = c;
   return 0;
 }
 
-/* (cb_add_more() out of line: the registration functions' common path is
- * then a leaf that saves no registers) */
-HL_INLINE int cb_add(struct hl__tsub_s *x, hl__tcb_t **list, hl__tcb_t *inl, void (*fn)(void),
-                     void *arg) {
-  if (HL_UNLIKELY(*list != NULL)) /* the usual single callback takes the inline record */
-    return cb_add_more(x, list, fn, arg);
-  inl->fn = fn;
-  inl->arg = arg;
-  inl->next = NULL;
-  *list = inl;
-  return 0;
+/* (app.h's inline versions fill an empty slot themselves and call these
+ * otherwise; the names in parentheses: the functions, not those macros) */
+HL_EXPORT int(hl_trace_stage_on_event)(hl_trace_stage_t *st, hl_trace_event_fn fn, void *arg) {
+  if (st == NULL || st->req == NULL || fn == NULL)
+    return HL_EINVAL;
+  if (st->event_fn == NULL) {
+    st->event_fn = fn;
+    st->event_arg = arg;
+    return 0;
+  }
+  return cb_add_more(st->req, hl__container_of(st, struct hl__tsub_s, st), TL_EVENT,
+                     (void (*)(void))fn, arg);
 }
 
-HL_EXPORT int hl_trace_stage_on_event(hl_trace_stage_t *st, hl_trace_event_fn fn, void *arg) {
-  if (st == NULL || st->sub == NULL || fn == NULL)
+HL_EXPORT int(hl_trace_stage_on_stop)(hl_trace_stage_t *st, hl_trace_stop_fn fn, void *arg) {
+  if (st == NULL || st->req == NULL || fn == NULL)
     return HL_EINVAL;
-  return cb_add(st->sub, &st->sub->on_event, &st->sub->in_event, (void (*)(void))fn, arg);
+  if (st->stop_fn == NULL) {
+    st->stop_fn = fn;
+    st->stop_arg = arg;
+    return 0;
+  }
+  return cb_add_more(st->req, hl__container_of(st, struct hl__tsub_s, st), TL_STOP,
+                     (void (*)(void))fn, arg);
 }
 
-HL_EXPORT int hl_trace_stage_on_stop(hl_trace_stage_t *st, hl_trace_stop_fn fn, void *arg) {
-  if (st == NULL || st->sub == NULL || fn == NULL)
+HL_EXPORT int(hl_trace_event_on_stop)(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg) {
+  if (ev == NULL || ev->req == NULL || fn == NULL)
     return HL_EINVAL;
-  return cb_add(st->sub, &st->sub->on_stop, &st->sub->in_stop, (void (*)(void))fn, arg);
-}
-
-HL_EXPORT int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg) {
-  if (ev == NULL || ev->sub == NULL || fn == NULL)
-    return HL_EINVAL;
-  return cb_add(ev->sub, &ev->sub->ev_stop, &ev->sub->in_ev_stop, (void (*)(void))fn, arg);
+  if (ev->stop_fn == NULL) {
+    ev->stop_fn = fn;
+    ev->stop_arg = arg;
+    return 0;
+  }
+  return cb_add_more(ev->req, hl__container_of(ev, struct hl__tsub_s, ev), TL_EV_STOP,
+                     (void (*)(void))fn, arg);
 }
 
 /* The stage's subscriptions (NULL: none). */
@@ -245,8 +266,9 @@ __attribute__((noinline)) static int trace_on_more(hl_ctx_t *r, hl_stage_t stage
   if (s == NULL)
     return HL_ENOMEM;
   s->next = NULL;
-  s->on_event = s->on_stop = s->ev_stop = NULL;
-  s->r = r;
+  s->more = NULL;
+  s->st.event_fn = NULL;
+  s->st.stop_fn = NULL;
   s->fn = fn;
   s->arg = arg;
   while (tail->next) /* a stage with several subscribers: rare, and few */
@@ -259,7 +281,7 @@ __attribute__((noinline)) static int trace_on_more(hl_ctx_t *r, hl_stage_t stage
  * the arena. Its callback lists start empty here: a stage begins at most once
  * per request, so its begin need not clear them again, and a subscription
  * made while its stage runs is walked safely (it has no callbacks). */
-HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn, void *arg) {
+HL_EXPORT int(hl_trace_on)(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn fn, void *arg) {
   hl_ctx_t *r;
   if (t == NULL || (r = t->req) == NULL || fn == NULL || (unsigned)stage >= HL_STAGE_COUNT)
     return HL_EINVAL;
@@ -267,37 +289,92 @@ HL_EXPORT int hl_trace_on(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn 
   if (s->fn)
     return trace_on_more(r, stage, fn, arg);
   s->next = NULL;
-  s->on_event = s->on_stop = s->ev_stop = NULL;
-  s->r = r;
+  s->more = NULL;
+  s->st.event_fn = NULL;
+  s->st.stop_fn = NULL;
   s->fn = fn;
   s->arg = arg;
   return 0;
 }
 
-/* Call and empty an on_stop list (a stage's or an event's) with the end at
- * t; a promise a callback returns joins the lock. */
-HL_INLINE void call_stops(hl_ctx_t *r, hl__tcb_t **list, uint64_t t, int err, uint64_t begin) {
-  hl_trace_end_t e = {t, err, t - begin};
-  hl__tcb_t *c = *list, *nx;
-  *list = NULL;
-  for (; c; c = nx) {
+/* Call the callbacks after an on_stop slot's (a list, or NULL) with e. */
+__attribute__((noinline)) static void call_stops_more(hl_ctx_t *r, hl__tcb_t *c,
+                                                      const hl_trace_end_t *e) {
+  for (hl__tcb_t *nx; c; c = nx) {
     nx = c->next;
-    hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(&e, c->arg);
+    hl_promise_t *p = ((hl_trace_stop_fn)c->fn)(e, c->arg);
     if (p)
       lock_on(r, p);
   }
 }
 
+/* Call and empty an on_stop slot and its list (`more`: NULL, or the list's
+ * head; a stage's or an event's) with the end at t; a promise a callback
+ * returns joins the lock. */
+HL_INLINE void call_stops(hl_ctx_t *r, hl_trace_stop_fn *slot, void *arg, hl__tcb_t **more,
+                          uint64_t t, int err, uint64_t begin) {
+  hl_trace_stop_fn fn = *slot;
+  hl__tcb_t *m = more ? *more : NULL;
+  if (fn == NULL && m == NULL)
+    return;
+  hl_trace_end_t e = {t, err, t - begin};
+  *slot = NULL;
+  if (HL_UNLIKELY(m != NULL))
+    *more = NULL;
+  if (fn) {
+    hl_promise_t *p = fn(&e, arg);
+    if (p)
+      lock_on(r, p);
+  }
+  if (HL_UNLIKELY(m != NULL))
+    call_stops_more(r, m, &e);
+}
+
+/* A stage's and an event's on_stop callbacks (see call_stops). */
+#define CALL_STAGE_STOPS(r, x, t, err)                                                             \
+  call_stops(r, &(x)->st.stop_fn, (x)->st.stop_arg, (x)->more ? &(x)->more->on_stop : NULL, t,     \
+             err, (x)->st.begin)
+#define CALL_EVENT_STOPS(r, x, t, err)                                                             \
+  call_stops(r, &(x)->ev.stop_fn, (x)->ev.stop_arg, (x)->more ? &(x)->more->ev_stop : NULL, t,     \
+             err, (x)->ev.begin)
+
+/* An event's begin for subscription x: its record, then its on_event
+ * callbacks. */
+__attribute__((noinline)) static void call_events_more(hl__tcb_t *c, hl_trace_event_t *ev) {
+  for (hl__tcb_t *nx; c; c = nx) {
+    nx = c->next;
+    ((hl_trace_event_fn)c->fn)(ev, c->arg);
+  }
+}
+HL_INLINE void call_event(hl_ctx_t *r, struct hl__tsub_s *x, const char *name, unsigned index,
+                          uint64_t t) {
+  x->ev.name = name;
+  x->ev.index = index;
+  x->ev.begin = t;
+  x->ev.req = r;
+  x->ev.stop_fn = NULL;
+  hl__tcb_t *m = NULL;
+  if (HL_UNLIKELY(x->more != NULL)) {
+    x->more->ev_stop = NULL;
+    m = x->more->on_event;
+  }
+  if (x->st.event_fn)
+    x->st.event_fn(&x->ev, x->st.event_arg);
+  if (HL_UNLIKELY(m != NULL))
+    call_events_more(m, &x->ev);
+}
+
 /* Begin stage s for each subscription from x on (x may be NULL): its
  * listener gets the stage's name, begin t and total. */
-HL_INLINE void call_begins(struct hl__tsub_s *x, hl_stage_t s, uint64_t t, unsigned total) {
+HL_INLINE void call_begins(hl_ctx_t *r, struct hl__tsub_s *x, hl_stage_t s, uint64_t t,
+                           unsigned total) {
   const char *name = hl__stage_names[s];
   for (; x; x = x->next) {
     x->st.stage = s;
     x->st.name = name;
     x->st.begin = t;
     x->st.total = total;
-    x->st.sub = x; /* its callback lists are empty (hl_trace_on) */
+    x->st.req = r; /* its callbacks: none yet (hl_trace_on) */
     x->fn(&x->st, x->arg);
   }
 }
@@ -306,7 +383,7 @@ HL_INLINE void call_begins(struct hl__tsub_s *x, hl_stage_t s, uint64_t t, unsig
  * on_stop list at t. */
 HL_INLINE void call_stage_stops(hl_ctx_t *r, struct hl__tsub_s *x, uint64_t t, int err) {
   for (; x; x = x->next)
-    call_stops(r, &x->on_stop, t, err, x->st.begin);
+    CALL_STAGE_STOPS(r, x, t, err);
 }
 
 HL_INLINE void trace_stage_begin(hl_ctx_t *r) {
@@ -318,7 +395,7 @@ HL_INLINE void trace_stage_begin(hl_ctx_t *r) {
   uint64_t t = tnow(r);
   if (rec)
     rec->stage_begin = t;
-  call_begins(s, stage, t, r->total);
+  call_begins(r, s, stage, t, r->total);
 }
 
 /* The machine's event trace points (the traced lane writes its own out). */
@@ -336,17 +413,8 @@ static void trace_event_begin(hl_ctx_t *r, const hl__fn_t *f) {
             : NULL;
     r->st->ev_pre_len = f->st_pre_len;
   }
-  for (struct hl__tsub_s *s = subs_of(r, r->stage); s; s = s->next) {
-    s->ev.name = name;
-    s->ev.index = r->idx;
-    s->ev.begin = t;
-    s->ev.sub = s;
-    s->ev_stop = NULL;
-    for (hl__tcb_t *c = s->on_event, *nx; c; c = nx) {
-      nx = c->next;
-      ((hl_trace_event_fn)c->fn)(&s->ev, c->arg);
-    }
-  }
+  for (struct hl__tsub_s *s = subs_of(r, r->stage); s; s = s->next)
+    call_event(r, s, name, r->idx, t);
 }
 
 static void trace_event_stop(hl_ctx_t *r, int err) {
@@ -357,7 +425,7 @@ static void trace_event_stop(hl_ctx_t *r, int err) {
   if (r->st && r->st->ev_pre)
     st_add(r, r->st, r->st->ev_pre, r->st->ev_pre_len, t - r->st->ev_begin);
   for (struct hl__tsub_s *s = subs_of(r, r->stage); s; s = s->next) {
-    call_stops(r, &s->ev_stop, t, err, s->ev.begin);
+    CALL_EVENT_STOPS(r, s, t, err);
   }
 }
 
@@ -443,15 +511,19 @@ __attribute__((noinline)) static int traced_empty_stage(hl_ctx_t *r) {
  * running too (from closed_in_ctx(), which calls run() next): a lock's
  * promise settles in a microtask, never inside this call. Out of line, as
  * traced_empty_stage(). */
-__attribute__((noinline)) static void traced_empty_after_response(hl_ctx_t *r) {
+HL_INLINE void traced_empty_after_response_in(hl_ctx_t *r) {
   struct hl__tsub_s *s = &r->sub_first[HL_STAGE_AFTER_RESPONSE];
   if (s->fn) { /* (Server-Timing has no afterResponse metric) */
     uint64_t t = tnow(r);
-    call_begins(s, HL_STAGE_AFTER_RESPONSE, t, 0); /* trace_stage_begin() */
+    call_begins(r, s, HL_STAGE_AFTER_RESPONSE, t, 0); /* trace_stage_begin() */
     r->phase = HL__PH_STAGE_END;
     call_stage_stops(r, s, t, 0); /* trace_stage_stop(), at the same reading */
   }
   r->phase = r->lock_pending ? HL__PH_LOCK : HL__PH_DONE;
+}
+
+__attribute__((noinline)) static void traced_empty_after_response(hl_ctx_t *r) {
+  traced_empty_after_response_in(r);
 }
 
 static void stage_walk(hl_ctx_t *r, hl_stage_t s);
@@ -838,7 +910,8 @@ static void send_response(hl_ctx_t *r) {
   send_result(r, hl__send(r));
 }
 
-static void finish(hl_ctx_t *r) {
+/* finish() inline (the traced request's usual end) */
+HL_INLINE void finish_in(hl_ctx_t *r) {
   if (r->io) {
     void *io = r->io;
     r->closed = 1;
@@ -850,6 +923,10 @@ static void finish(hl_ctx_t *r) {
     r->app->live--;
     r->refs--;
   }
+}
+
+static void finish(hl_ctx_t *r) {
+  finish_in(r);
 }
 
 /* maybe_free() inline (the lane's end) */
@@ -874,9 +951,10 @@ static void maybe_free(hl_ctx_t *r) {
 static void run(hl_ctx_t *r) {
   if (r->running)
     return;
-  /* a traced request at its first function (start()'s stage_begin() set the
-   * request stage up, leaving its begin to the lane): the traced lane; it
-   * leaves this state when it hands over */
+  /* a traced request at its first function (the request stage set up, its
+   * begin left to the lane; start_in() enters the lane itself, this is for a
+   * start that went through stage_begin()): the traced lane; it leaves this
+   * state when it hands over */
   if (r->traced && r->phase == HL__PH_FN_NEXT && r->stage == HL_STAGE_REQUEST && r->idx == 0 &&
       !r->closed) {
     tlane(r);
@@ -1149,9 +1227,10 @@ machine:
  * traced_empty_stage()). It goes on only while every function returns none
  * (the handler: a plain value), no stage stop leaves a lock to wait for, and
  * the client is there; at anything else r is left as the machine would have
- * it and run() goes on from there. run() enters it once, at the request
- * stage's first function: start()'s stage_begin() set that stage up and left
- * its begin to the lane. Each stage is its own
+ * it and run() goes on from there. It is entered once, at the request
+ * stage's first function, by start_in() (or by run(), should a start's
+ * stage_begin() leave that state to it): the request stage set up, its begin
+ * left to the lane. Each stage is its own
  * inlined copy (tl_stage() with a constant stage), so the stage's
  * subscription, names and branches are constants. The trace points are those
  * of trace_stage_begin() ... trace_stage_stop() for a stage that is never
@@ -1163,22 +1242,40 @@ machine:
  * leave it to a promise; nothing reads it while a function runs in the lane
  * (a client leaving then only sets `closed`: run() is running). */
 
+/* The lane's trace time: tnow()'s cache (r->t, r->t_ok, kept equal for the
+ * machine) in a local, 0 when stale, so that a trace point tests no field of
+ * r. Inside the lane only functions make it stale (nothing else sets r->t_ok
+ * while r->running), and on_value() may read the clock (an event's stop): the
+ * lane takes r's time again after it. */
+typedef struct {
+  uint64_t t; /* 0: stale (the clock's readings are never 0) */
+} tl_clock_t;
+
+HL_INLINE uint64_t tl_now(hl_ctx_t *r, tl_clock_t *c) {
+  if (!c->t) {
+    c->t = r->t = hl__clock_ns();
+    r->t_ok = 1;
+  }
+  return c->t;
+}
+
 /* A subscription walk needs the stage's first one set (see subs_of). */
 HL_INLINE void tl_begin(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec,
-                        unsigned total) {
+                        unsigned total, tl_clock_t *c) {
   if (sub->fn == NULL && rec == NULL)
     return;
-  uint64_t t = tnow(r);
+  uint64_t t = tl_now(r, c);
   if (rec)
     rec->stage_begin = t;
   if (sub->fn)
-    call_begins(sub, s, t, total);
+    call_begins(r, sub, s, t, total);
 }
 
-HL_INLINE void tl_stop(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec) {
+HL_INLINE void tl_stop(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec,
+                       tl_clock_t *c) {
   if (sub->fn == NULL && rec == NULL)
     return;
-  uint64_t t = tnow(r);
+  uint64_t t = tl_now(r, c);
   if (rec) {
     st_add_stage(r, rec, s, t - rec->stage_begin);
     if (s == HL_STAGE_MAP_RESPONSE)
@@ -1194,15 +1291,17 @@ HL_INLINE void tl_stop(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct
  * stage; 0: the machine takes over (the client went away during the begin:
  * FN_NEXT, the machine stops the stage; a lock or the client gone after the
  * stop: LOCK). */
-HL_INLINE int tl_empty(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec) {
+HL_INLINE int tl_empty(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct hl__st_s *rec,
+                       tl_clock_t *c) {
   if (sub->fn != NULL || rec != NULL) {
-    uint64_t t = tnow(r);
-    if (rec)
-      rec->stage_begin = t; /* for the machine's stop, should it take over */
+    uint64_t t = tl_now(r, c);
     if (sub->fn)
-      call_begins(sub, s, t, 0);
-    if (HL_UNLIKELY(r->closed))
+      call_begins(r, sub, s, t, 0);
+    if (HL_UNLIKELY(r->closed)) {
+      if (rec)
+        rec->stage_begin = t; /* for the machine's stop (nothing else reads it) */
       return 0;
+    }
     r->phase = HL__PH_STAGE_END;
     if (rec) {
       st_add_stage(r, rec, s, 0);
@@ -1226,7 +1325,7 @@ HL_INLINE int tl_empty(hl_ctx_t *r, hl_stage_t s, struct hl__tsub_s *sub, struct
 /* Stage s of the lane, with no error and nothing cut so far: begin it (unless
  * it is the request stage, begun by start()), run its functions, stop it.
  * 1: on to the next stage; 0: the machine takes over (its state set). */
-HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_fns) {
+HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_fns, tl_clock_t *c) {
   hl_app_t *app = r->app;
   struct hl__tsub_s *sub = &r->sub_first[s];
   const hl__fnlist_t *rl = NULL;
@@ -1236,8 +1335,8 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
      * (no route yet) */
     napp = total = r->total;
     if (total == 0)
-      return tl_empty(r, s, sub, rec);
-    tl_begin(r, s, sub, rec, total);
+      return tl_empty(r, s, sub, rec, c);
+    tl_begin(r, s, sub, rec, total, c);
   } else {
     if (s != HL_STAGE_HANDLE) {
       /* read at each stage, as stage_begin(): a function may add functions;
@@ -1257,8 +1356,8 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
     r->total = total;
     r->phase = HL__PH_FN_NEXT;
     if (s == HL_STAGE_PARSE || total == 0) /* parse: no body here */
-      return tl_empty(r, s, sub, rec);
-    tl_begin(r, s, sub, rec, total);
+      return tl_empty(r, s, sub, rec, c);
+    tl_begin(r, s, sub, rec, total, c);
   }
   for (unsigned i = 0;; i++) {
     if (HL_UNLIKELY(r->closed)) /* FN_NEXT: the machine stops the stage */
@@ -1276,24 +1375,17 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
     const char *pre = f->st_pre;
     size_t pre_len = f->st_pre_len;
     if (ev) {
-      t0 = tnow(r);
+      t0 = tl_now(r, c);
       if (sub->fn) {
         const char *name = f->name;
         struct hl__tsub_s *x = sub;
-        do {
-          x->ev.name = name;
-          x->ev.index = i;
-          x->ev.begin = t0;
-          x->ev.sub = x;
-          x->ev_stop = NULL;
-          for (hl__tcb_t *c = x->on_event, *nx; c; c = nx) {
-            nx = c->next;
-            ((hl_trace_event_fn)c->fn)(&x->ev, c->arg);
-          }
-        } while ((x = x->next) != NULL);
+        do
+          call_event(r, x, name, i, t0);
+        while ((x = x->next) != NULL);
       }
     }
     r->t_ok = 0;
+    c->t = 0;
     hl_value_t v = f->fn(r, f->arg);
     hl_value_kind_t k = v.kind;
     /* what on_value() does with none, and with the handler's plain value (not
@@ -1302,11 +1394,11 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
     if (s == HL_STAGE_HANDLE ? k != HL_VALUE_PROMISE && k != HL_VALUE_ERROR && k != HL_VALUE_JSON
                              : k == HL_VALUE_NONE) {
       if (ev) { /* the event's stop (trace_event_stop) */
-        uint64_t t = tnow(r);
+        uint64_t t = tl_now(r, c);
         if (st_fns)
           st_add(r, rec, pre, pre_len, t - t0);
         for (struct hl__tsub_s *x = subs_of(r, s); x; x = x->next) {
-          call_stops(r, &x->ev_stop, t, 0, x->ev.begin);
+          CALL_EVENT_STOPS(r, x, t, 0);
         }
       }
       if (s == HL_STAGE_HANDLE)
@@ -1324,11 +1416,12 @@ HL_INLINE int tl_stage(hl_ctx_t *r, hl_stage_t s, struct hl__st_s *rec, int st_f
       on_value(r, v); /* r->idx++, the phase */
       if (r->phase != HL__PH_FN_NEXT)
         return 0;
+      c->t = r->t_ok ? r->t : 0; /* (its event's stop read the clock) */
     }
   }
   /* the stage's end: the machine's STAGE_END, then LOCK */
   r->phase = HL__PH_STAGE_END;
-  tl_stop(r, s, sub, rec);
+  tl_stop(r, s, sub, rec, c);
   if (r->lock_pending || HL_UNLIKELY(r->closed)) {
     r->phase = HL__PH_LOCK;
     return 0;
@@ -1376,24 +1469,26 @@ HL_INLINE void tl_send(hl_ctx_t *r) {
 __attribute__((noinline)) static void tlane(hl_ctx_t *r) {
   struct hl__st_s *rec = r->st;
   int st_fns = rec && (r->app->st_opts & HL_SERVER_TIMING_FUNCTIONS);
+  tl_clock_t c = {r->t_ok ? r->t : 0};
   r->running = 1;
-  if (!tl_stage(r, HL_STAGE_REQUEST, rec, st_fns))
+  if (!tl_stage(r, HL_STAGE_REQUEST, rec, st_fns, &c))
     goto machine;
   /* the body, if here already: stage PARSE, phase STAGE_BEGIN */
   after_routing(r, lane_body, NULL, 0);
   if (r->phase != HL__PH_STAGE_BEGIN || r->body_len || r->route == NULL)
     goto machine; /* an error, a body to wait for or to parse */
-  if (!tl_stage(r, HL_STAGE_PARSE, rec, st_fns) || !tl_stage(r, HL_STAGE_TRANSFORM, rec, st_fns) ||
-      !tl_stage(r, HL_STAGE_BEFORE_HANDLE, rec, st_fns) ||
-      !tl_stage(r, HL_STAGE_HANDLE, rec, st_fns) ||
-      !tl_stage(r, HL_STAGE_AFTER_HANDLE, rec, st_fns) ||
-      !tl_stage(r, HL_STAGE_MAP_RESPONSE, rec, st_fns))
+  if (!tl_stage(r, HL_STAGE_PARSE, rec, st_fns, &c) ||
+      !tl_stage(r, HL_STAGE_TRANSFORM, rec, st_fns, &c) ||
+      !tl_stage(r, HL_STAGE_BEFORE_HANDLE, rec, st_fns, &c) ||
+      !tl_stage(r, HL_STAGE_HANDLE, rec, st_fns, &c) ||
+      !tl_stage(r, HL_STAGE_AFTER_HANDLE, rec, st_fns, &c) ||
+      !tl_stage(r, HL_STAGE_MAP_RESPONSE, rec, st_fns, &c))
     goto machine;
   r->phase = HL__PH_SEND; /* next_stage() after mapResponse */
   tl_send(r);
   if (r->phase == HL__PH_SEND_WAIT) { /* the machine parks here too */
     r->running = 0;
-    maybe_free(r);
+    maybe_free_in(r);
     return;
   }
 machine:
@@ -1438,8 +1533,20 @@ HL_INLINE void start_in(hl_ctx_t *r, const char *path, uint64_t t0) {
     t->store = app->store;
     t->time = r->start;
     t->req = r;
-    t->subs = NULL;
+    t->subs = r->sub_first; /* (hl_trace_on()'s inline path) */
     app->traces[i].fn(t, app->traces[i].arg);
+  }
+  if (HL_LIKELY(!r->closed && !r->running)) {
+    /* stage_begin()'s traced request stage, then what run() does with it:
+     * the traced lane */
+    r->idx = 0;
+    r->stage_err = 0;
+    r->cut = 0;
+    r->phase = HL__PH_FN_NEXT;
+    r->stage = HL_STAGE_REQUEST;
+    r->napp = r->total = app->stages[HL_STAGE_REQUEST].n;
+    tlane(r);
+    return;
   }
   stage_begin(r, HL_STAGE_REQUEST);
   run(r);
@@ -1637,12 +1744,12 @@ static void closed_in_ctx(void *arg) {
       r->phase = HL__PH_FN_NEXT;
       r->stage = HL_STAGE_AFTER_RESPONSE;
       r->napp = r->total = 0;
-      traced_empty_after_response(r);
+      traced_empty_after_response_in(r);
       if (r->phase == HL__PH_DONE && !r->running) {
         r->running = 1;
-        finish(r);
+        finish_in(r);
         r->running = 0;
-        maybe_free(r);
+        maybe_free_in(r);
         return;
       }
       break;

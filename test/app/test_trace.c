@@ -534,6 +534,69 @@ Test(trace, several_callbacks_per_list_in_order) {
   hl_fake_free(&f);
 }
 
+/* ---- the first callback of each kind is a slot in the stage's or event's
+ * record, the rest a list made on demand: per event, each event's own
+ * callbacks only (one registered from an on_stop of an event that is
+ * stopping is not called, then or at the next event); the exported functions
+ * behave as app.h's inline paths ---- */
+static hl_trace_event_t *pe_ev;
+static int pe_late_rc = -1;
+static hl_promise_t *pe_stop_registering(const hl_trace_end_t *e, void *arg) {
+  (void)e;
+  strcat(multi_log, arg);
+  pe_late_rc = hl_trace_event_on_stop(pe_ev, m_stop, "LATE "); /* accepted, never called */
+  return NULL;
+}
+static void pe_event(hl_trace_event_t *ev, void *arg) {
+  (void)arg;
+  strcat(multi_log, ev->name);
+  strcat(multi_log, ": ");
+  pe_ev = ev;
+  /* the function itself, not app.h's inline path: the same slot, then list */
+  int (*reg)(hl_trace_event_t *, hl_trace_stop_fn, void *) = &hl_trace_event_on_stop;
+  cr_assert_eq(reg(ev, m_stop, "es1 "), 0);
+  cr_assert_eq(hl_trace_event_on_stop(ev, pe_stop_registering, "es2 "), 0);
+  cr_assert_eq(reg(ev, m_stop, "es3 "), 0);
+}
+static void pe_event2(hl_trace_event_t *ev, void *arg) {
+  (void)ev;
+  strcat(multi_log, arg);
+}
+static void pe_stage(hl_trace_stage_t *st, void *arg) {
+  (void)arg;
+  int (*on_event)(hl_trace_stage_t *, hl_trace_event_fn, void *) = &hl_trace_stage_on_event;
+  int (*on_stop)(hl_trace_stage_t *, hl_trace_stop_fn, void *) = &hl_trace_stage_on_stop;
+  cr_assert_eq(on_event(st, pe_event, NULL), 0);
+  cr_assert_eq(hl_trace_stage_on_event(st, pe_event2, "e2 "), 0);
+  cr_assert_eq(hl_trace_stage_on_stop(st, m_stop, "s1 "), 0);
+  cr_assert_eq(on_stop(st, m_stop, "s2 "), 0);
+  cr_assert_eq(on_event(NULL, pe_event, NULL), HL_EINVAL);
+  cr_assert_eq(on_stop(st, NULL, NULL), HL_EINVAL);
+}
+static void pe_trace(hl_trace_t *t, void *arg) {
+  hl_trace_on(t, HL_STAGE_BEFORE_HANDLE, pe_stage, arg);
+}
+static hl_value_t pe_fn(hl_ctx_t *ctx, void *arg) {
+  (void)ctx;
+  (void)arg;
+  return hl_none();
+}
+
+Test(trace, each_event_has_its_own_callbacks) {
+  hl_app_trace(app, pe_trace, NULL);
+  hl_route_t *r;
+  hl_app_route(app, HL_GET, "/", "hi", hi, NULL, &r);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "a", pe_fn, NULL);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "b", pe_fn, NULL);
+  hl_route_on(r, HL_STAGE_BEFORE_HANDLE, "c", pe_fn, NULL);
+  hl_fake_req_t f = {.path = "/"};
+  go(&f);
+  cr_assert_str_eq(f.body_out, "Hi");
+  cr_assert_eq(pe_late_rc, 0);
+  cr_assert_str_eq(multi_log, "a: e2 es1 es2 es3 b: e2 es1 es2 es3 c: e2 es1 es2 es3 s1 s2 ");
+  hl_fake_free(&f);
+}
+
 /* ---- one clock reading per gap: trace points between which only trace
  * machinery ran share a reading (the trace parameter's time and the request
  * stage's begin; an empty stage's begin and stop; a stop and the next begin);
