@@ -2455,20 +2455,26 @@ static inline __attribute__((always_inline)) char *endl_put(char *d, const void 
   return d + n;
 }
 
-int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, const void *body,
-                           size_t len, int drop_close) {
+/* hl__http_res_end_lines but the flush: the connection whose output may need
+ * one, or NULL when the response is not such a one (nothing done). Flattened:
+ * the small server steps it takes (the Date cache, the output's room and
+ * commit, the writer's advance) inline, without a call each; the flush,
+ * whose tree is large, stays a call in the caller. */
+static __attribute__((flatten)) hl_http_conn_t *endl_write(hl_http_res_t *res, const char *lines,
+                                                           size_t llen, const void *body,
+                                                           size_t len, int drop_close) {
   if (res_check(res) != 0)
-    return 1;
+    return NULL;
   hl_http_req_t *r = RES_REQ(res);
   hl_http_conn_t *C = r->C;
   if (res->head_sent || res->wrote || res->nh || res->hslow || res->status != 200 ||
       res->reason != HDR_DEAD || !RES_QUIET(res) || len >= 4096 || (!body && len) || r->is_head ||
       !r->keep_alive || r->major != 1 || r->minor < 1 || C->S->closing)
-    return 1;
+    return NULL;
   const date_cache_t *dc = http_date(C->S->L->uv);
   char *h = res_reserve(r, dc->head200_len + llen + 24 + len);
   if (!h)
-    return 1;
+    return NULL;
   uint64_t t0 = hl__clock_ns();
   /* what head200(res, h, dc, lines, llen, len, body, len) writes (no header
    * entries), its pieces short: copied with a few fixed-size moves, the
@@ -2511,6 +2517,14 @@ int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, c
   }
   if (r == C->writer)
     writer_advance(C);
+  return C;
+}
+
+int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, const void *body,
+                           size_t len, int drop_close) {
+  hl_http_conn_t *C = endl_write(res, lines, llen, body, len, drop_close);
+  if (!C)
+    return 1;
   if (!C->busy && !C->in_read)
     conn_flush(C);
   return 0;
