@@ -1019,28 +1019,36 @@ HL_INLINE unsigned lane_held(const hl_ctx_t *r) {
   return r->app->stage_mask | (r->route ? r->route->stage_mask : 0);
 }
 
-/* The handler in the lane: 1 when it returned a plain value (now r->resp)
- * and the client is still there; 0 when the machine takes over. A value
+/* The handler in the lane: 1 when it returned a plain value (in *out) and
+ * the client is still there; 0 when the machine takes over. A value
  * on_value() would only store (no promise, no error, nothing to adopt) is
- * stored here. */
-HL_INLINE int lane_handle(hl_ctx_t *r) {
+ * left in *out, NOT yet in r->resp (which still holds the reset's none):
+ * the caller stores it before anything can read r->resp (a function, the
+ * general send), so the usual answer, which goes back to the pool at once,
+ * skips the 48-byte copy; on 0 (and when the value went through on_value())
+ * r->resp is set. */
+HL_INLINE int lane_handle(hl_ctx_t *r, hl_value_t *out) {
   r->stage = HL_STAGE_HANDLE;
   r->napp = 0;
   r->total = 1;
   r->phase = HL__PH_FN_NEXT;
   const hl__fn_t *f = &r->route->handler; /* (r->idx: as in lane_fn) */
-  hl_value_t v = f->fn(r, f->arg);
-  if (HL_LIKELY(v.kind != HL_VALUE_PROMISE && v.kind != HL_VALUE_ERROR &&
-                v.kind != HL_VALUE_JSON)) {
-    r->resp = v; /* what on_value() does with it (the lane has no cut, no trace) */
-    r->idx = 1;
+  *out = f->fn(r, f->arg);                /* (straight into the caller's variable) */
+  if (HL_LIKELY(out->kind != HL_VALUE_PROMISE && out->kind != HL_VALUE_ERROR &&
+                out->kind != HL_VALUE_JSON)) {
+    r->idx = 1; /* what on_value() does with it (the lane has no cut, no trace) */
   } else {
     r->idx = 0;
-    on_value(r, v);
+    on_value(r, *out);
     if (r->phase != HL__PH_FN_NEXT)
       return 0;
+    *out = r->resp;
   }
-  return !HL_UNLIKELY(r->closed);
+  if (HL_UNLIKELY(r->closed)) {
+    r->resp = *out;
+    return 0;
+  }
+  return 1;
 }
 
 /* (inline in start_in(): the dispatch makes one call for the whole lane) */
@@ -1074,26 +1082,29 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
     if (!lane_stage(r, HL_STAGE_BEFORE_HANDLE))
       goto machine;
   }
-  if (!lane_handle(r))
+  hl_value_t v; /* the response; r->resp once stored (see lane_handle) */
+  if (!lane_handle(r, &v))
     goto machine;
   held = app->stage_mask | rt->stage_mask;
   /* an empty one: the machine goes past it too */
   if (held & ((1u << HL_STAGE_AFTER_HANDLE) | (1u << HL_STAGE_MAP_RESPONSE))) {
+    r->resp = v; /* their functions may read it */
     if ((held & (1u << HL_STAGE_AFTER_HANDLE)) && !lane_stage(r, HL_STAGE_AFTER_HANDLE))
       goto machine;
     held = app->stage_mask | rt->stage_mask;
     if ((held & (1u << HL_STAGE_MAP_RESPONSE)) && !lane_stage(r, HL_STAGE_MAP_RESPONSE))
       goto machine;
     held = app->stage_mask | rt->stage_mask;
+    v = r->resp;
   }
   r->stage = HL_STAGE_MAP_RESPONSE;
   r->phase = HL__PH_SEND;
   const hl__app_io_t *vt = r->vt;
   /* (the client is there: lane_handle() and lane_stage() answered 0 else) */
-  if (HL_LIKELY(r->resp.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200) {
+  if (HL_LIKELY(v.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200) {
     /* send_response() and hl__send()'s text case inline (untraced: early
      * unless an afterResponse function waits) */
-    const void *body = r->resp.data ? r->resp.data : "";
+    const void *body = v.data ? v.data : "";
     int early = !(held & (1u << HL_STAGE_AFTER_RESPONSE)), rc;
     /* the usual end (rc 2: sent, done and released) when nothing else holds
      * r (no resource of its own, the adapter's part done): what
@@ -1108,8 +1119,9 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
   }
     if (HL_LIKELY(vt == &hl__app_http_vt)) { /* the adapter's usual answer inline (http_io.h) */
       r->phase = HL__PH_SEND_WAIT;           /* (untraced: no time to forget) */
-      rc = hl__app_http_lines(&r->hio, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
-                              r->resp.len, early);
+      /* (the server's code only: nothing reads r->resp until it returns) */
+      rc = hl__app_http_lines(&r->hio, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body, v.len,
+                              early);
       if (rc == 3) { /* the inline case: the adapter's part done, its refs left to us */
         LANE_END_FAST(1, 3)
         r->hio.refs = 0;
@@ -1117,10 +1129,12 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
       } else {
         LANE_END_FAST(r->hio.refs == 0, 2)
       }
+      r->resp = v;
     } else if (vt->respond_lines) {
       r->phase = HL__PH_SEND_WAIT;
-      rc = vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
-                             r->resp.len, early);
+      r->resp = v; /* (another transport: stored before its call) */
+      rc = vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body, v.len,
+                             early);
       LANE_END_FAST(vt->run != NULL, 2)
     } else {
       goto general;
@@ -1129,6 +1143,7 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
     send_result(r, rc == 1 ? hl__send_general(r, 1) : rc);
   } else {
   general:
+    r->resp = v;
     send_response(r);
   }
   if (r->phase == HL__PH_SEND_WAIT || r->phase == HL__PH_DONE) { /* the machine parks here too */
