@@ -244,7 +244,8 @@ int hl__app_http_respond_lines(void *p, const char *lines, size_t llen, const vo
    * its close callback is not needed (nor the context switch the server makes
    * for it); the server removes it (drop_close) */
   int let_go = early && !io->has_body && !io->reported;
-  int rc = hl__http_res_end_lines(io->res, lines, llen, body, len, let_go);
+  int rc =
+      hl__http_res_end_lines(io->res, lines, llen, body, len, let_go ? HL__ENDL_DROP_CLOSE : 0);
   if (rc == 0) {
     io->head_set = 1;
     if (let_go && io->refs == 3 && io->fd < 0 && io->fbuf == NULL) {

@@ -86,11 +86,14 @@ HL_INLINE hl_ctx_t *hl__app_http_ctx_get(hl_app_t *app, hl_http_res_t *res) {
  * (io->res) and nothing was reported; nothing was sent before, so no file
  * (fd, fbuf) and no temporary reference (refs is 2: the server's and the
  * app's); no body, so no FINISH listener. That case answers 3: 2's
- * meaning, io->refs left as it was (2) for the caller to clear. */
+ * meaning, io->refs left as it was (2) for the caller to clear. `lines`:
+ * a literal (the server may keep the head's start made with it:
+ * HL__ENDL_LINES_CONST). */
 HL_INLINE int hl__app_http_lines(hio_t *io, const char *lines, size_t llen, const void *body,
                                  size_t len, int early) {
   if (HL_LIKELY(early && !io->has_body)) {
-    if (hl__http_res_end_lines(io->res, lines, llen, body, len, 1) != 0)
+    if (hl__http_res_end_lines(io->res, lines, llen, body, len,
+                               HL__ENDL_DROP_CLOSE | HL__ENDL_LINES_CONST) != 0)
       return 1; /* nothing done */
     /* hl__app_http_io_recycle() without the body buffer's check (no body:
      * as it was at the start), the pool (the lifecycle holds the object) and

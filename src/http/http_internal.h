@@ -67,10 +67,15 @@ int hl__http_res_status_std(hl_http_res_t *res, int status);
  * KiB and the request is HTTP/1.1 keep-alive, not HEAD: the head goes straight
  * into the output, byte for byte what the general path writes. 0 when done; 1
  * when the response is not such a one (nothing done: take the general path).
- * `drop_close`: when done, the request's close callback is also removed (as
- * hl_http_req_on_close(req, NULL, NULL), before the request can be released). */
+ * `flags`: HL__ENDL_DROP_CLOSE: when done, the request's close callback is
+ * also removed (as hl_http_req_on_close(req, NULL, NULL), before the request
+ * can be released); HL__ENDL_LINES_CONST: `lines` is not NULL and its llen
+ * bytes never change (a literal), so the head's start made with them may be
+ * kept and reused (the last one, per thread). */
+#define HL__ENDL_DROP_CLOSE  1u
+#define HL__ENDL_LINES_CONST 2u
 int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, const void *body,
-                           size_t len, int drop_close);
+                           size_t len, unsigned flags);
 
 /* (src/app/http.c's request callback) What hl_app_http_request checks,
  * registers and reads, in one call: HL_EINVAL unless `res` is `req`'s

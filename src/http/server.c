@@ -2460,9 +2460,23 @@ static inline __attribute__((always_inline)) char *endl_put(char *d, const void 
  * the small server steps it takes (the Date cache, the output's room and
  * commit, the writer's advance) inline, without a call each; the flush,
  * whose tree is large, stays a call in the caller. */
+/* The head up to the length's digits ("HTTP/1.1 200 OK\r\n", the lines, the
+ * Date and Content-Length name) for the last constant `lines`
+ * (HL__ENDL_LINES_CONST) and Date second this thread wrote: one fixed-size
+ * copy instead of three pieces. Keyed by the lines' address and length
+ * (the caller promises their bytes never change) and the Date cache's
+ * second (its head200 changes only with it). */
+#define ENDL_PRE_CAP 128
+typedef struct {
+  const char *lines; /* NULL: empty */
+  size_t llen, n;
+  time_t last;
+  char buf[ENDL_PRE_CAP];
+} endl_pre_t;
+
 static __attribute__((flatten)) hl_http_conn_t *endl_write(hl_http_res_t *res, const char *lines,
                                                            size_t llen, const void *body,
-                                                           size_t len, int drop_close) {
+                                                           size_t len, unsigned flags) {
   if (res_check(res) != 0)
     return NULL;
   hl_http_req_t *r = RES_REQ(res);
@@ -2471,8 +2485,13 @@ static __attribute__((flatten)) hl_http_conn_t *endl_write(hl_http_res_t *res, c
       res->reason != HDR_DEAD || !RES_QUIET(res) || len >= 4096 || (!body && len) || r->is_head ||
       !r->keep_alive || r->major != 1 || r->minor < 1 || C->S->closing)
     return NULL;
+  static _Thread_local endl_pre_t pre HL__TLS_HOT;
   const date_cache_t *dc = http_date(C->S->L->uv);
-  char *h = res_reserve(r, dc->head200_len + llen + 24 + len);
+  /* the head's start kept: pre.n (head200_len + llen) bytes, copied as
+   * ENDL_PRE_CAP (the room it needs) */
+  int hit = (flags & HL__ENDL_LINES_CONST) && lines == pre.lines && llen == pre.llen &&
+            dc->last == pre.last;
+  char *h = res_reserve(r, (hit ? ENDL_PRE_CAP : dc->head200_len + llen) + 24 + len);
   if (!h)
     return NULL;
   uint64_t t0 = hl__clock_ns();
@@ -2480,10 +2499,28 @@ static __attribute__((flatten)) hl_http_conn_t *endl_write(hl_http_res_t *res, c
    * entries), its pieces short: copied with a few fixed-size moves, the
    * length's digits from a table */
   char *p = h;
-  memcpy(p, dc->head200, HEAD200_LINE);
-  p += HEAD200_LINE;
-  p = endl_put(p, lines, llen);
-  p = endl_put(p, dc->head200 + HEAD200_LINE, dc->head200_len - HEAD200_LINE);
+  if (hit) {
+    /* ENDL_PRE_CAP bytes in straight 16-byte moves (a constant-size memcpy
+     * this long becomes a `rep movs`); those past pre.n: overwritten or not
+     * committed */
+    typedef char v16 __attribute__((vector_size(16), aligned(1), may_alias));
+#pragma GCC unroll 8
+    for (size_t i = 0; i < ENDL_PRE_CAP / 16; i++)
+      ((v16 *)p)[i] = ((const v16 *)pre.buf)[i];
+    p += pre.n;
+  } else {
+    memcpy(p, dc->head200, HEAD200_LINE);
+    p += HEAD200_LINE;
+    p = endl_put(p, lines, llen);
+    p = endl_put(p, dc->head200 + HEAD200_LINE, dc->head200_len - HEAD200_LINE);
+    if ((flags & HL__ENDL_LINES_CONST) && lines && (size_t)(p - h) <= ENDL_PRE_CAP) {
+      pre.n = (size_t)(p - h);
+      memcpy(pre.buf, h, pre.n);
+      pre.lines = lines;
+      pre.llen = llen;
+      pre.last = dc->last;
+    }
+  }
   if (len < 100) {
     static const char d2[] = "00010203040506070809101112131415161718192021222324252627282930313233"
                              "343536373839404142434445464748495051525354555657585960616263646566"
@@ -2511,7 +2548,8 @@ static __attribute__((flatten)) hl_http_conn_t *endl_write(hl_http_res_t *res, c
   r->times.pre_end = r->times.pre_write_head = r->times.post_write_head = r->times.post_end = t0;
   res->head_sent = 1;
   res->ended = 1;
-  if (drop_close) { /* hl_http_req_on_close(r, NULL, NULL), before r may be released */
+  if (flags & HL__ENDL_DROP_CLOSE) { /* hl_http_req_on_close(r, NULL, NULL), before r may
+                                      * be released */
     r->on_close = NULL;
     r->close_arg = NULL;
   }
@@ -2521,8 +2559,8 @@ static __attribute__((flatten)) hl_http_conn_t *endl_write(hl_http_res_t *res, c
 }
 
 int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, const void *body,
-                           size_t len, int drop_close) {
-  hl_http_conn_t *C = endl_write(res, lines, llen, body, len, drop_close);
+                           size_t len, unsigned flags) {
+  hl_http_conn_t *C = endl_write(res, lines, llen, body, len, flags);
   if (!C)
     return 1;
   if (!C->busy && !C->in_read)
