@@ -1594,10 +1594,8 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
   if (r == NULL)
     return;
   hio_t *io = &r->hio;
-  hl__http_app_begin_t b; /* (its out fields are all set on success) */
-  b.on_close = hl__app_http_on_close;
-  b.close_arg = io;
-  int has_body = hl__http_req_app_begin(req, res, &b);
+  hl__http_app_begin_t b; /* (all set on success) */
+  int has_body = hl__http_req_app_begin(req, res, hl__app_http_on_close, io, &b);
   if (has_body < 0) {
     hl__app_http_ctx_drop(r);
     return;

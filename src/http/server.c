@@ -2568,11 +2568,12 @@ int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, c
   return 0;
 }
 
-int hl__http_req_app_begin(hl_http_req_t *req, const hl_http_res_t *res, hl__http_app_begin_t *b) {
+int hl__http_req_app_begin(hl_http_req_t *req, const hl_http_res_t *res, hl_http_close_cb on_close,
+                           void *close_arg, hl__http_app_begin_t *b) {
   if (!req || !res || RES_REQ(res) != req || res->head_sent || req->released)
     return HL_EINVAL;
-  req->on_close = b->on_close;
-  req->close_arg = b->close_arg;
+  req->on_close = on_close;
+  req->close_arg = close_arg;
   b->t0 = req->times.headers;
   b->method = req->method;
   b->path = req->buf + req->path;
