@@ -1051,12 +1051,13 @@ HL_INLINE int lane_handle(hl_ctx_t *r, hl_value_t *out) {
   return 1;
 }
 
-/* (inline in start_in(): the dispatch makes one call for the whole lane) */
-HL_INLINE void lane(hl_ctx_t *r, const char *path) {
+/* (inline in start_in(): the dispatch makes one call for the whole lane;
+ * `app`: r->app, which never changes, kept by the caller) */
+HL_INLINE void lane(hl_ctx_t *r, hl_app_t *app, const char *path) {
   r->running = 1;
   /* an empty request stage: lane_stage() would only set what the reset did
    * (r->stage: the request stage; the dispatch's reset came just before) */
-  if (r->app->stage_mask & (1u << HL_STAGE_REQUEST)) {
+  if (app->stage_mask & (1u << HL_STAGE_REQUEST)) {
     if (!lane_stage(r, HL_STAGE_REQUEST))
       goto machine;
     path = NULL; /* functions ran since the dispatch: ask the transport */
@@ -1070,7 +1071,6 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
     goto machine;
   /* the stages that hold functions: lists only grow, so a stage empty now
    * may not be later; read again after functions ran (they may add some) */
-  hl_app_t *app = r->app;
   const hl_route_t *rt = r->route;
   unsigned held = app->stage_mask | rt->stage_mask;
   if (held & (1u << HL_STAGE_TRANSFORM)) {
@@ -1097,8 +1097,7 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
     held = app->stage_mask | rt->stage_mask;
     v = r->resp;
   }
-  r->stage = HL_STAGE_MAP_RESPONSE;
-  r->phase = HL__PH_SEND;
+  r->stage = HL_STAGE_MAP_RESPONSE; /* the phase: SEND_WAIT or SEND below */
   const hl__app_io_t *vt = r->vt;
   /* (the client is there: lane_handle() and lane_stage() answered 0 else) */
   if (HL_LIKELY(v.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200) {
@@ -1111,7 +1110,8 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
      * send_result() and maybe_free_in() do, without the stores to r nobody
      * reads (it goes back to the pool; r->used: the reset clears it) */
 #define LANE_END_FAST(cond, done)                                                                  \
-  if (rc == (done) && (cond) && r->refs == 1 && !r->cleanups && !r->chunks) {                      \
+  if (rc == (done) && (cond) && r->refs == 1 &&                                                    \
+      ((uintptr_t)r->cleanups | (uintptr_t)r->chunks) == 0) {                                      \
     app->live--;                                                                                   \
     app->held--;                                                                                   \
     hl__pool_put(&app->pool, r);                                                                   \
@@ -1143,6 +1143,7 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
     send_result(r, rc == 1 ? hl__send_general(r, 1) : rc);
   } else {
   general:
+    r->phase = HL__PH_SEND;
     r->resp = v;
     send_response(r);
   }
@@ -1417,13 +1418,12 @@ machine:
 }
 
 /* ---- the transport's side ------------------------------------------------------------ */
-/* (inline in hl_app_http_request; start() for run()) `path`: the
- * request's path as the transport gave it to the dispatch, or NULL; `t0`: its
- * clock reading (see hl__app_dispatch_at), 0: none */
-HL_INLINE void start_in(hl_ctx_t *r, const char *path, uint64_t t0) {
-  hl_app_t *app = r->app;
+/* (inline in hl_app_http_request; start() for run()) `app`: r->app;
+ * `path`: the request's path as the transport gave it to the dispatch, or
+ * NULL; `t0`: its clock reading (see hl__app_dispatch_at), 0: none */
+HL_INLINE void start_in(hl_ctx_t *r, hl_app_t *app, const char *path, uint64_t t0) {
   if (!app->traced) { /* (app->ntraces || app->st_on) */
-    lane(r, path);
+    lane(r, app, path);
     return;
   }
   r->traced = 1;
@@ -1463,7 +1463,7 @@ HL_INLINE void start_in(hl_ctx_t *r, const char *path, uint64_t t0) {
 static void start(void *arg) {
   hl_ctx_t *r = arg;
   r->started = 1; /* (dispatch_run: the transport's run() called us) */
-  start_in(r, NULL, r->t);
+  start_in(r, r->app, NULL, r->t);
 }
 
 int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out) {
@@ -1621,7 +1621,7 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
   memcpy(&g, get, 4);
   r->method = m;
   r->mbit = w == g ? HL_GET : hl_method_bit(m);
-  start_in(r, b.path, b.t0); /* nothing touches r after it */
+  start_in(r, app, b.path, b.t0); /* nothing touches r after it */
 }
 
 static void closed_in_ctx(void *arg) {
