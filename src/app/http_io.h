@@ -88,8 +88,8 @@ HL_INLINE hl_ctx_t *hl__app_http_ctx_get(hl_app_t *app, hl_http_res_t *res) {
  * meaning, io->refs left as it was (2) for the caller to clear. `lines`:
  * a literal (the server may keep the head's start made with it:
  * HL__ENDL_LINES_CONST). */
-HL_INLINE int hl__app_http_lines(hio_t *io, const char *lines, size_t llen, const void *body,
-                                 size_t len, int early) {
+HL_INLINE int hl__app_http_lines(hio_t *io, hl_app_t *app, const char *lines, size_t llen,
+                                 const void *body, size_t len, int early) {
   if (HL_LIKELY(early && !io->has_body)) {
     if (hl__http_res_end_lines(io->res, lines, llen, body, len,
                                HL__ENDL_DROP_CLOSE | HL__ENDL_LINES_CONST) != 0)
@@ -98,7 +98,7 @@ HL_INLINE int hl__app_http_lines(hio_t *io, const char *lines, size_t llen, cons
      * as it was at the start), the pool (the lifecycle holds the object) and
      * io->refs (3: the caller clears it, or puts the object back in the pool,
      * whose reset clears it) */
-    hl__app_http_t *H = HIO_CTX(io)->app->http;
+    hl__app_http_t *H = app->http; /* (app: the request's, HIO_CTX(io)->app) */
     H->ios--;
     if (H->closing && H->ios == 0)
       hl__app_http_check_closed(H);

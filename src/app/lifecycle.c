@@ -1120,8 +1120,8 @@ HL_INLINE void lane(hl_ctx_t *r, hl_app_t *app, const char *path) {
     if (HL_LIKELY(vt == &hl__app_http_vt)) { /* the adapter's usual answer inline (http_io.h) */
       r->phase = HL__PH_SEND_WAIT;           /* (untraced: no time to forget) */
       /* (the server's code only: nothing reads r->resp until it returns) */
-      rc = hl__app_http_lines(&r->hio, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body, v.len,
-                              early);
+      rc = hl__app_http_lines(&r->hio, app, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
+                              v.len, early);
       if (rc == 3) { /* the inline case: the adapter's part done, its refs left to us */
         LANE_END_FAST(1, 3)
         r->hio.refs = 0;

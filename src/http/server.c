@@ -2570,7 +2570,7 @@ int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, c
 
 int hl__http_req_app_begin(hl_http_req_t *req, const hl_http_res_t *res, hl_http_close_cb on_close,
                            void *close_arg, hl__http_app_begin_t *b) {
-  if (!req || !res || RES_REQ(res) != req || res->head_sent || req->released)
+  if (!res || RES_REQ(res) != req || res->head_sent || req->released) /* (req: not NULL then) */
     return HL_EINVAL;
   req->on_close = on_close;
   req->close_arg = close_arg;
