@@ -1032,10 +1032,11 @@ HL_INLINE int lane_handle(hl_ctx_t *r, hl_value_t *out) {
   r->napp = 0;
   r->total = 1;
   r->phase = HL__PH_FN_NEXT;
-  const hl__fn_t *f = &r->route->handler; /* (r->idx: as in lane_fn) */
-  *out = f->fn(r, f->arg);                /* (straight into the caller's variable) */
-  if (HL_LIKELY(out->kind != HL_VALUE_PROMISE && out->kind != HL_VALUE_ERROR &&
-                out->kind != HL_VALUE_JSON)) {
+  const hl__fn_t *f = &r->route->handler;      /* (r->idx: as in lane_fn) */
+  *out = f->fn(r, f->arg);                     /* (straight into the caller's variable) */
+  if (HL_LIKELY(out->kind == HL_VALUE_TEXT) || /* (the usual first: one comparison) */
+      (out->kind != HL_VALUE_PROMISE && out->kind != HL_VALUE_ERROR &&
+       out->kind != HL_VALUE_JSON)) {
     r->idx = 1; /* what on_value() does with it (the lane has no cut, no trace) */
   } else {
     r->idx = 0;
