@@ -1104,7 +1104,6 @@ HL_INLINE void lane(hl_ctx_t *r, hl_app_t *app, const char *path) {
   if (HL_LIKELY(v.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200) {
     /* send_response() and hl__send()'s text case inline (untraced: early
      * unless an afterResponse function waits) */
-    const void *body = v.data ? v.data : "";
     int early = !(held & (1u << HL_STAGE_AFTER_RESPONSE)), rc;
     /* the usual end (rc 2: sent, done and released) when nothing else holds
      * r (no resource of its own, the adapter's part done): what
@@ -1121,7 +1120,8 @@ HL_INLINE void lane(hl_ctx_t *r, hl_app_t *app, const char *path) {
     if (HL_LIKELY(vt == &hl__app_http_vt)) { /* the adapter's usual answer inline (http_io.h) */
       r->phase = HL__PH_SEND_WAIT;           /* (untraced: no time to forget) */
       /* (the server's code only: nothing reads r->resp until it returns) */
-      rc = hl__app_http_lines(&r->hio, app, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
+      /* (a NULL body: the server's fast path takes it for no bytes, as "") */
+      rc = hl__app_http_lines(&r->hio, app, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, v.data,
                               v.len, early);
       if (rc == 3) { /* the inline case: the adapter's part done, its refs left to us */
         LANE_END_FAST(1, 3)
@@ -1134,8 +1134,8 @@ HL_INLINE void lane(hl_ctx_t *r, hl_app_t *app, const char *path) {
     } else if (vt->respond_lines) {
       r->phase = HL__PH_SEND_WAIT;
       r->resp = v; /* (another transport: stored before its call) */
-      rc = vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body, v.len,
-                             early);
+      rc = vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1,
+                             v.data ? v.data : "", v.len, early);
       LANE_END_FAST(vt->run != NULL, 2)
     } else {
       goto general;
