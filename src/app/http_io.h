@@ -91,8 +91,7 @@ HL_INLINE hl_ctx_t *hl__app_http_ctx_get(hl_app_t *app, hl_http_res_t *res) {
 HL_INLINE int hl__app_http_lines(hio_t *io, hl_app_t *app, const char *lines, size_t llen,
                                  const void *body, size_t len, int early) {
   if (HL_LIKELY(early && !io->has_body)) {
-    if (hl__http_res_end_lines(io->res, lines, llen, body, len,
-                               HL__ENDL_DROP_CLOSE | HL__ENDL_LINES_CONST) != 0)
+    if (hl__http_res_end_lines_const(io->res, lines, llen, body, len) != 0)
       return 1; /* nothing done */
     /* hl__app_http_io_recycle() without the body buffer's check (no body:
      * as it was at the start), the pool (the lifecycle holds the object) and

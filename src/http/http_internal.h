@@ -76,6 +76,11 @@ int hl__http_res_status_std(hl_http_res_t *res, int status);
 #define HL__ENDL_LINES_CONST 2u
 int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, const void *body,
                            size_t len, unsigned flags);
+/* hl__http_res_end_lines(res, lines, llen, body, len, HL__ENDL_DROP_CLOSE |
+ * HL__ENDL_LINES_CONST), made with those flags as constants (the app's
+ * lane: no flag tests). */
+int hl__http_res_end_lines_const(hl_http_res_t *res, const char *lines, size_t llen,
+                                 const void *body, size_t len);
 
 /* (src/app/http.c's request callback) What hl_app_http_request checks,
  * registers and reads, in one call: HL_EINVAL unless `res` is `req`'s

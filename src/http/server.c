@@ -2455,11 +2455,6 @@ static inline __attribute__((always_inline)) char *endl_put(char *d, const void 
   return d + n;
 }
 
-/* hl__http_res_end_lines but the flush: the connection whose output may need
- * one, or NULL when the response is not such a one (nothing done). Flattened:
- * the small server steps it takes (the Date cache, the output's room and
- * commit, the writer's advance) inline, without a call each; the flush,
- * whose tree is large, stays a call in the caller. */
 /* The head up to the length's digits ("HTTP/1.1 200 OK\r\n", the lines, the
  * Date and Content-Length name) for the last constant `lines`
  * (HL__ENDL_LINES_CONST) and Date second this thread wrote: one fixed-size
@@ -2474,9 +2469,15 @@ typedef struct {
   char buf[ENDL_PRE_CAP];
 } endl_pre_t;
 
-static __attribute__((flatten)) hl_http_conn_t *endl_write(hl_http_res_t *res, const char *lines,
-                                                           size_t llen, const void *body,
-                                                           size_t len, unsigned flags) {
+/* hl__http_res_end_lines but the flush: the connection whose output may need
+ * one, or NULL when the response is not such a one (nothing done). Inline in
+ * the two entry points below, which are flattened: the small server steps it
+ * takes (the Date cache, the output's room and commit, the writer's advance)
+ * inline too, without a call each; the flush, whose tree is large, stays a
+ * call (endl_flush). */
+static inline __attribute__((always_inline)) hl_http_conn_t *
+endl_write(hl_http_res_t *res, const char *lines, size_t llen, const void *body, size_t len,
+           unsigned flags) {
   if (res_check(res) != 0)
     return NULL;
   hl_http_req_t *r = RES_REQ(res);
@@ -2558,13 +2559,31 @@ static __attribute__((flatten)) hl_http_conn_t *endl_write(hl_http_res_t *res, c
   return C;
 }
 
-int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, const void *body,
-                           size_t len, unsigned flags) {
+/* conn_flush() out of line for the flattened entry points below */
+static __attribute__((noinline)) void endl_flush(hl_http_conn_t *C) {
+  conn_flush(C);
+}
+
+__attribute__((flatten)) int hl__http_res_end_lines(hl_http_res_t *res, const char *lines,
+                                                    size_t llen, const void *body, size_t len,
+                                                    unsigned flags) {
   hl_http_conn_t *C = endl_write(res, lines, llen, body, len, flags);
   if (!C)
     return 1;
   if (!C->busy && !C->in_read)
-    conn_flush(C);
+    endl_flush(C);
+  return 0;
+}
+
+__attribute__((flatten)) int hl__http_res_end_lines_const(hl_http_res_t *res, const char *lines,
+                                                          size_t llen, const void *body,
+                                                          size_t len) {
+  hl_http_conn_t *C =
+      endl_write(res, lines, llen, body, len, HL__ENDL_DROP_CLOSE | HL__ENDL_LINES_CONST);
+  if (!C)
+    return 1;
+  if (!C->busy && !C->in_read)
+    endl_flush(C);
   return 0;
 }
 
