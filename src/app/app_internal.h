@@ -244,8 +244,9 @@ typedef struct hio_s {
   int body_err;
   unsigned refs;
   uint8_t body_end, reported, released, head_set, finish_on, has_body;
-  /* respond_file */
-  int fd;
+  /* respond_file: its file's descriptor + 1 (0: none, as the reset leaves
+   * it: no store to make it -1) and its read buffer */
+  int fd1;
   char *fbuf;
 } hio_t;
 

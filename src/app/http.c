@@ -51,9 +51,9 @@
 /* ---- the adapter object ---------------------------------------------------------- */
 
 static void file_done(hio_t *io) {
-  if (io->fd >= 0)
-    close(io->fd);
-  io->fd = -1;
+  if (io->fd1)
+    close(io->fd1 - 1);
+  io->fd1 = 0;
   if (io->fbuf) { /* (no call for the usual none) */
     hl__free(io->fbuf);
     io->fbuf = NULL;
@@ -244,10 +244,11 @@ int hl__app_http_respond_lines(void *p, const char *lines, size_t llen, const vo
    * its close callback is not needed (nor the context switch the server makes
    * for it); the server removes it (drop_close) */
   int let_go = early && !io->has_body && !io->reported;
-  int rc = hl__http_res_end_lines(io->res, lines, llen, body, len, let_go);
+  int rc =
+      hl__http_res_end_lines(io->res, lines, llen, body, len, let_go ? HL__ENDL_DROP_CLOSE : 0);
   if (rc == 0) {
     io->head_set = 1;
-    if (let_go && io->refs == 3 && io->fd < 0 && io->fbuf == NULL) {
+    if (let_go && io->refs == 3 && io->fd1 == 0 && io->fbuf == NULL) {
       /* the usual: the server's, the app's and ours were all there are (no
        * file): back to the pool at once (what follows, without its stores) */
       hl__app_http_io_recycle(io);
@@ -277,7 +278,8 @@ static int file_read_next(hio_t *io) {
   hl_ctx_t *r = HIO_CTX(io);
   uint64_t left = r->hio_fsize - r->hio_foff;
   size_t want = left < FILE_CHUNK ? (size_t)left : FILE_CHUNK;
-  int rc = hl_fs_read(r->app->loop, io->fd, io->fbuf, want, (int64_t)r->hio_foff, file_read_cb, io);
+  int rc =
+      hl_fs_read(r->app->loop, io->fd1 - 1, io->fbuf, want, (int64_t)r->hio_foff, file_read_cb, io);
   if (rc == 0)
     io->refs++; /* the read's */
   return rc;
@@ -300,7 +302,7 @@ static void file_fail(hio_t *io) {
 
 static void file_read_cb(int64_t result, void *arg) {
   hio_t *io = arg;
-  if (io->res == NULL || io->fd < 0) { /* the client went away meanwhile */
+  if (io->res == NULL || io->fd1 == 0) { /* the client went away meanwhile */
     file_done(io);
   } else if (result <= 0) {
     file_fail(io); /* a read error, or the file shrank */
@@ -322,7 +324,7 @@ static int v_respond_file(void *p, int status, const hl_header_t *h, size_t n, c
   hio_t *io = p;
   if (io->res == NULL)
     return HL_ECLIENTGONE;
-  if (io->fd >= 0)
+  if (io->fd1)
     return HL_ESTATE;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -344,7 +346,7 @@ static int v_respond_file(void *p, int status, const hl_header_t *h, size_t n, c
   }
   const char *m = hl_http_req_method(io->req);
   hl_ctx_t *r = HIO_CTX(io);
-  io->fd = fd;
+  io->fd1 = fd + 1;
   r->hio_fsize = (uint64_t)st.st_size;
   r->hio_foff = 0;
   if (r->hio_fsize == 0 || (m && strcmp(m, "HEAD") == 0)) { /* nothing to read */
@@ -462,7 +464,6 @@ hl_ctx_t *hl__app_http_ctx_new(hl_app_t *app, hl_http_res_t *res) {
   }
   hl__ctx_reset(r); /* hio_body and hio_bcap stay (a new object is all zero) */
   r->app = app;
-  r->hio.fd = -1;
   H->ios++;
   return r;
 }

@@ -29,7 +29,7 @@ extern const hl__app_io_t hl__app_http_vt;
 void hl__app_http_check_closed(hl__app_http_t *H);
 /* the server's close callback for a request the app took */
 void hl__app_http_on_close(hl_http_req_t *req, int aborted, void *arg);
-/* a request with its adapter part set up (reset, no file, counted in
+/* a request with its adapter part set up (reset: no file, fd1 0; counted in
  * H->ios); NULL: no memory (answered 500) */
 hl_ctx_t *hl__app_http_ctx_new(hl_app_t *app, hl_http_res_t *res);
 /* back to the pool: the request could not be taken (nothing registered) */
@@ -71,7 +71,6 @@ HL_INLINE hl_ctx_t *hl__app_http_ctx_get(hl_app_t *app, hl_http_res_t *res) {
     return hl__app_http_ctx_new(app, res);
   hl__ctx_reset(r); /* hio_body and hio_bcap stay (a new object is all zero) */
   r->app = app;
-  r->hio.fd = -1;
   H->ios++;
   return r;
 }
@@ -84,19 +83,21 @@ HL_INLINE hl_ctx_t *hl__app_http_ctx_get(hl_app_t *app, hl_http_res_t *res) {
  * trip and the stores nobody reads; anything else through it. What it need
  * not check there: the client is there, so the server's request is
  * (io->res) and nothing was reported; nothing was sent before, so no file
- * (fd, fbuf) and no temporary reference (refs is 2: the server's and the
+ * (fd1, fbuf) and no temporary reference (refs is 2: the server's and the
  * app's); no body, so no FINISH listener. That case answers 3: 2's
- * meaning, io->refs left as it was (2) for the caller to clear. */
-HL_INLINE int hl__app_http_lines(hio_t *io, const char *lines, size_t llen, const void *body,
-                                 size_t len, int early) {
+ * meaning, io->refs left as it was (2) for the caller to clear. `lines`:
+ * a literal (the server may keep the head's start made with it:
+ * HL__ENDL_LINES_CONST). */
+HL_INLINE int hl__app_http_lines(hio_t *io, hl_app_t *app, const char *lines, size_t llen,
+                                 const void *body, size_t len, int early) {
   if (HL_LIKELY(early && !io->has_body)) {
-    if (hl__http_res_end_lines(io->res, lines, llen, body, len, 1) != 0)
+    if (hl__http_res_end_lines_const(io->res, lines, llen, body, len) != 0)
       return 1; /* nothing done */
     /* hl__app_http_io_recycle() without the body buffer's check (no body:
      * as it was at the start), the pool (the lifecycle holds the object) and
      * io->refs (3: the caller clears it, or puts the object back in the pool,
      * whose reset clears it) */
-    hl__app_http_t *H = HIO_CTX(io)->app->http;
+    hl__app_http_t *H = app->http; /* (app: the request's, HIO_CTX(io)->app) */
     H->ios--;
     if (H->closing && H->ios == 0)
       hl__app_http_check_closed(H);

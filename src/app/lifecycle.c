@@ -1097,36 +1097,46 @@ HL_INLINE unsigned lane_held(const hl_ctx_t *r) {
   return r->app->stage_mask | (r->route ? r->route->stage_mask : 0);
 }
 
-/* The handler in the lane: 1 when it returned a plain value (now r->resp)
- * and the client is still there; 0 when the machine takes over. A value
+/* The handler in the lane: 1 when it returned a plain value (in *out) and
+ * the client is still there; 0 when the machine takes over. A value
  * on_value() would only store (no promise, no error, nothing to adopt) is
- * stored here. */
-HL_INLINE int lane_handle(hl_ctx_t *r) {
+ * left in *out, NOT yet in r->resp (which still holds the reset's none):
+ * the caller stores it before anything can read r->resp (a function, the
+ * general send), so the usual answer, which goes back to the pool at once,
+ * skips the 48-byte copy; on 0 (and when the value went through on_value())
+ * r->resp is set. */
+HL_INLINE int lane_handle(hl_ctx_t *r, hl_value_t *out) {
   r->stage = HL_STAGE_HANDLE;
   r->napp = 0;
   r->total = 1;
   r->phase = HL__PH_FN_NEXT;
-  const hl__fn_t *f = &r->route->handler; /* (r->idx: as in lane_fn) */
-  hl_value_t v = f->fn(r, f->arg);
-  if (HL_LIKELY(v.kind != HL_VALUE_PROMISE && v.kind != HL_VALUE_ERROR &&
-                v.kind != HL_VALUE_JSON)) {
-    r->resp = v; /* what on_value() does with it (the lane has no cut, no trace) */
-    r->idx = 1;
+  const hl__fn_t *f = &r->route->handler;      /* (r->idx: as in lane_fn) */
+  *out = f->fn(r, f->arg);                     /* (straight into the caller's variable) */
+  if (HL_LIKELY(out->kind == HL_VALUE_TEXT) || /* (the usual first: one comparison) */
+      (out->kind != HL_VALUE_PROMISE && out->kind != HL_VALUE_ERROR &&
+       out->kind != HL_VALUE_JSON)) {
+    r->idx = 1; /* what on_value() does with it (the lane has no cut, no trace) */
   } else {
     r->idx = 0;
-    on_value(r, v);
+    on_value(r, *out);
     if (r->phase != HL__PH_FN_NEXT)
       return 0;
+    *out = r->resp;
   }
-  return !HL_UNLIKELY(r->closed);
+  if (HL_UNLIKELY(r->closed)) {
+    r->resp = *out;
+    return 0;
+  }
+  return 1;
 }
 
-/* (inline in start_in(): the dispatch makes one call for the whole lane) */
-HL_INLINE void lane(hl_ctx_t *r, const char *path) {
+/* (inline in start_in(): the dispatch makes one call for the whole lane;
+ * `app`: r->app, which never changes, kept by the caller) */
+HL_INLINE void lane(hl_ctx_t *r, hl_app_t *app, const char *path) {
   r->running = 1;
   /* an empty request stage: lane_stage() would only set what the reset did
    * (r->stage: the request stage; the dispatch's reset came just before) */
-  if (r->app->stage_mask & (1u << HL_STAGE_REQUEST)) {
+  if (app->stage_mask & (1u << HL_STAGE_REQUEST)) {
     if (!lane_stage(r, HL_STAGE_REQUEST))
       goto machine;
     path = NULL; /* functions ran since the dispatch: ask the transport */
@@ -1140,7 +1150,6 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
     goto machine;
   /* the stages that hold functions: lists only grow, so a stage empty now
    * may not be later; read again after functions ran (they may add some) */
-  hl_app_t *app = r->app;
   const hl_route_t *rt = r->route;
   unsigned held = app->stage_mask | rt->stage_mask;
   if (held & (1u << HL_STAGE_TRANSFORM)) {
@@ -1152,33 +1161,35 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
     if (!lane_stage(r, HL_STAGE_BEFORE_HANDLE))
       goto machine;
   }
-  if (!lane_handle(r))
+  hl_value_t v; /* the response; r->resp once stored (see lane_handle) */
+  if (!lane_handle(r, &v))
     goto machine;
   held = app->stage_mask | rt->stage_mask;
   /* an empty one: the machine goes past it too */
   if (held & ((1u << HL_STAGE_AFTER_HANDLE) | (1u << HL_STAGE_MAP_RESPONSE))) {
+    r->resp = v; /* their functions may read it */
     if ((held & (1u << HL_STAGE_AFTER_HANDLE)) && !lane_stage(r, HL_STAGE_AFTER_HANDLE))
       goto machine;
     held = app->stage_mask | rt->stage_mask;
     if ((held & (1u << HL_STAGE_MAP_RESPONSE)) && !lane_stage(r, HL_STAGE_MAP_RESPONSE))
       goto machine;
     held = app->stage_mask | rt->stage_mask;
+    v = r->resp;
   }
-  r->stage = HL_STAGE_MAP_RESPONSE;
-  r->phase = HL__PH_SEND;
+  r->stage = HL_STAGE_MAP_RESPONSE; /* the phase: SEND_WAIT or SEND below */
   const hl__app_io_t *vt = r->vt;
   /* (the client is there: lane_handle() and lane_stage() answered 0 else) */
-  if (HL_LIKELY(r->resp.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200) {
+  if (HL_LIKELY(v.kind == HL_VALUE_TEXT) && r->nh == 0 && r->status == 200) {
     /* send_response() and hl__send()'s text case inline (untraced: early
      * unless an afterResponse function waits) */
-    const void *body = r->resp.data ? r->resp.data : "";
     int early = !(held & (1u << HL_STAGE_AFTER_RESPONSE)), rc;
     /* the usual end (rc 2: sent, done and released) when nothing else holds
      * r (no resource of its own, the adapter's part done): what
      * send_result() and maybe_free_in() do, without the stores to r nobody
      * reads (it goes back to the pool; r->used: the reset clears it) */
 #define LANE_END_FAST(cond, done)                                                                  \
-  if (rc == (done) && (cond) && r->refs == 1 && !r->cleanups && !r->chunks) {                      \
+  if (rc == (done) && (cond) && r->refs == 1 &&                                                    \
+      ((uintptr_t)r->cleanups | (uintptr_t)r->chunks) == 0) {                                      \
     app->live--;                                                                                   \
     app->held--;                                                                                   \
     hl__pool_put(&app->pool, r);                                                                   \
@@ -1186,8 +1197,10 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
   }
     if (HL_LIKELY(vt == &hl__app_http_vt)) { /* the adapter's usual answer inline (http_io.h) */
       r->phase = HL__PH_SEND_WAIT;           /* (untraced: no time to forget) */
-      rc = hl__app_http_lines(&r->hio, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
-                              r->resp.len, early);
+      /* (the server's code only: nothing reads r->resp until it returns) */
+      /* (a NULL body: the server's fast path takes it for no bytes, as "") */
+      rc = hl__app_http_lines(&r->hio, app, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, v.data,
+                              v.len, early);
       if (rc == 3) { /* the inline case: the adapter's part done, its refs left to us */
         LANE_END_FAST(1, 3)
         r->hio.refs = 0;
@@ -1195,10 +1208,12 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
       } else {
         LANE_END_FAST(r->hio.refs == 0, 2)
       }
+      r->resp = v;
     } else if (vt->respond_lines) {
       r->phase = HL__PH_SEND_WAIT;
-      rc = vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1, body,
-                             r->resp.len, early);
+      r->resp = v; /* (another transport: stored before its call) */
+      rc = vt->respond_lines(r->io, HL__CT_TEXT_LINE, sizeof HL__CT_TEXT_LINE - 1,
+                             v.data ? v.data : "", v.len, early);
       LANE_END_FAST(vt->run != NULL, 2)
     } else {
       goto general;
@@ -1207,6 +1222,8 @@ HL_INLINE void lane(hl_ctx_t *r, const char *path) {
     send_result(r, rc == 1 ? hl__send_general(r, 1) : rc);
   } else {
   general:
+    r->phase = HL__PH_SEND;
+    r->resp = v;
     send_response(r);
   }
   if (r->phase == HL__PH_SEND_WAIT || r->phase == HL__PH_DONE) { /* the machine parks here too */
@@ -1497,13 +1514,12 @@ machine:
 }
 
 /* ---- the transport's side ------------------------------------------------------------ */
-/* (inline in hl_app_http_request; start() for run()) `path`: the
- * request's path as the transport gave it to the dispatch, or NULL; `t0`: its
- * clock reading (see hl__app_dispatch_at), 0: none */
-HL_INLINE void start_in(hl_ctx_t *r, const char *path, uint64_t t0) {
-  hl_app_t *app = r->app;
+/* (inline in hl_app_http_request; start() for run()) `app`: r->app;
+ * `path`: the request's path as the transport gave it to the dispatch, or
+ * NULL; `t0`: its clock reading (see hl__app_dispatch_at), 0: none */
+HL_INLINE void start_in(hl_ctx_t *r, hl_app_t *app, const char *path, uint64_t t0) {
   if (!app->traced) { /* (app->ntraces || app->st_on) */
-    lane(r, path);
+    lane(r, app, path);
     return;
   }
   r->traced = 1;
@@ -1555,7 +1571,7 @@ HL_INLINE void start_in(hl_ctx_t *r, const char *path, uint64_t t0) {
 static void start(void *arg) {
   hl_ctx_t *r = arg;
   r->started = 1; /* (dispatch_run: the transport's run() called us) */
-  start_in(r, NULL, r->t);
+  start_in(r, r->app, NULL, r->t);
 }
 
 int hl__app_dispatch(hl_app_t *app, const hl__app_io_t *vt, void *io, hl__req_t **out) {
@@ -1686,10 +1702,8 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
   if (r == NULL)
     return;
   hio_t *io = &r->hio;
-  hl__http_app_begin_t b; /* (its out fields are all set on success) */
-  b.on_close = hl__app_http_on_close;
-  b.close_arg = io;
-  int has_body = hl__http_req_app_begin(req, res, &b);
+  hl__http_app_begin_t b; /* (all set on success) */
+  int has_body = hl__http_req_app_begin(req, res, hl__app_http_on_close, io, &b);
   if (has_body < 0) {
     hl__app_http_ctx_drop(r);
     return;
@@ -1715,7 +1729,7 @@ HL_EXPORT void hl_app_http_request(hl_http_server_t *server, hl_http_req_t *req,
   memcpy(&g, get, 4);
   r->method = m;
   r->mbit = w == g ? HL_GET : hl_method_bit(m);
-  start_in(r, b.path, b.t0); /* nothing touches r after it */
+  start_in(r, app, b.path, b.t0); /* nothing touches r after it */
 }
 
 static void closed_in_ctx(void *arg) {

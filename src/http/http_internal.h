@@ -67,25 +67,35 @@ int hl__http_res_status_std(hl_http_res_t *res, int status);
  * KiB and the request is HTTP/1.1 keep-alive, not HEAD: the head goes straight
  * into the output, byte for byte what the general path writes. 0 when done; 1
  * when the response is not such a one (nothing done: take the general path).
- * `drop_close`: when done, the request's close callback is also removed (as
- * hl_http_req_on_close(req, NULL, NULL), before the request can be released). */
+ * `flags`: HL__ENDL_DROP_CLOSE: when done, the request's close callback is
+ * also removed (as hl_http_req_on_close(req, NULL, NULL), before the request
+ * can be released); HL__ENDL_LINES_CONST: `lines` is not NULL and its llen
+ * bytes never change (a literal), so the head's start made with them may be
+ * kept and reused (the last one, per thread). */
+#define HL__ENDL_DROP_CLOSE  1u
+#define HL__ENDL_LINES_CONST 2u
 int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, const void *body,
-                           size_t len, int drop_close);
+                           size_t len, unsigned flags);
+/* hl__http_res_end_lines(res, lines, llen, body, len, HL__ENDL_DROP_CLOSE |
+ * HL__ENDL_LINES_CONST), made with those flags as constants (the app's
+ * lane: no flag tests). */
+int hl__http_res_end_lines_const(hl_http_res_t *res, const char *lines, size_t llen,
+                                 const void *body, size_t len);
 
 /* (src/app/http.c's request callback) What hl_app_http_request checks,
  * registers and reads, in one call: HL_EINVAL unless `res` is `req`'s
  * response and its head is not sent (hl_http_res_req,
- * hl_http_res_headers_sent); else b->on_close registered as
- * hl_http_req_on_close(req, b->on_close, b->close_arg) does, b->t0 = the
+ * hl_http_res_headers_sent); else `on_close` registered as
+ * hl_http_req_on_close(req, on_close, close_arg) does, b->t0 = the
  * request's headers time (hl_http_req_times()->headers), b->method and
  * b->path what hl_http_req_method() and hl_http_req_path() answer, and the
- * result is hl__http_req_has_body(req). */
+ * result is hl__http_req_has_body(req). (The callback in registers, not
+ * through b: two stores and two loads less.) */
 typedef struct hl__http_app_begin_s {
-  hl_http_close_cb on_close; /* in */
-  void *close_arg;           /* in */
-  uint64_t t0;               /* out */
-  const char *method, *path; /* out */
+  uint64_t t0;
+  const char *method, *path;
 } hl__http_app_begin_t;
-int hl__http_req_app_begin(hl_http_req_t *req, const hl_http_res_t *res, hl__http_app_begin_t *b);
+int hl__http_req_app_begin(hl_http_req_t *req, const hl_http_res_t *res, hl_http_close_cb on_close,
+                           void *close_arg, hl__http_app_begin_t *b);
 
 #endif

@@ -2650,29 +2650,72 @@ static inline __attribute__((always_inline)) char *endl_put(char *d, const void 
   return d + n;
 }
 
-int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, const void *body,
-                           size_t len, int drop_close) {
+/* The head up to the length's digits ("HTTP/1.1 200 OK\r\n", the lines, the
+ * Date and Content-Length name) for the last constant `lines`
+ * (HL__ENDL_LINES_CONST) and Date second this thread wrote: one fixed-size
+ * copy instead of three pieces. Keyed by the lines' address and length
+ * (the caller promises their bytes never change) and the Date cache's
+ * second (its head200 changes only with it). */
+#define ENDL_PRE_CAP 128
+typedef struct {
+  const char *lines; /* NULL: empty */
+  size_t llen, n;
+  time_t last;
+  char buf[ENDL_PRE_CAP];
+} endl_pre_t;
+
+/* hl__http_res_end_lines but the flush: the connection whose output may need
+ * one, or NULL when the response is not such a one (nothing done). Inline in
+ * the two entry points below, which are flattened: the small server steps it
+ * takes (the Date cache, the output's room and commit, the writer's advance)
+ * inline too, without a call each; the flush, whose tree is large, stays a
+ * call (endl_flush). */
+static inline __attribute__((always_inline)) hl_http_conn_t *
+endl_write(hl_http_res_t *res, const char *lines, size_t llen, const void *body, size_t len,
+           unsigned flags) {
   if (res_check(res) != 0)
-    return 1;
+    return NULL;
   hl_http_req_t *r = RES_REQ(res);
   hl_http_conn_t *C = r->C;
   if (res->head_sent || res->wrote || res->nh || res->hslow || res->status != 200 ||
       res->reason != HDR_DEAD || !RES_QUIET(res) || len >= 4096 || (!body && len) || r->is_head ||
       !r->keep_alive || r->major != 1 || r->minor < 1 || C->S->closing)
-    return 1;
+    return NULL;
+  static _Thread_local endl_pre_t pre HL__TLS_HOT;
   const date_cache_t *dc = http_date(C->S->L->uv);
-  char *h = res_reserve(r, dc->head200_len + llen + 24 + len);
+  /* the head's start kept: pre.n (head200_len + llen) bytes, copied as
+   * ENDL_PRE_CAP (the room it needs) */
+  int hit = (flags & HL__ENDL_LINES_CONST) && lines == pre.lines && llen == pre.llen &&
+            dc->last == pre.last;
+  char *h = res_reserve(r, (hit ? ENDL_PRE_CAP : dc->head200_len + llen) + 24 + len);
   if (!h)
-    return 1;
-  uint64_t t0 = hl__clock_ns();
+    return NULL;
   /* what head200(res, h, dc, lines, llen, len, body, len) writes (no header
    * entries), its pieces short: copied with a few fixed-size moves, the
    * length's digits from a table */
   char *p = h;
-  memcpy(p, dc->head200, HEAD200_LINE);
-  p += HEAD200_LINE;
-  p = endl_put(p, lines, llen);
-  p = endl_put(p, dc->head200 + HEAD200_LINE, dc->head200_len - HEAD200_LINE);
+  if (hit) {
+    /* ENDL_PRE_CAP bytes in straight 16-byte moves (a constant-size memcpy
+     * this long becomes a `rep movs`); those past pre.n: overwritten or not
+     * committed */
+    typedef char v16 __attribute__((vector_size(16), aligned(1), may_alias));
+#pragma GCC unroll 8
+    for (size_t i = 0; i < ENDL_PRE_CAP / 16; i++)
+      ((v16 *)p)[i] = ((const v16 *)pre.buf)[i];
+    p += pre.n;
+  } else {
+    memcpy(p, dc->head200, HEAD200_LINE);
+    p += HEAD200_LINE;
+    p = endl_put(p, lines, llen);
+    p = endl_put(p, dc->head200 + HEAD200_LINE, dc->head200_len - HEAD200_LINE);
+    if ((flags & HL__ENDL_LINES_CONST) && lines && (size_t)(p - h) <= ENDL_PRE_CAP) {
+      pre.n = (size_t)(p - h);
+      memcpy(pre.buf, h, pre.n);
+      pre.lines = lines;
+      pre.llen = llen;
+      pre.last = dc->last;
+    }
+  }
   if (len < 100) {
     static const char d2[] = "00010203040506070809101112131415161718192021222324252627282930313233"
                              "343536373839404142434445464748495051525354555657585960616263646566"
@@ -2697,25 +2740,56 @@ int hl__http_res_end_lines(hl_http_res_t *res, const char *lines, size_t llen, c
     res->body_in_head = 1;
   }
   res_commit(r, (size_t)(p - h));
+  /* the one reading for the four times, taken once the bytes are written
+   * (fewer values kept over the call) */
+  uint64_t t0 = hl__clock_ns();
   r->times.pre_end = r->times.pre_write_head = r->times.post_write_head = r->times.post_end = t0;
   res->head_sent = 1;
   res->ended = 1;
-  if (drop_close) { /* hl_http_req_on_close(r, NULL, NULL), before r may be released */
+  if (flags & HL__ENDL_DROP_CLOSE) { /* hl_http_req_on_close(r, NULL, NULL), before r may
+                                      * be released */
     r->on_close = NULL;
     r->close_arg = NULL;
   }
   if (r == C->writer)
     writer_advance(C);
+  return C;
+}
+
+/* conn_flush() out of line for the flattened entry points below */
+static __attribute__((noinline)) void endl_flush(hl_http_conn_t *C) {
+  conn_flush(C);
+}
+
+__attribute__((flatten)) int hl__http_res_end_lines(hl_http_res_t *res, const char *lines,
+                                                    size_t llen, const void *body, size_t len,
+                                                    unsigned flags) {
+  hl_http_conn_t *C = endl_write(res, lines, llen, body, len, flags);
+  if (!C)
+    return 1;
   if (!C->busy && !C->in_read)
-    conn_flush(C);
+    endl_flush(C);
   return 0;
 }
 
-int hl__http_req_app_begin(hl_http_req_t *req, const hl_http_res_t *res, hl__http_app_begin_t *b) {
-  if (!req || !res || RES_REQ(res) != req || res->head_sent || req->released)
+__attribute__((flatten)) int hl__http_res_end_lines_const(hl_http_res_t *res, const char *lines,
+                                                          size_t llen, const void *body,
+                                                          size_t len) {
+  hl_http_conn_t *C =
+      endl_write(res, lines, llen, body, len, HL__ENDL_DROP_CLOSE | HL__ENDL_LINES_CONST);
+  if (!C)
+    return 1;
+  if (!C->busy && !C->in_read)
+    endl_flush(C);
+  return 0;
+}
+
+int hl__http_req_app_begin(hl_http_req_t *req, const hl_http_res_t *res, hl_http_close_cb on_close,
+                           void *close_arg, hl__http_app_begin_t *b) {
+  if (!res || RES_REQ(res) != req || res->head_sent || req->released) /* (req: not NULL then) */
     return HL_EINVAL;
-  req->on_close = b->on_close;
-  req->close_arg = b->close_arg;
+  req->on_close = on_close;
+  req->close_arg = close_arg;
   b->t0 = req->times.headers;
   b->method = req->method;
   b->path = req->buf + req->path;

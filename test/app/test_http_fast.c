@@ -6,6 +6,7 @@
  * attached to one app; on the second, a head listener on every response
  * keeps the server off its quiet path, so each answer takes the general
  * path. The Date header's value is masked (the two may straddle a second). */
+#include <time.h>
 #include <jansson.h>
 #include "http_fixture.h"
 
@@ -229,6 +230,79 @@ Test(app_http_fast, single_request) {
                             "World!")),
             "%s", out);
   free(out);
+}
+
+/* A text without bytes (hl_text(NULL): NULL data, length 0) goes the fast
+ * way as an empty text does (the lane hands the server its NULL body) and
+ * writes the same bytes. */
+static hl_value_t h_null(hl_ctx_t *c, void *a) {
+  (void)c, (void)a;
+  return hl_text(NULL);
+}
+Test(app_http_fast, null_text_as_empty) {
+  cr_assert_eq(hl_app_route(app, HL_GET, "/null", NULL, h_null, NULL, NULL), 0);
+  cr_assert_eq(hl_app_route(app, HL_GET, "/empty", NULL, h_empty, NULL, NULL), 0);
+  fx_listen();
+  char *out = exchange(port, "GET /null HTTP/1.1\r\nHost: x\r\n\r\n"
+                             "GET /empty HTTP/1.1\r\nHost: x\r\n\r\n"
+                             "GET /null HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const char *one = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nDate: "
+                    "#############################\r\nContent-Length: 0\r\n\r\n";
+  size_t n = strlen(one);
+  cr_assert(strlen(out) > 2 * n && !strncmp(out, one, n) && !strncmp(out + n, one, n), "%s", out);
+  free(out);
+}
+
+/* The server keeps the fast head's start (status line, the app's literal
+ * Content-Type line, Date, the Content-Length name) and reuses it: it follows
+ * the Date. Each connection sends a fast GET (the kept start made or reused),
+ * a HEAD (the general path, the Date of the moment), a fast GET again and a
+ * last GET that closes (the general path): the third answer's Date is never
+ * older than the HEAD's, also across a change of second (a kept start not
+ * renewed with the Date would carry the old one).
+ * The connections go on until the Date changed twice (real exchanges, about
+ * a second to two). */
+static time_t date_of(const char *resp, int k) { /* the k-th answer's Date */
+  const char *d = resp;
+  for (int i = 0; i <= k; i++) {
+    d = strstr(d, "\r\nDate: ");
+    cr_assert_not_null(d, "%s", resp);
+    d += 8;
+  }
+  struct tm tm = {0};
+  const char *end = strptime(d, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  cr_assert(end && end[0] == '\r', "%s", resp);
+  return timegm(&tm);
+}
+Test(app_http_fast, kept_head_start_follows_the_date) {
+  cr_assert_eq(hl_app_route(app, HL_GET, "/", NULL, h_text, NULL, NULL), 0);
+  fx_listen();
+  const char *reqs = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  time_t first = 0, last = 0;
+  int changes = 0;
+  for (long n = 0; changes < 2; n++) {
+    cr_assert_lt(n, 1000000, "the Date never changed");
+    hl_tc_raw_t c;
+    cr_assert_eq(hl_tc_raw_start(&loop, &c, port, NULL, reqs, strlen(reqs)), 0);
+    hl_tc_wait(&loop, &c.closed);
+    cr_assert_not_null(c.in);
+    cr_assert_eq(hl_tc_count(c.in, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; "
+                                   "charset=utf-8\r\nDate: "),
+                 4, "%s", c.in);
+    time_t head = date_of(c.in, 1), fast = date_of(c.in, 2);
+    cr_assert_geq(fast, head, "%s", c.in);
+    cr_assert_geq(head, date_of(c.in, 0), "%s", c.in);
+    if (first == 0)
+      first = last = fast;
+    if (fast != last)
+      changes++;
+    last = fast;
+    hl_tc_raw_free(&c);
+  }
+  cr_assert_gt(last, first);
 }
 
 /* A route with an afterResponse function is not ended at the fast answer:
