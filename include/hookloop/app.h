@@ -425,6 +425,16 @@ struct hl__tsub_s {
   struct hl__tmore_s *more; /* the callbacks after each slot's, NULL: none */
 };
 
+/* (private: a subscription made, its callback lists empty) */
+static inline void hl__tsub_set(struct hl__tsub_s *s, hl_trace_listener_fn fn, void *arg) {
+  s->next = NULL;
+  s->more = NULL;
+  s->st.event_fn = NULL;
+  s->st.stop_fn = NULL;
+  s->fn = fn;
+  s->arg = arg;
+}
+
 /* The trace parameter, one per request and trace function. */
 typedef struct hl_trace_s {
   uint64_t id;   /* the request id */
@@ -447,12 +457,7 @@ static inline int hl__trace_on_in(hl_trace_t *t, hl_stage_t stage, hl_trace_list
   struct hl__tsub_s *s;
   if (t != NULL && t->subs != NULL && fn != NULL && (unsigned)stage < HL_STAGE_COUNT &&
       (s = &t->subs[stage])->fn == NULL) {
-    s->next = NULL;
-    s->more = NULL;
-    s->st.event_fn = NULL;
-    s->st.stop_fn = NULL;
-    s->fn = fn;
-    s->arg = arg;
+    hl__tsub_set(s, fn, arg);
     return 0;
   }
   return (hl_trace_on)(t, stage, fn, arg);

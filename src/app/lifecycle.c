@@ -265,12 +265,7 @@ __attribute__((noinline)) static int trace_on_more(hl_ctx_t *r, hl_stage_t stage
   struct hl__tsub_s *s = hl__ctx_alloc_fast(r, sizeof(*s)), *tail = &r->sub_first[stage];
   if (s == NULL)
     return HL_ENOMEM;
-  s->next = NULL;
-  s->more = NULL;
-  s->st.event_fn = NULL;
-  s->st.stop_fn = NULL;
-  s->fn = fn;
-  s->arg = arg;
+  hl__tsub_set(s, fn, arg);
   while (tail->next) /* a stage with several subscribers: rare, and few */
     tail = tail->next;
   tail->next = s;
@@ -288,12 +283,7 @@ HL_EXPORT int(hl_trace_on)(hl_trace_t *t, hl_stage_t stage, hl_trace_listener_fn
   struct hl__tsub_s *s = &r->sub_first[stage];
   if (s->fn)
     return trace_on_more(r, stage, fn, arg);
-  s->next = NULL;
-  s->more = NULL;
-  s->st.event_fn = NULL;
-  s->st.stop_fn = NULL;
-  s->fn = fn;
-  s->arg = arg;
+  hl__tsub_set(s, fn, arg);
   return 0;
 }
 

@@ -2225,12 +2225,9 @@ static int res_check(hl_http_res_t *res) {
   return 0;
 }
 
-/* The cached 200 head (res_write_head's fast path, hl__http_res_end_lines):
- * the status line, `lines` (llen bytes of ready "Name: value\r\n" lines) and
- * the headers set, the cached Date and Content-Length name, the length `cl`,
- * the blank line, then the body when there is one. */
-/* n bytes, up to 64 of them in two overlapping fixed-size moves each (no
- * call): the body of a small response. */
+/* n bytes, up to 64 of them (the usual) in two overlapping fixed-size moves
+ * each, without a call: a small response's body, and hl__http_res_end_lines'
+ * pieces. */
 static inline __attribute__((always_inline)) char *put_small(char *d, const void *src, size_t n) {
   const char *s = src;
   if (n >= 16 && n <= 64) {
@@ -2629,27 +2626,6 @@ int hl__http_res_status_std(hl_http_res_t *res, int status) {
  * The head is written straight into the output (what res_write_head's quiet
  * 200 path writes for the same headers), with no header entries made. 1 when
  * the response is not such a one (or the output has no room): nothing done. */
-/* hl__http_res_end_lines' copies: n bytes, up to 64 of them (the usual) in
- * two overlapping fixed-size moves each, without a call. */
-static inline __attribute__((always_inline)) char *endl_put(char *d, const void *src, size_t n) {
-  const char *s = src;
-  if (n >= 16 && n <= 64) {
-    if (n > 32) {
-      memcpy(d, s, 32);
-      memcpy(d + n - 32, s + n - 32, 32);
-    } else {
-      memcpy(d, s, 16);
-      memcpy(d + n - 16, s + n - 16, 16);
-    }
-  } else if (n >= 8 && n < 16) {
-    memcpy(d, s, 8);
-    memcpy(d + n - 8, s + n - 8, 8);
-  } else {
-    memcpy(d, s, n);
-  }
-  return d + n;
-}
-
 /* The head up to the length's digits ("HTTP/1.1 200 OK\r\n", the lines, the
  * Date and Content-Length name) for the last constant `lines`
  * (HL__ENDL_LINES_CONST) and Date second this thread wrote: one fixed-size
@@ -2706,8 +2682,8 @@ endl_write(hl_http_res_t *res, const char *lines, size_t llen, const void *body,
   } else {
     memcpy(p, dc->head200, HEAD200_LINE);
     p += HEAD200_LINE;
-    p = endl_put(p, lines, llen);
-    p = endl_put(p, dc->head200 + HEAD200_LINE, dc->head200_len - HEAD200_LINE);
+    p = put_small(p, lines, llen);
+    p = put_small(p, dc->head200 + HEAD200_LINE, dc->head200_len - HEAD200_LINE);
     if ((flags & HL__ENDL_LINES_CONST) && lines && (size_t)(p - h) <= ENDL_PRE_CAP) {
       pre.n = (size_t)(p - h);
       memcpy(pre.buf, h, pre.n);
@@ -2736,7 +2712,7 @@ endl_write(hl_http_res_t *res, const char *lines, size_t llen, const void *body,
   memcpy(p, "\r\n\r\n", 4);
   p += 4;
   if (len) {
-    p = endl_put(p, body, len);
+    p = put_small(p, body, len);
     res->body_in_head = 1;
   }
   res_commit(r, (size_t)(p - h));
