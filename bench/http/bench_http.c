@@ -5,6 +5,11 @@
  *                                 after, destroy) and every http-hooks event
  *                                 subscribed (server, connection, request,
  *                                 and per response the five events)
+ *   hl-bench-http PORT --content-type   nothing enabled, each answer with
+ *                                 `Content-Type: text/plain; charset=utf-8`
+ *                                 set: the same bytes as bench/app's app
+ *                                 answers (its text value's type), so that
+ *                                 bench/app compares the two on one response
  *   hl-bench-http --mem N         memory per idle keep-alive connection: a
  *                                 child process opens N connections, each
  *                                 makes one request and stays open; the
@@ -29,6 +34,13 @@ static long hook_calls, events, finished;
 static void on_request(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
   (void)s;
   (void)req;
+  hl_http_res_end(res, "Hello, World!", 13);
+}
+
+static void on_request_ct(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  (void)s;
+  (void)req;
+  hl_http_res_set_header(res, "Content-Type", "text/plain; charset=utf-8");
   hl_http_res_end(res, "Hello, World!", 13);
 }
 
@@ -193,6 +205,7 @@ int main(int argc, char **argv) {
     return mem_main(atoi(argv[2]));
   int port = argc > 1 ? atoi(argv[1]) : 8080;
   int hooks = argc > 2 && !strcmp(argv[2], "--hooks");
+  int ctype = argc > 2 && !strcmp(argv[2], "--content-type");
   hl_loop_init(&loop);
   hl_hook_t *hook = NULL;
   if (hooks) {
@@ -202,7 +215,7 @@ int main(int argc, char **argv) {
     hl_http_hooks_on(&loop, 7, on_http_hook, NULL);
   }
   int r;
-  if ((r = hl_http_server_init(&loop, &server, on_request, NULL)) ||
+  if ((r = hl_http_server_init(&loop, &server, ctype ? on_request_ct : on_request, NULL)) ||
       (r = hl_http_server_listen(&server, "127.0.0.1", port, 511))) {
     fprintf(stderr, "hl-bench-http: %s\n", hl_strerror(r));
     return 1;

@@ -1892,6 +1892,31 @@ static int valid_value(const char *v, size_t len) {
   return (bad & (ones << 7)) == 0;
 }
 
+/* n bytes, up to 64 of them (the usual) in two overlapping fixed-size moves
+ * each, without a call: header strings, a small response's body,
+ * hl__http_res_end_lines' pieces. */
+static inline __attribute__((always_inline)) char *put_small(char *d, const void *src, size_t n) {
+  const char *s = src;
+  if (n >= 16 && n <= 64) {
+    if (n > 32) {
+      memcpy(d, s, 32);
+      memcpy(d + n - 32, s + n - 32, 32);
+    } else {
+      memcpy(d, s, 16);
+      memcpy(d + n - 16, s + n - 16, 16);
+    }
+  } else if (n >= 8 && n < 16) {
+    memcpy(d, s, 8);
+    memcpy(d + n - 8, s + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    memcpy(d, s, 4);
+    memcpy(d + n - 4, s + n - 4, 4);
+  } else {
+    memcpy(d, s, n);
+  }
+  return d + n;
+}
+
 static int res_usable(const hl_http_res_t *res) {
   return res && !RES_REQ(res)->released;
 }
@@ -1970,10 +1995,10 @@ static int hdr_push(hl_http_res_t *res, const char *name, size_t nl, const char 
   res->hslow |= (uint8_t)(e->kind != HK_OTHER || trailer);
   e->nl = (uint32_t)nl;
   e->vl = (uint32_t)vl;
-  memcpy(w, name, nl);
-  w[nl] = 0;
-  memcpy(w + nl + 1, value, vl);
-  w[nl + 1 + vl] = 0;
+  w = put_small(w, name, nl); /* (short strings: fixed-size moves, no call) */
+  *w++ = 0;
+  w = put_small(w, value, vl);
+  *w = 0;
   res->hlen += (uint32_t)n;
   return 0;
 }
@@ -2223,31 +2248,6 @@ static int res_check(hl_http_res_t *res) {
   if (res->ended || res->in_head)
     return HL_ESTATE;
   return 0;
-}
-
-/* n bytes, up to 64 of them (the usual) in two overlapping fixed-size moves
- * each, without a call: a small response's body, and hl__http_res_end_lines'
- * pieces. */
-static inline __attribute__((always_inline)) char *put_small(char *d, const void *src, size_t n) {
-  const char *s = src;
-  if (n >= 16 && n <= 64) {
-    if (n > 32) {
-      memcpy(d, s, 32);
-      memcpy(d + n - 32, s + n - 32, 32);
-    } else {
-      memcpy(d, s, 16);
-      memcpy(d + n - 16, s + n - 16, 16);
-    }
-  } else if (n >= 8 && n < 16) {
-    memcpy(d, s, 8);
-    memcpy(d + n - 8, s + n - 8, 8);
-  } else if (n >= 4 && n < 8) {
-    memcpy(d, s, 4);
-    memcpy(d + n - 4, s + n - 4, 4);
-  } else {
-    memcpy(d, s, n);
-  }
-  return d + n;
 }
 
 /* Room head200 needs beyond the header lines and the body: the cached part
