@@ -247,7 +247,9 @@ static inline int rb_reserve(hl_http_req_t *r, size_t n) {
 }
 
 /* n bytes; up to 32 of them (a url, a header name, a short value) in two
- * overlapping fixed-size moves, without a call. */
+ * overlapping fixed-size moves, without a call. (put_small below does the same
+ * for up to 64 bytes; the parser's callbacks keep this shorter one: sharing
+ * put_small there cost the bare server ~44 instructions per request.) */
 static inline __attribute__((always_inline)) void copy_short(char *d, const char *s, size_t n) {
   if (n >= 8 && n <= 32) {
     if (n >= 16) {
