@@ -8,7 +8,9 @@
  *                                    each stage's on_stop) and Server-Timing
  *                                    with one metric per stage and function
  *
- * The bare-server row of the table is bench/http's hl-bench-http. The peer is
+ * The bare-server rows of the table are bench/http's hl-bench-http, with
+ * --content-type (the same bytes as this app's answer: the target row) and
+ * without (bench/http's own, for reference). The peer is
  * bench/app/elysia/server.mjs. SIGINT/SIGTERM close the app gracefully.
  */
 #include <hookloop.h>

@@ -376,8 +376,10 @@ typedef struct hl_trace_stage_s {
 typedef void (*hl_trace_listener_fn)(hl_trace_stage_t *stage, void *arg);
 
 /* Inside a stage listener: be told as each function starts / when the stage
- * stops. Inside an event callback: when that function stops. Registrations
- * live in the request's arena. 0, HL_EINVAL, HL_ENOMEM. */
+ * stops. Inside an event callback: when that function stops. The first
+ * registration of each kind is kept in the stage's or event's record, later
+ * ones in the request's arena; they are called in the order made. 0,
+ * HL_EINVAL, HL_ENOMEM. */
 int hl_trace_stage_on_event(hl_trace_stage_t *stage, hl_trace_event_fn fn, void *arg);
 int hl_trace_stage_on_stop(hl_trace_stage_t *stage, hl_trace_stop_fn fn, void *arg);
 int hl_trace_event_on_stop(hl_trace_event_t *ev, hl_trace_stop_fn fn, void *arg);

@@ -7,7 +7,8 @@
  * straight into the output buffer), and the cached 200 head against the
  * general serializer (with a current Date, and hl_http_time_epoch_ms of a
  * timestamp on the real clock), the url's '?' at every position of urls up to 40
- * bytes, and Expect: 100-continue told by its name wherever it is. */
+ * bytes, Expect: 100-continue told by its name wherever it is, and header
+ * strings and bodies of every length up to 70 bytes (the copies by length). */
 /* strptime and timegm: _GNU_SOURCE comes from the build */
 #include <time.h>
 #include "common.h"
@@ -331,6 +332,59 @@ Test(http_parse, expect_found_by_its_name) {
     char want_body[16];
     snprintf(want_body, sizeof want_body, "expect=%d", cases[i].want);
     cr_assert_str_eq(body_of(c.in), want_body, "case %zu", i);
+    hl_tc_raw_free(&c);
+  }
+  srv_stop();
+}
+
+/* Header strings set by the application and a small body are copied by
+ * fixed-size moves chosen by length (put_small: 0-3, 4-7, 8-15, 16-32, 33-64
+ * bytes, then memcpy): every length from 0 to 70 arrives intact, as a header
+ * name, as a header value and as the body. */
+static char pat(size_t i, size_t k) {
+  return (char)('a' + (i * 7 + k) % 26);
+}
+static void sized(hl_http_server_t *s, hl_http_req_t *req, hl_http_res_t *res) {
+  (void)s;
+  size_t blen = (size_t)atoi(hl_http_req_path(req) + 1);
+  for (size_t k = 0; k <= 70; k++) {
+    char name[80], value[80];
+    name[0] = 'H';
+    memset(name + 1, 'n', k);
+    name[k + 1] = 0;
+    for (size_t i = 0; i < k; i++)
+      value[i] = pat(i, k);
+    value[k] = 0;
+    cr_assert_eq(hl_http_res_set_header(res, name, value), 0);
+    cr_assert_str_eq(hl_http_res_get_header(res, name), value);
+  }
+  char body[80];
+  for (size_t i = 0; i < blen; i++)
+    body[i] = pat(i, blen);
+  cr_assert_eq(hl_http_res_end(res, body, blen), 0);
+}
+Test(http_parse, header_strings_and_bodies_of_every_small_length) {
+  srv_start(sized, NULL);
+  for (size_t blen = 0; blen <= 70; blen++) {
+    char req[80], want[80];
+    snprintf(req, sizeof req, "GET /%zu HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", blen);
+    hl_tc_raw_t c;
+    raw_exchange(&c, req);
+    for (size_t k = 0; k <= 70; k++) {
+      char line[200];
+      int n = snprintf(line, sizeof line, "\r\nH");
+      memset(line + n, 'n', k);
+      n += (int)k;
+      n += snprintf(line + n, sizeof line - (size_t)n, ": ");
+      for (size_t i = 0; i < k; i++)
+        line[n++] = pat(i, k);
+      strcpy(line + n, "\r\n");
+      cr_assert(strstr(c.in, line), "header %zu missing or damaged (body %zu)", k, blen);
+    }
+    for (size_t i = 0; i < blen; i++)
+      want[i] = pat(i, blen);
+    want[blen] = 0;
+    cr_assert_str_eq(body_of(c.in), want);
     hl_tc_raw_free(&c);
   }
   srv_stop();
